@@ -1,0 +1,88 @@
+"""Runs the window on a qasync loop: the kernel's asyncio tasks and Qt share the GUI thread,
+CPU-heavy work goes to executors, so the window never blocks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+SMOKE_TIMEOUT_S = 60.0
+
+
+def _ensure_platform(smoke: bool) -> None:
+    has_display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if not has_display and "QT_QPA_PLATFORM" not in os.environ:
+        if not smoke:
+            raise SystemExit("No display found (DISPLAY/WAYLAND_DISPLAY unset). Run under a desktop session, "
+                             "or use `python -m app --smoke out.png` to render the window offscreen.")
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+
+def run_gui(*, smoke_path: Path | None, symbol: str | None, interval: str | None, speed: float | None) -> int:
+    _ensure_platform(smoke_path is not None)
+    os.environ.setdefault("QT_API", "pyside6")  # qasync picks the first binding that imports
+    from PySide6.QtWidgets import QApplication
+
+    import qasync
+
+    from app.logs import setup_logging
+    from core.config import load_settings
+
+    overrides = {"replay_speed": speed} if speed else {}
+    settings = load_settings(**overrides)
+    setup_logging(settings.data_dir)
+    log.info("settings: %s", settings.redacted())
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("Trading Coach Workstation")
+    app.setQuitOnLastWindowClosed(False)
+    result: dict[str, int] = {"rc": 0}
+    qasync.run(_main(settings, smoke_path, symbol, interval, result))
+    return result["rc"]
+
+
+async def _main(settings, smoke_path: Path | None, symbol: str | None, interval: str | None,  # type: ignore[no-untyped-def]
+                result: dict[str, int]) -> None:
+    from app.main_window import MainWindow
+    from core.workstation import Workstation
+
+    kernel = Workstation(settings)
+    await kernel.start()
+    window = MainWindow(kernel)
+    window.show()
+    try:
+        await window.open_initial(symbol or settings.default_symbol, interval or settings.default_interval)
+        if smoke_path is not None:
+            result["rc"] = await _smoke(window, smoke_path)
+        else:
+            await window.closed.wait()
+    finally:
+        window.close()
+        await kernel.stop()
+
+
+async def _smoke(window, path: Path) -> int:  # type: ignore[no-untyped-def]
+    """Wait for bars and live updates on the chart, then save a screenshot of the window."""
+    deadline = time.monotonic() + SMOKE_TIMEOUT_S
+    ctl = window.controller
+    while time.monotonic() < deadline:
+        if window.chart.bar_count() > 0 and ctl.live_updates >= 3:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        log.error("smoke: chart has %d bars and %d live updates after %.0f s", window.chart.bar_count(),
+                  ctl.live_updates, SMOKE_TIMEOUT_S)
+        return 1
+    await asyncio.sleep(0.5)  # let throttled paints and line recomputation land
+    image = window.grab()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not image.save(str(path)):
+        log.error("smoke: could not write %s", path)
+        return 1
+    print(f"smoke: {window.chart.bar_count()} bars, {ctl.live_updates} live updates, screenshot {path}")
+    return 0

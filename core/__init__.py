@@ -1,0 +1,1 @@
+"""Trading Coach Workstation kernel: market data, feeds, indicators, storage. No Qt here."""

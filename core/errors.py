@@ -1,0 +1,24 @@
+"""Error types that name the offending field, so the UI and API can show a precise message."""
+
+from __future__ import annotations
+
+
+class TradeCoachError(Exception):
+    """Base class for every error the kernel raises on purpose."""
+
+
+class InputError(TradeCoachError, ValueError):
+    """Bad user input: carries the field name and the reason (mapped to HTTP 4xx by the API)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class DataError(TradeCoachError):
+    """Data that cannot be used (malformed file, unsorted or duplicate timestamps, NaNs)."""
+
+
+class FeedError(TradeCoachError):
+    """A feed could not deliver (network, vendor error, no data)."""

@@ -1,0 +1,1 @@
+"""Bars, intervals, exchange calendars, sessions, resampling and import of user bars."""

@@ -1,0 +1,136 @@
+"""The kernel: one object that owns settings, clock, bus, store and feeds, and offers the
+services both faces (the Qt window and the HTTP server) call. Neither face re-implements logic."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from core.bus import Bus
+from core.clock import Clock, ReplayClock
+from core.config import Settings
+from core.errors import InputError
+from core.events import FeedStatus
+from core.feeds.manager import FeedManager
+from core.feeds.replay import ReplayFeed
+from core.market.bars import Bars
+from core.market.bundle import BarLibrary
+from core.market.importer import ImportedBars, read_bars_file
+from core.market.intervals import Interval, parse_interval
+from core.paths import bundled_data_dir
+
+log = logging.getLogger(__name__)
+NY = ZoneInfo("America/New_York")
+
+
+class Workstation:
+    def __init__(self, settings: Settings, *, today: date | None = None, data_bundle: Path | None = None) -> None:
+        self.settings = settings
+        self.bus = Bus()
+        self.library = BarLibrary(data_bundle or bundled_data_dir())
+        self.today = today or datetime.now(NY).date()
+        # Replay is the default and the fallback: it needs no keys and no network.
+        self.replay_clock = ReplayClock(0, speed=settings.replay_speed)
+        self.clock: Clock = self.replay_clock
+        self.replay = ReplayFeed(self.library, self.replay_clock, today=self.today,
+                                 start_minutes_after_open=settings.replay_start_minutes)
+        self.feeds = FeedManager(self.bus, self.replay)
+        self.store = None  # opened in start(); see core.store
+        self._started = False
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Bind the bus, position the replay clock, open the store and start the feeds."""
+        self.bus.bind()
+        sym = self.settings.default_symbol
+        loop = asyncio.get_running_loop()
+        # Calendar and bundle loads take ~1 s: keep them off the GUI thread.
+        start_ns = await loop.run_in_executor(None, self._prepare_replay, sym)
+        self.replay_clock.jump(start_ns)
+        self.store = await loop.run_in_executor(None, self.open_store)
+        await self.feeds.start()
+        self._started = True
+        log.info("workstation started: %s", self.feeds.status().detail)
+
+    def _prepare_replay(self, symbol: str) -> int:
+        if self.settings.replay_session is not None:
+            self.replay.choose_session(symbol, self.settings.replay_session)
+        self.replay.set_primary(symbol)
+        return self.replay.start_time_ns(symbol)
+
+    def open_store(self):  # type: ignore[no-untyped-def]
+        from core.store import open_store
+
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = open_store(self.settings.database_url)
+        store.migrate()
+        return store
+
+    async def stop(self) -> None:
+        await self.feeds.stop()
+        await self.bus.close()
+        if self.store is not None:
+            self.store.close()
+        self._started = False
+
+    # -- market data services -------------------------------------------------------------------
+    def symbols(self) -> list[str]:
+        return self.feeds.symbols()
+
+    def feed_status(self) -> FeedStatus:
+        return self.feeds.status()
+
+    async def bars(self, symbol: str, interval: Interval | str, limit: int | None = None) -> Bars:
+        return await self.feeds.history(symbol, parse_interval(interval), limit=limit)
+
+    def subscribe(self, symbol: str, interval: Interval | str) -> None:
+        self.feeds.subscribe(symbol, interval)
+
+    def unsubscribe(self, symbol: str, interval: Interval | str) -> None:
+        self.feeds.unsubscribe(symbol, interval)
+
+    # -- replay controls ------------------------------------------------------------------------
+    def replay_pause(self) -> None:
+        self.replay_clock.pause()
+        self.feeds.refresh_status()
+
+    def replay_resume(self) -> None:
+        self.replay_clock.resume()
+        self.feeds.refresh_status()
+
+    def replay_set_speed(self, speed: float) -> None:
+        self.replay_clock.set_speed(speed)
+        self.feeds.refresh_status()
+
+    def replay_step(self, symbol: str) -> None:
+        if not self.replay_clock.paused:
+            raise InputError("replay", "pause the replay before stepping")
+        self.replay.step(symbol)
+
+    def replay_sessions(self, symbol: str) -> list[date]:
+        return self.replay.sessions(symbol)
+
+    def replay_jump(self, symbol: str, real_day: date) -> None:
+        self.replay.jump_to_session(symbol, real_day)
+        self.feeds.reset_all(f"replay jumped to {real_day}")
+
+    def set_primary_symbol(self, symbol: str) -> None:
+        self.replay.set_primary(symbol)
+
+    # -- import -----------------------------------------------------------------------------------
+    async def import_bars(self, path: Path, symbol: str, tz: str | None = None,
+                          allow_missing_volume: bool = False) -> ImportedBars:
+        loop = asyncio.get_running_loop()
+        imported = await loop.run_in_executor(
+            None, lambda: read_bars_file(path, symbol, tz=tz, allow_missing_volume=allow_missing_volume))
+        if self.store is not None:
+            await loop.run_in_executor(None, self._save_imported, imported)
+        return imported
+
+    def _save_imported(self, imported: ImportedBars) -> None:
+        from core.store import ImportedBarsRepo
+
+        ImportedBarsRepo(self.store).upsert(imported.symbol, imported.interval, imported.bars, source=imported.source)
