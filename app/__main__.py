@@ -49,8 +49,7 @@ def _import_bars(args: argparse.Namespace) -> int:
             kernel.store.close()
         info = {"symbol": imp.symbol, "interval": imp.interval.name, "rows": len(imp.bars),
                 "first": imp.bars.index[0].isoformat(), "last": imp.bars.index[-1].isoformat(),
-                "source": imp.source, "notes": list(imp.notes), "database": settings.redacted()["db_url"]
-                or str(settings.database_url)}
+                "source": imp.source, "notes": list(imp.notes), "database": settings.redacted()["db_url"]}
         print(json.dumps(info) if args.json else
               f"imported {info['rows']} {info['interval']} bars of {info['symbol']} "
               f"({info['first']} → {info['last']}) into {info['database']}"

@@ -90,6 +90,8 @@ class MainWindow(QMainWindow):
         tb.addWidget(self.speed_box)
         self.session_box = QComboBox()
         self.session_box.setToolTip("Real session replayed as today")
+        self.session_box.setMinimumContentsLength(10)
+        self.session_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         tb.addWidget(QLabel(" Session "))
         tb.addWidget(self.session_box)
         self.symbol_box.currentTextChanged.connect(lambda _t: self._show_current())
@@ -187,7 +189,7 @@ class MainWindow(QMainWindow):
         color = STATE_COLORS.get(st.state, "#455a64")
         self.badge.setText(f" {st.state.value.upper()} ")
         self.badge.setStyleSheet(f"background:{color}; color:white; font-weight:bold; border-radius:3px;")
-        self.status_label.setText(f"{st.source}: {st.detail}")
+        self.status_label.setText(f"Feed: {st.source} · {st.detail}")
         self.play_action.setText("Play" if self.kernel.replay_clock.paused else "Pause")
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override

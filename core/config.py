@@ -39,7 +39,8 @@ class Settings(BaseSettings):
     # -- where things live --------------------------------------------------------------------
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)),
                            validation_alias=AliasChoices("TRADECOACH_DATA_DIR", "data_dir"))
-    db_url: str | None = Field(default=None, validation_alias=AliasChoices("DB_URL", "DATABASE_URL", "db_url"))
+    # SecretStr: a PostgreSQL URL carries its password.
+    db_url: SecretStr | None = Field(default=None, validation_alias=AliasChoices("DB_URL", "DATABASE_URL", "db_url"))
 
     # -- data feed ----------------------------------------------------------------------------
     feed: Literal["replay", "auto"] = Field(default="replay", validation_alias=AliasChoices("TRADECOACH_FEED", "feed"))
@@ -106,8 +107,8 @@ class Settings(BaseSettings):
     # -- derived --------------------------------------------------------------------------------
     @property
     def database_url(self) -> str:
-        if self.db_url:
-            return self.db_url
+        if self.db_url is not None and self.db_url.get_secret_value():
+            return self.db_url.get_secret_value()
         return f"sqlite:///{(self.data_dir / 'tradecoach.db').as_posix()}"
 
     def secret(self, name: str) -> str | None:
@@ -126,8 +127,10 @@ class Settings(BaseSettings):
         out = json.loads(self.model_dump_json())
         for name in SECRET_FIELDS:
             out[name] = "set" if getattr(self, name) is not None else None
-        if self.db_url and "@" in self.db_url:
-            scheme, rest = self.db_url.split("://", 1)
+        url = self.database_url
+        out["db_url"] = url
+        if "@" in url:
+            scheme, rest = url.split("://", 1)
             creds, host = rest.rsplit("@", 1)
             user = creds.split(":", 1)[0]
             out["db_url"] = f"{scheme}://{user}:***@{host}"

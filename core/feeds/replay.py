@@ -276,7 +276,7 @@ class ReplayFeed(Feed):
         done = len(w.bars) == 0 or now >= int(w.bars.ts[-1]) + MIN_NS
         state = FeedState.FINISHED if done else FeedState.PAUSED if self._clock.paused else FeedState.REPLAY
         speed = self._clock.speed
-        detail = (f"REPLAY — real {sym} bars of {w.live_real_day:%Y-%m-%d} replayed as "
+        detail = (f"real {sym} bars of {w.live_real_day:%Y-%m-%d} replayed as "
                   f"{w.target_day:%Y-%m-%d} at {speed:g}×" + (" (paused)" if self._clock.paused else "")
                   + (" — session finished" if done else "") + f" · {ATTRIBUTION} · not live data")
         return FeedStatus(SOURCE, state, detail, replayed=True, speed=speed,

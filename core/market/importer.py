@@ -156,7 +156,8 @@ def read_bars_file(path: str | Path, symbol: str, *, tz: str | None = None,
     bars = Bars.from_arrays(ts, *(frame[c].to_numpy() for c in PRICE_COLUMNS), frame["volume"].to_numpy())
     if interval.is_daily:
         bars = _stamp_daily_at_open(bars, symbol)
-    return ImportedBars(symbol, interval, bars, source=f"import:{path.name}", notes=tuple(notes))
+    notes.insert(0, f"from {path.name}")
+    return ImportedBars(symbol, interval, bars, source="import", notes=tuple(notes))
 
 
 def _front_month(frame: pd.DataFrame) -> pd.DataFrame:
