@@ -27,9 +27,8 @@ def _ensure_platform(smoke: bool) -> None:
 def run_gui(*, smoke_path: Path | None, symbol: str | None, interval: str | None, speed: float | None) -> int:
     _ensure_platform(smoke_path is not None)
     os.environ.setdefault("QT_API", "pyside6")  # qasync picks the first binding that imports
-    from PySide6.QtWidgets import QApplication
-
     import qasync
+    from PySide6.QtWidgets import QApplication
 
     from app.logs import setup_logging
     from core.config import load_settings

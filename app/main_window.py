@@ -192,7 +192,7 @@ class MainWindow(QMainWindow):
         self.status_label.setText(f"Feed: {st.source} · {st.detail}")
         self.play_action.setText("Play" if self.kernel.replay_clock.paused else "Pause")
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.bridge.close()
         self.closed.set()
         super().closeEvent(event)

@@ -10,7 +10,7 @@ import numpy as np
 
 from core.config import load_settings
 from core.events import BarClosed, BarUpdated, FeedHealthChanged, SeriesReset, Tick
-from core.market.intervals import M1, M5
+from core.market.intervals import M5
 from core.store import ImportedBarsRepo
 from core.workstation import Workstation
 

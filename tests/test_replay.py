@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import date
 
 import numpy as np
@@ -110,14 +111,14 @@ async def test_intrabar_updates_walk_open_to_close(library: BarLibrary) -> None:
     assert len(path) >= 2
     final = path[-1]
     assert all(p.open == final.open for p in path)
-    assert all(b.high >= a.high and b.low <= a.low for a, b in zip(path, path[1:], strict=False))
+    assert all(b.high >= a.high and b.low <= a.low for a, b in itertools.pairwise(path))
     assert all(final.low <= p.close <= final.high for p in path)
-    o, first, second, c = intrabar_path(final)
+    _, first, second, _ = intrabar_path(final)
     assert (first, second) == ((final.low, final.high) if final.close >= final.open else (final.high, final.low))
 
 
 async def test_five_minute_stream_matches_resampled_history(library: BarLibrary) -> None:
-    feed, clock = make_feed(library, speed=1000.0)
+    feed, _ = make_feed(library, speed=1000.0)
     closed: list = []
 
     async def consume() -> None:

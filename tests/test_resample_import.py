@@ -126,7 +126,7 @@ def test_importer_errors_name_field_and_row(tmp_path: Path, real_rows: pd.DataFr
     with pytest.raises(DataError, match="columns: missing close"):
         read_bars_file(_write(tmp_path, real_rows.drop(columns=["close"])), "SPY")
     dup = pd.concat([real_rows.iloc[:10], real_rows.iloc[9:20]])
-    with pytest.raises(DataError, match="duplicate timestamp .* at row 10"):
+    with pytest.raises(DataError, match=r"duplicate timestamp .* at row 10"):
         read_bars_file(_write(tmp_path, dup), "SPY")
     swapped = real_rows.copy()
     swapped.iloc[[5, 6]] = swapped.iloc[[6, 5]].to_numpy()
@@ -134,7 +134,7 @@ def test_importer_errors_name_field_and_row(tmp_path: Path, real_rows: pd.DataFr
         read_bars_file(_write(tmp_path, swapped), "SPY")
     nan = real_rows.copy()
     nan.loc[7, "high"] = np.nan
-    with pytest.raises(DataError, match="high: NaN .* row 7"):
+    with pytest.raises(DataError, match=r"high: NaN .* row 7"):
         read_bars_file(_write(tmp_path, nan), "SPY")
     with pytest.raises(InputError, match="tz"):
         read_bars_file(_write(tmp_path, real_rows), "SPY", tz="UTC")     # stamps already carry offsets

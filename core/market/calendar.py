@@ -66,8 +66,8 @@ class ExchangeCalendar:
         self._cal = xcals.get_calendar(code, start=_FIRST_SESSION)
         sched = self._cal.schedule
         self.session_dates: np.ndarray = sched.index.values.astype("datetime64[D]")
-        self.opens_ns: np.ndarray = sched["open"].dt.tz_convert(None).to_numpy().astype("datetime64[ns]").view(np.int64)
-        self.closes_ns: np.ndarray = sched["close"].dt.tz_convert(None).to_numpy().astype("datetime64[ns]").view(np.int64)
+        self.opens_ns: np.ndarray = _utc_ns(sched["open"])
+        self.closes_ns: np.ndarray = _utc_ns(sched["close"])
 
     @property
     def is_futures(self) -> bool:
@@ -128,6 +128,10 @@ class ExchangeCalendar:
         o = _et_ns(day, time(9, 30))
         c = min(_et_ns(day, time(16, 0)), int(self.closes_ns[i]))
         return o, c
+
+
+def _utc_ns(col: pd.Series) -> np.ndarray:
+    return col.dt.tz_convert(None).to_numpy().astype("datetime64[ns]").view(np.int64)
 
 
 def _et_ns(day: date, t: time) -> int:
