@@ -20,6 +20,9 @@ from core.market.bars import Bars
 from core.market.bundle import BarLibrary
 from core.market.importer import ImportedBars, read_bars_file
 from core.market.intervals import Interval, parse_interval
+from core.options.chain import OptionChain
+from core.options.ranker import RankRequest, RankResult, rank_contracts
+from core.options.replay_chain import replay_chain
 from core.paths import bundled_data_dir
 
 log = logging.getLogger(__name__)
@@ -91,6 +94,27 @@ class Workstation:
 
     def unsubscribe(self, symbol: str, interval: Interval | str) -> None:
         self.feeds.unsubscribe(symbol, interval)
+
+    # -- options ---------------------------------------------------------------------------------
+    async def option_chain(self, symbol: str) -> OptionChain:
+        """The chain for `symbol`: on the replay feed a modelled chain, labelled as such."""
+        symbol = symbol.upper()
+        minute = await self.bars(symbol, "1m", limit=1)
+        daily = await self.bars(symbol, "1D")
+        if not len(minute):
+            raise InputError("symbol", f"no price for {symbol} yet")
+        now = self.clock.now()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, replay_chain, symbol, float(minute.close[-1]), daily, now)
+
+    async def rank_options(self, symbol: str, direction: str, style: str = "intraday",
+                           **overrides: float | int | None) -> RankResult:
+        """Best 3 + alternatives + a rejection code per discarded contract for a trade idea."""
+        request = RankRequest(direction=direction, style=style, now=self.clock.now(), **overrides)
+        request.base_criteria()  # validate before any work
+        chain = await self.option_chain(symbol)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, rank_contracts, chain, request)
 
     # -- replay controls ------------------------------------------------------------------------
     def replay_pause(self) -> None:

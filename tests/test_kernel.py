@@ -7,6 +7,9 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import pytest
+
+from core.errors import InputError
 
 from core.config import load_settings
 from core.events import BarClosed, BarUpdated, FeedHealthChanged, SeriesReset, Tick
@@ -63,3 +66,22 @@ async def test_import_bars_lands_in_the_store(isolated_dirs: Path, shared_data: 
         assert back.equals(imp.bars)
     finally:
         k.store.close()
+
+
+async def test_option_ranker_on_the_replay_feed(isolated_dirs: Path) -> None:
+    k = Workstation(load_settings(), today=date(2026, 11, 22))
+    await k.start()
+    try:
+        k.replay_pause()
+        chain = await k.option_chain("SPY")
+        spot = float((await k.bars("SPY", "1m", limit=1)).close[-1])
+        assert chain.source == "modelled" and bool(np.all(chain.modelled))
+        assert chain.underlying_price == pytest.approx(spot)
+        result = await k.rank_options("SPY", "long", "swing")
+        assert result.modelled and len(result.best) == 3 and len(result.alternatives) > 0
+        assert all(c.right == "C" and 10 <= c.dte <= 45 and 0.30 <= c.delta <= 0.55 for c in result.best)
+        assert {r.code for r in result.rejections} >= {"DTE_OUT_OF_RANGE", "DELTA_OUT_OF_RANGE", "SIDE_MISMATCH"}
+        with pytest.raises(InputError, match="style"):
+            await k.rank_options("SPY", "long", "yolo")
+    finally:
+        await k.stop()

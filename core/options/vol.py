@@ -12,24 +12,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.indicators import historical_volatility as _indicator_hv
 from core.options.chain import OptionChain
 
 TRADING_DAYS = 252
 
 
 def historical_volatility(closes: np.ndarray, window: int) -> np.ndarray:
-    """Rolling close-to-close HV: stdev (ddof=1) of daily log returns x sqrt(252); NaN until filled.
-
-    Local helper (core.indicators.volatility was not available when this was written).
-    """
-    c = np.asarray(closes, dtype=float)
-    out = np.full(c.shape, np.nan)
-    if c.size <= window:
-        return out
-    lr = np.diff(np.log(c))
-    win = np.lib.stride_tricks.sliding_window_view(lr, window)
-    out[window:] = win.std(axis=1, ddof=1) * np.sqrt(TRADING_DAYS)
-    return out
+    """Rolling close-to-close HV of daily closes: the shared indicator, annualised with 252 days."""
+    return _indicator_hv(np.asarray(closes, dtype=float), window, TRADING_DAYS)
 
 
 def _atm_iv_for_expiry(chain: OptionChain, mask: np.ndarray, forward: float) -> float:
