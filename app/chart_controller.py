@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from core.chartdata import chart_lines
+from core.chartdata import chart_lines, session_starts
 from core.events import BarClosed, BarUpdated, SeriesReset
 from core.market.bars import Bars
 from core.market.intervals import Interval, parse_interval
@@ -98,10 +98,12 @@ class ChartController:
             if sym is None or iv is None:
                 return
             lines = await loop.run_in_executor(None, chart_lines, bars, sym, iv)
+            starts = await loop.run_in_executor(None, session_starts, bars, sym)
             if self._bars is bars or len(self._bars) == len(bars):
                 for name, values in lines.items():
                     color, width, style = LINE_STYLE.get(name, ("#cccccc", 1.0, "solid"))
-                    self._chart.set_line(name, values, color, width, style)
+                    resets = starts if name.startswith("VWAP") else None
+                    self._chart.set_line(name, values, color, width, style, breaks=resets)
             if not self._lines_dirty:
                 return
             await asyncio.sleep(0.2)  # at most ~5 recomputations per second

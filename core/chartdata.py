@@ -14,6 +14,14 @@ from core.market.sessions import session_ids
 EMA_PERIODS = (9, 20, 50)
 
 
+def session_starts(bars: Bars, symbol: str) -> np.ndarray:
+    """Indices of the first bar of each session after the first (where session lines reset)."""
+    if len(bars) < 2:
+        return np.empty(0, dtype=np.int64)
+    sid = session_ids(bars.ts, calendar_for(symbol))
+    return np.flatnonzero(np.diff(sid)) + 1
+
+
 def chart_lines(bars: Bars, symbol: str, interval: Interval) -> dict[str, np.ndarray]:
     """Named series aligned with `bars`; NaN where undefined (warm-up, no volume)."""
     out: dict[str, np.ndarray] = {}

@@ -109,7 +109,9 @@ class Settings(BaseSettings):
     def database_url(self) -> str:
         if self.db_url is not None and self.db_url.get_secret_value():
             return self.db_url.get_secret_value()
-        return f"sqlite:///{(self.data_dir / 'tradecoach.db').as_posix()}"
+        from core.store.engine import sqlite_url
+
+        return sqlite_url(self.data_dir / "tradecoach.db")
 
     def secret(self, name: str) -> str | None:
         """A secret from the settings/env, else from the OS keyring or its 0600 file fallback."""

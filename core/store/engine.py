@@ -1,0 +1,181 @@
+"""Opening the database: SQLite (default, a file in the data dir) or PostgreSQL (DB_URL).
+
+SQLite runs in WAL mode with synchronous=FULL: a transaction whose commit returned survives a
+killed process *and* a power cut (NORMAL only survives the former). Transactions are begun
+explicitly (pysqlite's implicit BEGIN is switched off) so DDL in migrations is transactional too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.errors import InputError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+_WRITE = "tradecoach_write"  # execution option marking a read-write transaction
+
+
+def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of a SQLite file (made absolute so a later chdir cannot move it)."""
+    return f"sqlite+pysqlite:///{Path(path).expanduser().resolve()}"
+
+
+def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    # Autocommit at the driver level; SQLAlchemy's "begin" event below issues BEGIN itself.
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    try:
+        cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = FULL")
+        cur.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cur.close()
+
+
+def _on_sqlite_begin(conn: Any) -> None:
+    # A writer takes the write lock up front: a deferred BEGIN that later upgrades from read to write
+    # fails at once with "database is locked" when another writer got in between (busy_timeout
+    # cannot help then), while BEGIN IMMEDIATE simply waits its turn.
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+
+
+def _lock_schema(conn: Connection) -> None:
+    """Two processes starting at once (app + API server) must not both run the same migration.
+
+    SQLite is already serialised by BEGIN IMMEDIATE; PostgreSQL takes a transaction-scoped lock.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('tradecoach:migrate'))"))
+
+
+class Store:
+    """The database behind the kernel: one engine, sessions, and schema migrations."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._write_sessions = sessionmaker(engine.execution_options(**{_WRITE: True}),
+                                            expire_on_commit=False)
+
+    @property
+    def url(self) -> str:
+        """The URL without its password (safe to log)."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @property
+    def dialect(self) -> str:
+        """'sqlite' or 'postgresql'."""
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self, *, write: bool = False) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back if it raises.
+
+        Pass write=True when the block writes: on SQLite it then waits for the write lock at BEGIN
+        instead of failing halfway; on PostgreSQL it makes no difference.
+        """
+        factory = self._write_sessions if write else self._sessions
+        with factory() as session, session.begin():
+            yield session
+
+    # -- migrations ---------------------------------------------------------------------------
+    def alembic_config(self) -> Config:
+        """An Alembic config built in code (no alembic.ini): works from a wheel or a frozen app."""
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        cfg.set_main_option("path_separator", "os")
+        return cfg
+
+    def migrate(self, revision: str = "head") -> None:
+        """Upgrade the schema to `revision` (default the newest); a no-op when already there."""
+        from alembic import command
+
+        cfg = self.alembic_config()
+        with self.engine.execution_options(**{_WRITE: True}).begin() as conn:
+            _lock_schema(conn)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+
+    def downgrade(self, revision: str) -> None:
+        """Downgrade the schema (tests and manual recovery; "base" drops every table)."""
+        from alembic import command
+
+        cfg = self.alembic_config()
+        with self.engine.execution_options(**{_WRITE: True}).begin() as conn:
+            _lock_schema(conn)
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, revision)
+
+    def current_revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def head_revision(self) -> str | None:
+        from alembic.script import ScriptDirectory
+
+        return ScriptDirectory.from_config(self.alembic_config()).get_current_head()
+
+    def is_current(self) -> bool:
+        """True when the database is at the newest migration."""
+        return self.current_revision() == self.head_revision()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(url: str, *, echo: bool = False) -> Store:
+    """Create the engine for `url` (sqlite+pysqlite:///path or postgresql+psycopg://...).
+
+    Does not touch the schema: call `Store.migrate()` once at start-up.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise InputError("db_url", f"not a database URL: {exc}") from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if parsed.database in (None, "", ":memory:"):
+            raise InputError("db_url", "SQLite needs a file path (an in-memory database is not durable)")
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        # Pooled connections move between threads (API server, GUI executor), one user at a time.
+        engine = create_engine(parsed, echo=echo, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _on_sqlite_connect)
+        event.listen(engine, "begin", _on_sqlite_begin)
+    elif backend == "postgresql":
+        if parsed.get_driver_name() != "psycopg":
+            raise InputError("db_url", "use the psycopg 3 driver: postgresql+psycopg://user@host/db")
+        engine = create_engine(parsed, echo=echo, pool_pre_ping=True)
+    else:
+        raise InputError("db_url", f"unsupported database {backend!r}; use sqlite or postgresql")
+    log.info("store: %s", engine.url.render_as_string(hide_password=True))
+    return Store(engine)
+
+
+def sqlite_pragma(store: Store, name: str) -> Any:
+    """Read one PRAGMA (diagnostics and tests)."""
+    if store.dialect != "sqlite":
+        raise InputError("pragma", "only SQLite has PRAGMAs")
+    if not name.replace("_", "").isalpha():
+        raise InputError("pragma", f"{name!r} is not a PRAGMA name")
+    with store.engine.connect() as conn:
+        return conn.execute(text(f"PRAGMA {name}")).scalar()

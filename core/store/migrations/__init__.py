@@ -1,0 +1,1 @@
+"""Alembic migration environment (loaded by path by Alembic; a package only so wheels ship it)."""

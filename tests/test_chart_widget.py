@@ -1,0 +1,471 @@
+"""ChartWidget on real market data: state, autoscale, overlays, pixels, LOD, New York time axis."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PySide6 import QtCore, QtGui
+
+from core.errors import InputError
+from core.market.bars import Bar, Bars
+from core.market.intervals import D1, M1, M5
+from widgets.chart import CHUNK, Y_MARGIN, ChartWidget
+from widgets.theme import DARK, LIGHT
+
+W, H = 1000, 600
+
+
+# -- real data -------------------------------------------------------------------------------------
+def _shared_data() -> Path:
+    env = os.environ.get("TRADECOACH_SHARED_DATA")
+    root = Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    if not root.is_dir():
+        raise FileNotFoundError(f"shared data not found at {root}; set TRADECOACH_SHARED_DATA")
+    return root
+
+
+@pytest.fixture(scope="module")
+def spy5() -> tuple[Bars, pd.DataFrame]:
+    """SPY 5-min RTH bars (IB). Bar start = raw UTC stamp - 4 min (see SOURCES.md)."""
+    df = pd.read_csv(_shared_data() / "intraday" / "SPY_5min_2018-2020_ib.csv")
+    ts = pd.to_datetime(df["ts_utc_raw"], utc=True) - pd.Timedelta(minutes=4)
+    bars = Bars.from_arrays(ts.dt.tz_localize(None).to_numpy(), df["open"], df["high"], df["low"], df["close"],
+                            df["volume_lots100"] * 100.0)
+    return bars, df
+
+
+@pytest.fixture(scope="module")
+def es1m() -> Bars:
+    """ES continuous 1-min, 105,825 bars (naive UTC index)."""
+    df = pd.read_parquet(_shared_data() / "intraday" /
+                         "ES_continuous_1min_2025-07_to_2025-12_tradingview.parquet")
+    df.index = df.index.tz_localize("UTC")
+    return Bars.from_pandas(df)
+
+
+@pytest.fixture(scope="module")
+def spy1m() -> Bars:
+    """SPY 1-min trade bars from Lean, 2013-10-07 only."""
+    df = pd.read_csv(_shared_data() / "intraday" / "lean_equity_1min_samples.csv")
+    df = df[(df["symbol"] == "SPY") & df["bar_start_et"].str.startswith("2013-10-07")]
+    df.index = pd.DatetimeIndex(pd.to_datetime(df["bar_start_et"], utc=True))
+    return Bars.from_pandas(df[["open", "high", "low", "close", "volume"]])
+
+
+@pytest.fixture
+def chart(qtbot) -> ChartWidget:  # type: ignore[no-untyped-def]
+    w = ChartWidget(theme=DARK)
+    qtbot.addWidget(w)
+    w.resize(W, H)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+def _grab(w: ChartWidget) -> QtGui.QImage:
+    w.flush()
+    QtCore.QCoreApplication.processEvents()
+    return w.grab().toImage()
+
+
+def _pixel(img: QtGui.QImage, p: QtCore.QPoint) -> str:
+    r = img.devicePixelRatio()
+    return img.pixelColor(round(p.x() * r), round(p.y() * r)).name()
+
+
+def _rgb(img: QtGui.QImage) -> np.ndarray:
+    img = img.convertToFormat(QtGui.QImage.Format.Format_RGB888)
+    arr = np.frombuffer(img.constBits(), dtype=np.uint8).reshape(img.height(), img.bytesPerLine())
+    return arr[:, : img.width() * 3].reshape(img.height(), img.width(), 3).copy()
+
+
+def _mask(rgb: np.ndarray, color: str) -> np.ndarray:
+    c = QtGui.QColor(color)
+    return (rgb[..., 0] == c.red()) & (rgb[..., 1] == c.green()) & (rgb[..., 2] == c.blue())
+
+
+def _expected_y(bars: Bars, i0: int, i1: int) -> tuple[float, float]:
+    lo, hi = bars.low[i0:i1].min(), bars.high[i0:i1].max()
+    return lo - Y_MARGIN * (hi - lo), hi + Y_MARGIN * (hi - lo)
+
+
+# -- state -----------------------------------------------------------------------------------------
+def test_set_bars_counts_and_shows_the_right_edge(chart: ChartWidget, spy5) -> None:  # type: ignore[no-untyped-def]
+    bars, _ = spy5
+    assert chart.bar_count() == 0
+    chart.set_bars(bars, M5)
+    assert chart.bar_count() == len(bars) == 58_020
+    start, stop = chart.visible_range()
+    assert stop == len(bars)
+    assert 50 < stop - start < 400
+    assert chart.bar(len(bars) - 1) == bars.bar(len(bars) - 1)
+    chart.set_bars(bars[:1000], M5)
+    assert chart.bar_count() == 1000
+    chart.set_bars(Bars.empty(), M5)
+    assert chart.bar_count() == 0 and chart.visible_range() == (0, 0)
+    rgb = _rgb(_grab(chart))
+    assert not (_mask(rgb, DARK.up) | _mask(rgb, DARK.down)).any()  # no candles left on screen
+
+
+def test_update_bar_builds_a_live_bar_then_appends(chart: ChartWidget, spy1m) -> None:  # type: ignore[no-untyped-def]
+    """Feed 1-min trades of two 5-min buckets as in-progress updates of 5-min bars."""
+    ts5 = spy1m.ts - spy1m.ts % M5.ns
+    buckets = np.unique(ts5)
+    history = Bars.from_arrays(*(getattr(spy1m, c)[:1] for c in ("ts", "open", "high", "low", "close",
+                                                                  "volume")))
+    chart.set_bars(history[:0], M5)
+    for b5 in buckets[100:102]:
+        rows = np.flatnonzero(ts5 == b5)
+        live: Bar | None = None
+        for r in rows:
+            m = spy1m.bar(int(r))
+            live = Bar(int(b5), m.open, m.high, m.low, m.close, m.volume) if live is None else live.merged(m)
+            chart.update_bar(live)
+        # Independent aggregate of the bucket from the raw minute rows:
+        got = chart.bar(chart.bar_count() - 1)
+        assert got.ts == int(b5)
+        assert got.open == spy1m.open[rows[0]] and got.close == spy1m.close[rows[-1]]
+        assert got.high == spy1m.high[rows].max() and got.low == spy1m.low[rows].min()
+        assert got.volume == pytest.approx(spy1m.volume[rows].sum())
+    assert chart.bar_count() == 2  # same ts replaced, newer ts appended exactly once per bucket
+    with pytest.raises(InputError) as err:
+        chart.update_bar(Bar(int(buckets[100]), 1.0, 1.0, 1.0, 1.0, 0.0))
+    assert err.value.field == "bar.ts"
+    with pytest.raises(InputError):
+        chart.update_bar(Bar(int(buckets[102]), float("nan"), 1.0, 1.0, 1.0, 0.0))
+
+
+def test_follow_live_scrolls_only_at_the_right_edge(chart: ChartWidget, spy5) -> None:  # type: ignore[no-untyped-def]
+    bars, _ = spy5
+    n = 5000
+    chart.set_bars(bars[:n], M5)
+    start, stop = chart.visible_range()
+    chart.update_bar(bars.bar(n))
+    chart.flush()
+    assert chart.bar_count() == n + 1
+    assert chart.visible_range() == (start + 1, stop + 1)
+    # Scrolled back: a new bar must not move the view.
+    chart.price_plot.getViewBox().setXRange(1000, 1100, padding=0)
+    before = chart.visible_range()
+    chart.update_bar(bars.bar(n + 1))
+    chart.flush()
+    assert chart.visible_range() == before
+    # follow_live off: no scrolling even at the right edge.
+    chart.follow_live = True
+    assert chart.visible_range()[1] == n + 2
+    vb = chart.price_plot.getViewBox()
+    at_edge = vb.viewRange()[0]
+    chart.follow_live = False
+    chart.update_bar(bars.bar(n + 2))
+    chart.flush()
+    assert vb.viewRange()[0] == at_edge
+    assert chart.bar_count() == n + 3
+
+
+def test_set_bars_keeps_the_users_window_when_scrolled_back(chart: ChartWidget, spy5) -> None:  # type: ignore[no-untyped-def]
+    bars, _ = spy5
+    chart.set_bars(bars[1000:6000], M5)
+    chart.price_plot.getViewBox().setXRange(2000, 2100, padding=0)
+    t_first = bars.ts[1000 + chart.visible_range()[0]]
+    # Backfill: 1000 older bars prepended; the same moment must stay in view.
+    chart.set_bars(bars[:6000], M5)
+    start, stop = chart.visible_range()
+    assert bars.ts[start] == t_first
+    assert stop - start == pytest.approx(101, abs=2)
+    # At the right edge a replace shows the new end.
+    chart.follow_live = True
+    chart.set_bars(bars[:7000], M5)
+    assert chart.visible_range()[1] == 7000
+
+
+# -- autoscale -------------------------------------------------------------------------------------
+def test_autoscale_fits_visible_bars_and_follows_scrolling(chart: ChartWidget, spy5) -> None:  # type: ignore[no-untyped-def]
+    bars, _ = spy5
+    chart.set_bars(bars, M5)
+    vb = chart.price_plot.getViewBox()
+    vb.setXRange(1000, 1100, padding=0)
+    assert chart.visible_range() == (1000, 1101)
+    y0, y1 = vb.viewRange()[1]
+    assert (y0, y1) == pytest.approx(_expected_y(bars, 1000, 1101), rel=1e-9)
+    vb.setXRange(40_000, 40_300, padding=0)
+    assert vb.viewRange()[1] == pytest.approx(_expected_y(bars, 40_000, 40_301), rel=1e-9)
+    assert vb.viewRange()[1][0] > y1  # SPY in 2020 traded far above early 2018
+    vol_top = chart.volume_plot.getViewBox().viewRange()[1][1]
+    assert vol_top == pytest.approx(bars.volume[40_000:40_301].max() * 1.1)
+
+
+def test_autoscale_includes_visible_overlay_lines_and_skips_nan(chart: ChartWidget, spy5) -> None:  # type: ignore[no-untyped-def]
+    bars, _ = spy5
+    chart.set_bars(bars, M5)
+    vb = chart.price_plot.getViewBox()
+    vb.setXRange(1000, 1100, padding=0)
+    hi = bars.high[1000:1101].max()
+    line = np.full(len(bars), np.nan)
+    line[1050] = hi + 2.0              # visible spike: must widen the range
+    line[5000] = hi + 50.0             # off-screen spike: must not
+    chart.set_line("probe", line, "#ff00ff")
+    lo = bars.low[1000:1101].min()
+    top = hi + 2.0
+    assert vb.viewRange()[1] == pytest.approx((lo - Y_MARGIN * (top - lo), top + Y_MARGIN * (top - lo)))
+    chart.remove_line("probe")
+    assert vb.viewRange()[1] == pytest.approx(_expected_y(bars, 1000, 1101))
+
+
+def test_wheel_zooms_x_only_and_y_refits(chart: ChartWidget, spy5, qtbot) -> None:  # type: ignore[no-untyped-def]
+    bars, _ = spy5
+    chart.set_bars(bars, M5)
+    vb = chart.price_plot.getViewBox()
+    vb.setXRange(2000, 2200, padding=0)
+    centre = chart.map_to_widget(2100, float(bars.close[2100]))
+    view = chart.graphics.viewport()
+    pos = QtCore.QPointF(view.mapFrom(chart, centre))
+    ev = QtGui.QWheelEvent(pos, QtCore.QPointF(view.mapToGlobal(pos.toPoint())), QtCore.QPoint(0, 0),
+                           QtCore.QPoint(0, 240), QtCore.Qt.MouseButton.NoButton,
+                           QtCore.Qt.KeyboardModifier.NoModifier, QtCore.Qt.ScrollPhase.NoScrollPhase,
+                           False)
+    QtCore.QCoreApplication.sendEvent(view, ev)
+    (x0, x1), (y0, y1) = vb.viewRange()
+    assert x1 - x0 < 200 * 0.9            # zoomed in on X
+    i0, i1 = chart.visible_range()
+    assert (y0, y1) == pytest.approx(_expected_y(bars, i0, i1))  # Y is the fit, not a wheel zoom
+
+
+# -- overlays --------------------------------------------------------------------------------------
+def test_line_with_nan_gap_is_broken_on_screen(chart: ChartWidget, spy5) -> None:  # type: ignore[no-untyped-def]
+    bars, _ = spy5
+    chart.set_bars(bars[:3000], M5)
+    chart.price_plot.getViewBox().setXRange(2000, 2099, padding=0)
+    ema = pd.Series(bars.close[:3000]).ewm(span=9, min_periods=9).mean().to_numpy(copy=True)
+    ema[2030:2060] = np.nan  # e.g. an anchored VWAP that restarts
+    chart.set_line("ema9", ema, "#ff00ff", width=1.0)
+    assert chart.line_names() == ["ema9"]
+    rgb = _rgb(_grab(chart))
+    magenta = _mask(rgb, "#ff00ff")
+    gap = slice(chart.map_to_widget(2030, 0).x(), chart.map_to_widget(2059, 0).x() + 1)
+    drawn = slice(chart.map_to_widget(2001, 0).x(), chart.map_to_widget(2028, 0).x() + 1)
+    assert not magenta[:, gap].any()
+    assert magenta[:, drawn].any(axis=0).mean() > 0.6  # the last-price line may cover a few columns
+    chart.remove_line("ema9")
+    assert chart.line_names() == []
+    assert not _mask(_rgb(_grab(chart)), "#ff00ff").any()
+    with pytest.raises(InputError) as err:
+        chart.set_line("x", ema, "#ff00ff", style="wiggly")
+    assert err.value.field == "style"
+    with pytest.raises(InputError) as err:
+        chart.set_line("x", np.zeros((2, 2)), "#ff00ff")
+    assert err.value.field == "values"
+    with pytest.raises(InputError) as err:
+        chart.set_line("x", ema, "not-a-colour")
+    assert err.value.field == "color"
+
+
+def test_plan_bands_draw_and_clear(chart: ChartWidget, spy5) -> None:  # type: ignore[no-untyped-def]
+    bars, _ = spy5
+    chart.set_bars(bars[:3000], M5)
+    i0, i1 = chart.visible_range()
+    lo, hi = bars.low[i0:i1].min(), bars.high[i0:i1].max()
+    entry, stop = lo + 0.6 * (hi - lo), lo + 0.4 * (hi - lo)
+    targets = [lo + 0.8 * (hi - lo), hi]
+    background = _rgb(_grab(chart))
+    chart.set_plan_bands(entry, stop, targets, "long")
+    assert len(chart.plan_items()) == 6  # risk + reward bands, entry, stop, 2 targets
+    scene = chart.graphics.scene()
+    assert all(item.scene() is scene for item in chart.plan_items())
+    with_bands = _rgb(_grab(chart))
+    # Rows strictly inside the risk band changed colour (translucent red over the background).
+    y_in = chart.map_to_widget(i0, (entry + stop) / 2).y()
+    assert (with_bands[y_in] != background[y_in]).any(axis=1).mean() > 0.5
+    old = chart.plan_items()
+    chart.set_plan_bands(entry, None, [], "short")  # replaces, does not accumulate
+    assert len(chart.plan_items()) == 1
+    assert all(item.scene() is None for item in old)
+    chart.clear_plan_bands()
+    assert chart.plan_items() == []
+    assert np.array_equal(_rgb(_grab(chart)), background)
+
+
+def test_levels_and_zones(chart: ChartWidget, spy5) -> None:  # type: ignore[no-untyped-def]
+    bars, _ = spy5
+    chart.set_bars(bars[:3000], M5)
+    i0, i1 = chart.visible_range()
+    lo, hi = bars.low[i0:i1].min(), bars.high[i0:i1].max()
+    chart.set_levels([("PDH", float(hi)), ("PDL", float(lo))])
+    assert [line.value() for line in chart.level_items()] == [hi, lo]
+    chart.set_levels([("ORH", float(hi))])
+    assert len(chart.level_items()) == 1
+    chart.set_levels([])
+    background = _rgb(_grab(chart))
+    start = (i0 + i1) // 2
+    z_lo, z_hi = lo + 0.1 * (hi - lo), lo + 0.3 * (hi - lo)
+    chart.set_zones([(z_lo, z_hi, "demand", "#2196f3", start)])
+    assert chart.zones()[0].start == start
+    shaded = _rgb(_grab(chart))
+    y = chart.map_to_widget(start, (z_lo + z_hi) / 2).y()
+    x_start = chart.map_to_widget(start - 0.5, 0).x()
+    changed = (shaded[y] != background[y]).any(axis=1)
+    assert not changed[: x_start - 12].any()          # nothing left of the zone start
+    assert changed[x_start + 2: chart.map_to_widget(i1 - 1, 0).x()].mean() > 0.5
+    chart.set_zones([])
+    assert np.array_equal(_rgb(_grab(chart)), background)
+    with pytest.raises(InputError) as err:
+        chart.set_zones([(1.0, 2.0, "x", "nope")])
+    assert err.value.field == "zones[0].color"
+
+
+# -- pixels ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("theme", [DARK, LIGHT], ids=["dark", "light"])
+def test_candles_paint_their_colours_where_the_bars_are(qtbot, spy5, theme) -> None:  # type: ignore[no-untyped-def]
+    bars, _ = spy5
+    w = ChartWidget(theme=theme)
+    qtbot.addWidget(w)
+    w.resize(W, H)
+    w.show()
+    qtbot.waitExposed(w)
+    w.set_bars(bars[:2000], M5)
+    w.price_plot.getViewBox().setXRange(1900, 1960, padding=0)
+    img = _grab(w)
+    assert not w.candles.lod_active
+    body = bars.close[1900:1961] - bars.open[1900:1961]
+    up_i, down_i = 1900 + int(np.argmax(body)), 1900 + int(np.argmin(body))
+    assert body.max() > 0 > body.min()
+    for i, color in ((up_i, theme.up), (down_i, theme.down)):
+        mid = (bars.open[i] + bars.close[i]) / 2
+        assert _pixel(img, w.map_to_widget(i, mid)) == color
+    # Above every visible high there is only background in the price plot.
+    top = bars.high[1900:1961].max()
+    above = w.map_to_widget(up_i, top + (top - bars.low[1900:1961].min()) * Y_MARGIN * 0.5)
+    assert _pixel(img, above) == theme.background
+
+
+def test_lod_on_100k_bars_still_paints_candle_colours(chart: ChartWidget, es1m) -> None:  # type: ignore[no-untyped-def]
+    assert len(es1m) > 100_000
+    chart.set_bars(es1m, M1)
+    chart.price_plot.getViewBox().setXRange(0, len(es1m) - 1, padding=0)
+    rgb = _rgb(_grab(chart))
+    assert chart.candles.lod_active
+    up, down = _mask(rgb, DARK.up), _mask(rgb, DARK.down)
+    assert up.sum() > 1000 and down.sum() > 1000
+    ys = np.flatnonzero((up | down).any(axis=1))
+    y_top = chart.map_to_widget(0, float(es1m.high.max())).y()
+    y_bottom = chart.map_to_widget(0, float(es1m.low.min())).y()
+    assert ys.min() >= y_top - 1 and ys.max() <= y_bottom + 1
+    assert ys.min() <= y_top + 2 and ys.max() >= y_bottom - 2  # the extremes are drawn
+    # Columns with candle pixels span the whole data width, not just the last chunk.
+    xs = np.flatnonzero((up | down).any(axis=0))
+    assert xs.min() <= chart.map_to_widget(50, 0).x()
+    assert xs.max() >= chart.map_to_widget(len(es1m) - 500, 0).x()  # ~4 px from the end
+    # Zoomed in again, candles are drawn as bodies.
+    chart.price_plot.getViewBox().setXRange(50_000, 50_100, padding=0)
+    _grab(chart)
+    assert not chart.candles.lod_active
+
+
+# -- live painting ---------------------------------------------------------------------------------
+def test_live_update_rebuilds_only_the_last_chunk(chart: ChartWidget, spy5) -> None:  # type: ignore[no-untyped-def]
+    bars, _ = spy5
+    n = 10 * CHUNK + 17
+    chart.set_bars(bars[:n], M5)
+    chart.price_plot.getViewBox().setXRange(n - 3 * CHUNK, n + 2, padding=0)
+    _grab(chart)
+    builds = chart.candles.chunk_builds
+    assert builds == 4  # the chunks in view, no more
+    last = bars.bar(n - 1)
+    chart.update_bar(Bar(last.ts, last.open, last.high + 1.0, last.low, last.high + 1.0, last.volume))
+    img = _grab(chart)
+    assert chart.candles.chunk_builds == builds + 1
+    assert chart.price_plot.getViewBox().viewRange()[1][1] >= last.high + 1.0  # y grew for the tick
+    # The repaint shows the new high: the taller wick is up-coloured above the old high.
+    p = chart.map_to_widget(n - 1, last.high + 0.5)
+    assert _pixel(img, p) == DARK.up
+
+
+def test_update_bar_bursts_are_coalesced(chart: ChartWidget, spy1m, qtbot) -> None:  # type: ignore[no-untyped-def]
+    chart.set_bars(spy1m[:300], M1)
+    _grab(chart)
+    flushes, paints = chart.flush_count, chart.candles.paint_count
+    base = spy1m.bar(300)
+    live = base
+    for k in range(500):
+        live = live.merged(Bar(base.ts, base.close, base.close + 0.01 * (k % 7), base.close - 0.01 * (k % 5),
+                               base.close + 0.001 * k, 100.0))
+        chart.update_bar(live)
+    assert chart.flush_count - flushes == 1  # only the leading call ran synchronously
+    qtbot.waitUntil(lambda: chart.flush_count - flushes == 2, timeout=2000)
+    qtbot.wait(150)
+    assert chart.flush_count - flushes == 2
+    assert chart.candles.paint_count - paints <= 4
+    assert chart.bar_count() == 301
+    assert chart.bar(300) == live
+
+
+# -- time axis and readout -------------------------------------------------------------------------
+@pytest.mark.parametrize("day", ["2018-01-03", "2018-07-03"], ids=["EST", "EDT"])
+def test_time_axis_labels_in_new_york_time(chart: ChartWidget, spy5, day: str) -> None:  # type: ignore[no-untyped-def]
+    bars, df = spy5
+    chart.set_bars(bars, M5)
+    rows = np.flatnonzero(df["bar_start_et"].str.startswith(day).to_numpy())
+    first, later = int(rows[0]), int(rows[6])
+    et = [datetime.fromisoformat(df["bar_start_et"].iloc[i]) for i in (first, later, later + 1)]
+    ax = chart.time_axis
+    # A session's first bar is a new day -> date; later ticks of the same day -> HH:MM (ET).
+    assert ax.tickStrings([first, later, later + 1], 1.0, 1.0) == [
+        et[0].strftime("%b %d"), et[1].strftime("%H:%M"), et[2].strftime("%H:%M")]
+    assert ax.tickStrings([later], 1.0, 1.0) == [et[1].strftime("%H:%M")]
+    assert et[0].strftime("%H:%M") == "09:30"  # the data itself says so; the axis must agree
+    assert ax.tickStrings([later + 0.5], 1.0, 1.0) == [""]  # no label between bars
+    # Auto ticks over the session land on bars and read as round NY clock times.
+    last = int(rows[-1])
+    ticks = ax.tickValues(first - 0.5, last + 0.5, 800)[0][1]
+    labels = ax.tickStrings(ticks, 1.0, 1.0)
+    assert len(ticks) >= 3
+    assert all(float(t).is_integer() and first <= t <= last for t in ticks)
+    expected = [datetime.fromisoformat(df["bar_start_et"].iloc[int(t)]) for t in ticks]
+    assert labels[0] == expected[0].strftime("%b %d")
+    for label, t in zip(labels[1:], expected[1:], strict=True):
+        assert label == t.strftime("%H:%M") and t.minute in (0, 15, 30, 45)
+    assert "12:00" in labels
+    assert chart.format_readout(later).startswith(et[1].strftime("%Y-%m-%d %H:%M ET"))
+
+
+def test_crosshair_readout_follows_the_mouse(chart: ChartWidget, spy5, qtbot) -> None:  # type: ignore[no-untyped-def]
+    bars, df = spy5
+    chart.set_bars(bars[:3000], M5)
+    chart.set_title("SPY 5m")
+    i = 2950
+    p = chart.map_to_widget(i, float(bars.close[i]))
+    view = chart.graphics.viewport()
+    with qtbot.waitSignal(chart.hovered_bar, timeout=1000) as sig:
+        qtbot.mouseMove(view, view.mapFrom(chart, p))
+    assert sig.args == [i]
+    text = chart.readout_text()
+    assert text.startswith(datetime.fromisoformat(df["bar_start_et"].iloc[i]).strftime("%Y-%m-%d %H:%M"))
+    for v in (bars.open[i], bars.high[i], bars.low[i], bars.close[i]):
+        assert f"{v:.2f}" in text
+    assert chart.header_text() == f"SPY 5m\n{text}"
+
+
+@pytest.mark.parametrize("stamp", ["utc-midnight", "ny-open"])
+def test_daily_axis_shows_the_session_date(chart: ChartWidget, stamp: str) -> None:
+    """Daily bars stamped at UTC midnight (19:00/20:00 ET the evening before) or at the 09:30 ET
+    open must both be labelled with their session date."""
+    df = pd.read_csv(_shared_data() / "daily" / "lean_us_equities_daily_raw.csv")
+    df = df[df["symbol"] == "SPY"].reset_index(drop=True)
+    dates = pd.to_datetime(df["date"])
+    if stamp == "utc-midnight":
+        idx = pd.DatetimeIndex(dates).tz_localize("UTC")
+    else:
+        idx = pd.DatetimeIndex(dates + pd.Timedelta(hours=9, minutes=30)).tz_localize("America/New_York")
+    chart.set_bars(Bars.from_pandas(df.set_index(idx)[["open", "high", "low", "close", "volume"]]), D1)
+    i = int(np.flatnonzero((df["date"] == "2008-10-10").to_numpy())[0])
+    j = int(np.flatnonzero(df["date"].str.startswith("2009-01")).min())  # first session of 2009
+    assert chart.time_axis.tickStrings([i, i + 1], 1.0, 1.0) == ["Oct 10", "Oct 13"]
+    assert chart.time_axis.tickStrings([j - 1, j], 1.0, 1.0) == ["Dec 31", "2009"]
+    assert chart.format_readout(i).startswith("2008-10-10  O ")

@@ -1,0 +1,558 @@
+"""ChartWidget: live candlestick + volume chart. Renders state, emits user intent, no trading logic.
+
+Layout: a price plot (about 80 %) over an x-linked volume plot, both indexed by bar number, right
+price axis, New York time axis at the bottom. The x-range belongs to the user (wheel zoom and drag
+on X only); the y-range follows the visible bars (+ overlay lines) like finplot. Live updates are
+stored at once but painted through a 30 Hz throttle.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from core.errors import InputError
+from core.market.bars import Bar, Bars
+from core.market.intervals import Interval
+from widgets.chart.items import CandleItem, VolumeItem, visible_slice
+from widgets.chart.overlays import Zone, ZonesItem, check_color, make_pen, price_line
+from widgets.chart.store import BarStore
+from widgets.chart.throttle import Throttle
+from widgets.chart.time_axis import TimeAxis, ny_time, session_time
+from widgets.chart.volume_axis import VolumeAxis, short_volume
+from widgets.theme import DARK, Theme
+
+log = logging.getLogger(__name__)
+
+Y_MARGIN = 0.05          # fraction of the visible high-low range added above and below
+VOLUME_HEADROOM = 1.1    # volume plot top = visible max volume * this
+DEFAULT_VISIBLE = 150    # bars shown after the first set_bars / an interval change
+RIGHT_PAD = 3.0          # empty bars kept right of the last bar when following
+AXIS_WIDTH = 72          # both right axes share this width so the plots line up
+MIN_X_RANGE = 5.0        # bars; zooming in further is refused
+TIME_AXIS_HEIGHT = 26
+
+
+class ChartWidget(QtWidgets.QWidget):
+    """Candles + volume + overlays for one symbol/interval."""
+
+    hovered_bar = QtCore.Signal(int)                # bar index under the mouse, -1 when none
+    visible_range_changed = QtCore.Signal(int, int)  # (start, stop) like visible_range()
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None, theme: Theme = DARK,
+                 throttle_ms: int = 33) -> None:
+        super().__init__(parent)
+        self._store = BarStore()
+        self._interval: Interval | None = None
+        self._theme = theme
+        self._follow_live = True
+        self._dirty_from: int | None = None
+        self._flushed_n = 0
+        self._lines: dict[str, tuple[np.ndarray, pg.PlotDataItem]] = {}
+        self._plan_items: list[pg.GraphicsObject] = []
+        self._level_items: list[pg.InfiniteLine] = []
+        # Last arguments, so a theme change can redraw plan and levels in the new colours.
+        self._plan_args: tuple[float | None, float | None, list[float], str] | None = None
+        self._levels_args: list[tuple[str, float]] = []
+        self._title = ""
+        self._readout = ""
+        self._in_autoscale = False
+
+        self._glw = pg.GraphicsLayoutWidget(self)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self._glw)
+
+        self._price_axis_x = TimeAxis(self._store)
+        self._price_axis_x.setStyle(showValues=False)
+        self._time_axis = TimeAxis(self._store)
+        self._price = self._glw.addPlot(row=0, col=0, axisItems={"bottom": self._price_axis_x})
+        self._volume = self._glw.addPlot(row=1, col=0, axisItems={"bottom": self._time_axis,
+                                                                  "right": VolumeAxis("right")})
+        self._glw.ci.layout.setRowStretchFactor(0, 4)
+        self._glw.ci.layout.setRowStretchFactor(1, 1)
+        self._glw.ci.layout.setSpacing(0)
+        for plot in (self._price, self._volume):
+            plot.hideAxis("left")
+            plot.showAxis("right")
+            plot.getAxis("right").setWidth(AXIS_WIDTH)
+            plot.hideButtons()
+            plot.setMenuEnabled(False)
+            vb = plot.getViewBox()
+            vb.setMouseEnabled(x=True, y=False)   # wheel and drag act on X only
+            vb.disableAutoRange()
+            vb.setLimits(minXRange=MIN_X_RANGE)
+        self._price.getAxis("bottom").setHeight(0)  # shares x with the volume plot's time axis
+        # Fixed sizes: an auto-sized axis grows after its first labels paint, shifting the plots.
+        self._time_axis.setHeight(TIME_AXIS_HEIGHT)
+        self._volume.setXLink(self._price)
+
+        self._candles = CandleItem(self._store)
+        self._volume_bars = VolumeItem(self._store)
+        self._price.addItem(self._candles)
+        self._volume.addItem(self._volume_bars)
+        self._zones = ZonesItem()
+        self._price.addItem(self._zones, ignoreBounds=True)
+
+        self._last_line = price_line(0.0, "{value:.2f}", theme.last_price, style="dot", z=15,
+                                     fill=theme.last_price, text_color=theme.last_price_text,
+                                     position=0.98)
+        self._last_line.label.format = "{value:.2f}"
+        self._last_line.setVisible(False)
+        self._price.addItem(self._last_line, ignoreBounds=True)
+
+        self._vline = pg.InfiniteLine(angle=90, movable=False)
+        self._hline = pg.InfiniteLine(angle=0, movable=False)
+        self._vline_vol = pg.InfiniteLine(angle=90, movable=False)
+        for line, plot in ((self._vline, self._price), (self._hline, self._price),
+                           (self._vline_vol, self._volume)):
+            line.setZValue(20)
+            line.setVisible(False)
+            plot.addItem(line, ignoreBounds=True)
+
+        self._label = QtWidgets.QLabel(self._glw)
+        self._label.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self._label.move(8, 4)
+
+        self._throttle = Throttle(self._flush_updates, throttle_ms, self)
+        self._price.getViewBox().sigXRangeChanged.connect(self._on_x_range_changed)
+        self._glw.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.set_theme(theme)
+
+    # -- public API ---------------------------------------------------------------------------
+    @property
+    def theme(self) -> Theme:
+        return self._theme
+
+    @property
+    def interval(self) -> Interval | None:
+        return self._interval
+
+    @property
+    def follow_live(self) -> bool:
+        """When True, new bars scroll the view while the last bar is in view."""
+        return self._follow_live
+
+    @follow_live.setter
+    def follow_live(self, value: bool) -> None:
+        self._follow_live = bool(value)
+        if self._follow_live and len(self._store):
+            self._show_right_edge(self._view_width())
+
+    @property
+    def price_plot(self) -> pg.PlotItem:
+        return self._price
+
+    @property
+    def volume_plot(self) -> pg.PlotItem:
+        return self._volume
+
+    @property
+    def candles(self) -> CandleItem:
+        return self._candles
+
+    @property
+    def volume_bars(self) -> VolumeItem:
+        return self._volume_bars
+
+    @property
+    def time_axis(self) -> TimeAxis:
+        return self._time_axis
+
+    @property
+    def graphics(self) -> pg.GraphicsLayoutWidget:
+        return self._glw
+
+    def map_to_widget(self, x: float, y: float, plot: str = "price") -> QtCore.QPoint:
+        """Widget pixel of data point (bar index x, value y) in the 'price' or 'volume' plot."""
+        if plot not in ("price", "volume"):
+            raise InputError("plot", f"expected 'price' or 'volume', got {plot!r}")
+        vb = (self._price if plot == "price" else self._volume).getViewBox()
+        scene_pt = vb.mapViewToScene(QtCore.QPointF(x, y))
+        return self._glw.viewport().mapTo(self, self._glw.mapFromScene(scene_pt))
+
+    @property
+    def flush_count(self) -> int:
+        """How many throttled repaint batches ran (one per <= 1/30 s)."""
+        return self._throttle.calls
+
+    def bar_count(self) -> int:
+        return len(self._store)
+
+    def bar(self, index: int) -> Bar:
+        if not 0 <= index < len(self._store):
+            raise InputError("index", f"no bar {index}; the chart has {len(self._store)}")
+        return self._store.bar(index)
+
+    def visible_range(self) -> tuple[int, int]:
+        """(start, stop) bar indices in view, half-open like a slice; (0, 0) when empty."""
+        (x0, x1), _ = self._price.getViewBox().viewRange()
+        return visible_slice(x0, x1, len(self._store))
+
+    def set_title(self, text: str) -> None:
+        self._title = str(text)
+        self._refresh_label()
+
+    def title(self) -> str:
+        return self._title
+
+    def readout_text(self) -> str:
+        """The OHLCV readout of the bar under the crosshair ('' when the mouse is away)."""
+        return self._readout
+
+    def header_text(self) -> str:
+        """What the top-left label shows: the title and, while hovering, the readout."""
+        return self._label.text()
+
+    def set_theme(self, theme: Theme) -> None:
+        self._theme = theme
+        self._glw.setBackground(theme.background)
+        # Grid = the axis pen extended across the plot. It is drawn opaque in a colour blended
+        # with the background, and at labelled ticks only: translucent, dense grid lines cost
+        # the Qt raster engine ~30 ms per repaint, more than everything else together.
+        grid = _blend(theme.axis, theme.background, theme.grid_alpha)
+        for plot in (self._price, self._volume):
+            for name in ("right", "bottom"):
+                ax = plot.getAxis(name)
+                ax.setStyle(maxTickLevel=0, tickAlpha=255)
+                ax.setPen(grid)
+                ax.setTextPen(theme.text)
+                ax.setGrid(255)
+        self._price.getAxis("right").setTickDensity(2.0)  # majors only: keep enough price labels
+        self._candles.set_colors(theme.up, theme.down)
+        self._volume_bars.set_colors(theme.volume_up, theme.volume_down)
+        self._zones.set_alpha(theme.band_alpha)
+        cross = make_pen(theme.crosshair, 1.0, "dash")
+        for line in (self._vline, self._hline, self._vline_vol):
+            line.setPen(cross)
+        self._last_line.setPen(make_pen(theme.last_price, 1.0, "dot"))
+        self._last_line.label.fill = pg.mkBrush(theme.last_price)
+        self._last_line.label.setColor(theme.last_price_text)
+        self._label.setStyleSheet(f"color: {theme.text}; background: transparent;")
+        if self._plan_args is not None:
+            self.set_plan_bands(*self._plan_args)
+        if self._levels_args:
+            self.set_levels(self._levels_args)
+
+    def set_bars(self, bars: Bars, interval: Interval) -> None:
+        """Replace all bars. Keeps the user's time window when scrolled back, else shows the end."""
+        if not isinstance(bars, Bars):
+            raise InputError("bars", f"expected Bars, got {type(bars).__name__}")
+        if not isinstance(interval, Interval):
+            raise InputError("interval", f"expected Interval, got {type(interval).__name__}")
+        old_n = len(self._store)
+        same_interval = interval == self._interval
+        following = old_n == 0 or self._last_bar_in_view()
+        (x0, x1), _ = self._price.getViewBox().viewRange()
+        width = x1 - x0
+        old_ts = (self._ts_at(x0), self._ts_at(x1)) if old_n and not following else None
+
+        self._throttle.cancel()
+        self._dirty_from = None
+        self._store.replace(bars)
+        self._flushed_n = len(self._store)
+        self._interval = interval
+        for ax in (self._time_axis, self._price_axis_x):
+            ax.set_interval(interval)
+        self._candles.reset()
+        self._volume_bars.reset()
+        self._update_last_price()
+
+        n = len(self._store)
+        if n == 0:
+            self._price.getViewBox().setXRange(-0.5, DEFAULT_VISIBLE, padding=0)
+        elif old_n == 0 or not same_interval:
+            self._show_right_edge(DEFAULT_VISIBLE + RIGHT_PAD)
+        elif following or old_ts is None:
+            self._show_right_edge(width)
+        else:
+            self._show_time_window(*old_ts)
+        self._autoscale_y()  # the x-range may be unchanged, in which case no signal fires
+
+    def update_bar(self, bar: Bar) -> None:
+        """The in-progress bar (same ts as the last bar) or a new bar (newer ts). Painting is throttled."""
+        if not isinstance(bar, Bar):
+            raise InputError("bar", f"expected Bar, got {type(bar).__name__}")
+        i, _ = self._store.upsert(bar)
+        self._dirty_from = i if self._dirty_from is None else min(self._dirty_from, i)
+        self._throttle.trigger()
+
+    def flush(self) -> None:
+        """Apply throttled updates now (before grabbing or measuring)."""
+        self._throttle.flush()
+
+    def set_line(self, name: str, values: np.ndarray, color: str, width: float = 1.0,
+                 style: str = "solid", breaks: np.ndarray | None = None) -> None:
+        """Overlay a precomputed series aligned to the bars (index i = bar i); NaN breaks the line,
+        and so does each bar index in `breaks` (a series that resets there, like session VWAP)."""
+        if not isinstance(name, str) or not name:
+            raise InputError("name", "a line needs a non-empty name")
+        arr = np.array(values, dtype=np.float64, copy=True)
+        if arr.ndim != 1:
+            raise InputError("values", f"expected a 1-D array, got shape {arr.shape}")
+        pen = make_pen(color, width, style)
+        x = np.arange(len(arr), dtype=np.float64)
+        if breaks is not None and len(breaks):
+            # A NaN point half a bar before each break: connect="finite" then lifts the pen there.
+            at = np.asarray(breaks, dtype=np.int64)
+            at = at[(at > 0) & (at < len(arr))]
+            x = np.insert(x, at, at - 0.5)
+            arr = np.insert(arr, at, np.nan)
+        if name in self._lines:
+            item = self._lines[name][1]
+            item.setData(x, arr)
+            item.setPen(pen)
+        else:
+            item = pg.PlotDataItem(x, arr, pen=pen, connect="finite")
+            item.setZValue(5)
+            self._price.addItem(item, ignoreBounds=True)
+            # Set after addItem: pyqtgraph 0.14 asks a not-yet-parented item for its ViewBox.
+            item.setClipToView(True)
+            item.setDownsampling(auto=True, method="peak")
+        self._lines[name] = (arr, item)
+        self._autoscale_y()
+
+    def remove_line(self, name: str) -> None:
+        entry = self._lines.pop(name, None)
+        if entry is None:
+            log.warning("remove_line: no line named %r", name)
+            return
+        self._price.removeItem(entry[1])
+        self._autoscale_y()
+
+    def line_names(self) -> list[str]:
+        return list(self._lines)
+
+    def line_item(self, name: str) -> pg.PlotDataItem:
+        if name not in self._lines:
+            raise InputError("name", f"no line named {name!r}")
+        return self._lines[name][1]
+
+    def set_plan_bands(self, entry: float | None, stop: float | None, targets: list[float],
+                       direction: str) -> None:
+        """Draw a trade plan: entry/stop/target lines, red risk band, green reward band."""
+        self.clear_plan_bands()
+        self._plan_args = (entry, stop, list(targets), direction)
+        t = self._theme
+        items: list[pg.GraphicsObject] = []
+        side = str(direction).strip().capitalize()
+        if entry is not None and stop is not None:
+            items.append(self._band(entry, stop, t.risk))
+        if entry is not None and targets:
+            far = max(targets, key=lambda v: abs(v - entry))
+            items.append(self._band(entry, far, t.reward))
+        if entry is not None:
+            items.append(price_line(entry, f"{side} entry {entry:.2f}".strip(), t.entry, "solid", z=9))
+        if stop is not None:
+            items.append(price_line(stop, f"Stop {stop:.2f}", t.risk, "solid", z=9))
+        for k, target in enumerate(targets, start=1):
+            items.append(price_line(target, f"T{k} {target:.2f}", t.reward, "solid", z=9))
+        for item in items:
+            self._price.addItem(item, ignoreBounds=True)
+        self._plan_items = items
+
+    def clear_plan_bands(self) -> None:
+        for item in self._plan_items:
+            self._price.removeItem(item)
+        self._plan_items = []
+        self._plan_args = None
+
+    def plan_items(self) -> list[pg.GraphicsObject]:
+        return list(self._plan_items)
+
+    def set_levels(self, levels: list[tuple[str, float]]) -> None:
+        """Key levels (PDH, PDL, ORH ...) as labelled dashed lines; replaces the previous set."""
+        for item in self._level_items:
+            self._price.removeItem(item)
+        self._level_items = []
+        self._levels_args = list(levels)
+        for k, entry in enumerate(levels):
+            if len(entry) != 2:
+                raise InputError(f"levels[{k}]", "expected (label, price)")
+            label, price = entry
+            line = price_line(float(price), f"{label} {float(price):.2f}", self._theme.level, "dash")
+            self._price.addItem(line, ignoreBounds=True)
+            self._level_items.append(line)
+
+    def level_items(self) -> list[pg.InfiniteLine]:
+        return list(self._level_items)
+
+    def set_zones(self, zones: list[tuple[float, float, str, str] | tuple[float, float, str, str, int]]
+                  ) -> None:
+        """Shaded (low, high, label, color[, start_index]) rectangles from start to the right edge."""
+        parsed: list[Zone] = []
+        for k, z in enumerate(zones):
+            if len(z) not in (4, 5):
+                raise InputError(f"zones[{k}]", "expected (low, high, label, color[, start_index])")
+            check_color(z[3], f"zones[{k}].color")
+            start = int(z[4]) if len(z) == 5 else 0
+            parsed.append(Zone(float(z[0]), float(z[1]), str(z[2]), z[3], start))
+        self._zones.set_zones(parsed)
+
+    def zones(self) -> list[Zone]:
+        return self._zones.zones
+
+    # -- view handling ------------------------------------------------------------------------
+    def _view_width(self) -> float:
+        (x0, x1), _ = self._price.getViewBox().viewRange()
+        return x1 - x0
+
+    def _last_bar_in_view(self) -> bool:
+        n = len(self._store)
+        (x0, x1), _ = self._price.getViewBox().viewRange()
+        return n > 0 and x0 - 0.5 <= n - 1 <= x1 + 0.5
+
+    def _show_right_edge(self, width: float) -> None:
+        n = len(self._store)
+        width = max(MIN_X_RANGE, width)
+        right = n - 1 + RIGHT_PAD
+        self._price.getViewBox().setXRange(right - width, right, padding=0)
+
+    def _ts_at(self, x: float) -> int:
+        n = len(self._store)
+        i = min(max(round(x), 0), n - 1)
+        return int(self._store.ts[i])
+
+    def _show_time_window(self, t0: int, t1: int) -> None:
+        ts = self._store.ts
+        i0 = int(np.searchsorted(ts, t0, "left"))
+        i1 = int(np.searchsorted(ts, t1, "left"))
+        i1 = min(max(i1, i0 + int(MIN_X_RANGE)), len(ts) - 1)
+        self._price.getViewBox().setXRange(min(i0, i1 - MIN_X_RANGE), i1, padding=0)
+
+    def _on_x_range_changed(self, *_: object) -> None:
+        self._autoscale_y()
+        self.visible_range_changed.emit(*self.visible_range())
+
+    def _autoscale_y(self, grow_only: bool = False) -> None:
+        """Fit y to the visible bars' low..high and the visible part of overlay lines.
+
+        grow_only (live ticks): leave a range that still holds everything alone, so a tick
+        inside the range repaints one bar instead of rescaling (and repainting) both plots.
+        """
+        n = len(self._store)
+        if self._in_autoscale or n == 0:
+            return
+        i0, i1 = self.visible_range()
+        if i1 <= i0:
+            return
+        s = self._store
+        lo = float(s.low[i0:i1].min())
+        hi = float(s.high[i0:i1].max())
+        for values, _item in self._lines.values():
+            seg = values[i0:i1]
+            seg = seg[np.isfinite(seg)]
+            if len(seg):
+                lo, hi = min(lo, float(seg.min())), max(hi, float(seg.max()))
+        span = hi - lo
+        pad = span * Y_MARGIN if span > 0 else max(abs(hi) * 1e-3, 1e-6)
+        vmax = float(s.volume[i0:i1].max())
+        pvb, vvb = self._price.getViewBox(), self._volume.getViewBox()
+        (y0, y1), (_, v1) = pvb.viewRange()[1], vvb.viewRange()[1]
+        self._in_autoscale = True
+        try:
+            if not (grow_only and y0 <= lo - pad and hi + pad <= y1):
+                pvb.setYRange(lo - pad, hi + pad, padding=0)
+            if not (grow_only and max(vmax, 1.0) <= v1):
+                vvb.setYRange(0.0, max(vmax, 1.0) * VOLUME_HEADROOM, padding=0)
+        finally:
+            self._in_autoscale = False
+
+    # -- live updates -------------------------------------------------------------------------
+    def _flush_updates(self) -> None:
+        first = self._dirty_from
+        if first is None:
+            return
+        self._dirty_from = None
+        n = len(self._store)
+        appended = n - self._flushed_n
+        was_in_view = self._flushed_n > 0 and self._x_in_view(self._flushed_n - 1)
+        self._flushed_n = n
+        self._candles.bars_changed(first)
+        self._volume_bars.bars_changed(first)
+        self._update_last_price()
+        if appended > 0 and self._follow_live and was_in_view:
+            vb = self._price.getViewBox()
+            (x0, x1), _ = vb.viewRange()
+            vb.setXRange(x0 + appended, x1 + appended, padding=0)  # signal -> autoscale
+        elif self._x_in_view(first) or self._x_in_view(n - 1):
+            self._autoscale_y(grow_only=True)
+
+    def _x_in_view(self, i: int) -> bool:
+        (x0, x1), _ = self._price.getViewBox().viewRange()
+        return x0 - 0.5 <= i <= x1 + 0.5
+
+    def _update_last_price(self) -> None:
+        n = len(self._store)
+        self._last_line.setVisible(n > 0)
+        if n:
+            self._last_line.setValue(float(self._store.close[n - 1]))
+
+    # -- crosshair ----------------------------------------------------------------------------
+    def _on_mouse_moved(self, pos: QtCore.QPointF) -> None:
+        n = len(self._store)
+        pvb, vvb = self._price.getViewBox(), self._volume.getViewBox()
+        in_price = pvb.sceneBoundingRect().contains(pos)
+        in_volume = vvb.sceneBoundingRect().contains(pos)
+        if n == 0 or not (in_price or in_volume):
+            self._hide_crosshair()
+            return
+        x = (pvb if in_price else vvb).mapSceneToView(pos).x()
+        i = min(max(round(x), 0), n - 1)
+        for line in (self._vline, self._vline_vol):
+            line.setPos(i)
+            line.setVisible(True)
+        self._hline.setVisible(in_price)
+        if in_price:
+            self._hline.setPos(pvb.mapSceneToView(pos).y())
+        self._readout = self.format_readout(i)
+        self._refresh_label()
+        self.hovered_bar.emit(i)
+
+    def _hide_crosshair(self) -> None:
+        for line in (self._vline, self._hline, self._vline_vol):
+            line.setVisible(False)
+        if self._readout:
+            self._readout = ""
+            self._refresh_label()
+            self.hovered_bar.emit(-1)
+
+    def leaveEvent(self, event: QtCore.QEvent) -> None:
+        self._hide_crosshair()
+        super().leaveEvent(event)
+
+    def format_readout(self, i: int) -> str:
+        """'YYYY-MM-DD HH:MM ET  O … H … L … C … V …' for bar i (date only on daily charts)."""
+        b = self._store.bar(i)
+        t = ny_time(b.ts)
+        daily = self._interval is not None and self._interval.is_daily
+        when = session_time(t).strftime("%Y-%m-%d") if daily else t.strftime("%Y-%m-%d %H:%M ET")
+        digits = 2 if abs(b.close) >= 1 else 4
+        f = f"{{:.{digits}f}}"
+        return (f"{when}  O {f.format(b.open)}  H {f.format(b.high)}  L {f.format(b.low)}"
+                f"  C {f.format(b.close)}  V {short_volume(b.volume)}")
+
+    def _refresh_label(self) -> None:
+        text = "\n".join(s for s in (self._title, self._readout) if s)
+        self._label.setText(text)
+        self._label.adjustSize()
+        self._label.raise_()
+
+    def _band(self, a: float, b: float, color: str) -> pg.LinearRegionItem:
+        fill = check_color(color)
+        fill.setAlpha(self._theme.band_alpha)
+        region = pg.LinearRegionItem(values=(min(a, b), max(a, b)), orientation="horizontal",
+                                     brush=pg.mkBrush(fill), pen=pg.mkPen(None), movable=False)
+        region.setZValue(-5)
+        return region
+
+
+def _blend(fg: str, bg: str, alpha: float) -> str:
+    """`fg` painted at `alpha` over `bg`, as an opaque colour."""
+    f, b = QtGui.QColor(fg), QtGui.QColor(bg)
+    mix = [round(a * alpha + c * (1 - alpha)) for a, c in
+           ((f.red(), b.red()), (f.green(), b.green()), (f.blue(), b.blue()))]
+    return QtGui.QColor(*mix).name()
