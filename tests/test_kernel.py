@@ -9,9 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.errors import InputError
-
 from core.config import load_settings
+from core.errors import InputError
 from core.events import BarClosed, BarUpdated, FeedHealthChanged, SeriesReset, Tick
 from core.market.intervals import M5
 from core.store import ImportedBarsRepo

@@ -12,33 +12,21 @@ from core.errors import InputError
 from core.indicators._common import (
     as_series,
     check_period,
+    kernels,
     leading_nans,
-    nan_array,
-    recurrence,
-    rolling_mean,
+    outputs,
     same_length,
 )
-from core.indicators._common import true_range_from as _true_range_from
 
 
 def sma(x: np.ndarray, n: int) -> np.ndarray:
     """Simple moving average of the last n bars; NaN for the first n-1 bars (TA-Lib SMA)."""
     x = as_series("x", x)
     n = check_period("n", n)
-    out = nan_array(len(x))
     start = leading_nans(x)
-    out[start:] = rolling_mean(x[start:], n)
+    (out,) = outputs(len(x), start, 1)
+    kernels().rolling_mean(x[start:], n, out[start:])
     return out
-
-
-def ema_into(x: np.ndarray, n: int, out: np.ndarray) -> None:
-    """EMA of a NaN-free-at-start series into ``out`` (already NaN-filled), TA-Lib convention."""
-    if len(x) < n:
-        return
-    k = 2.0 / (n + 1)
-    seed = float(np.mean(x[:n]))  # TA-Lib seeds with the SMA of the first n values
-    out[n - 1] = seed
-    recurrence(x[n:], 1.0 - k, k, seed, out[n:])
 
 
 def ema(x: np.ndarray, n: int) -> np.ndarray:
@@ -46,9 +34,9 @@ def ema(x: np.ndarray, n: int) -> np.ndarray:
     first value at bar n-1 (TA-Lib EMA, classic compatibility)."""
     x = as_series("x", x)
     n = check_period("n", n)
-    out = nan_array(len(x))
     start = leading_nans(x)
-    ema_into(x[start:], n, out[start:])
+    (out,) = outputs(len(x), start, 1)
+    kernels().ema(x[start:], n, out[start:])
     return out
 
 
@@ -65,51 +53,9 @@ def adx(
     high, low, close = as_series("high", high), as_series("low", low), as_series("close", close)
     size = same_length(high=high, low=low, close=close)
     n = check_period("n", n)
-    adx_out, plus_out, minus_out = nan_array(size), nan_array(size), nan_array(size)
     start = leading_nans(high, low, close)
-    h, lo, c = high[start:], low[start:], close[start:]
-    if len(h) <= n:
-        return adx_out, plus_out, minus_out
-    up = np.diff(h)  # index j is bar j+1
-    down = -np.diff(lo)
-    plus_dm = np.where((up > 0) & (up > down), up, 0.0)
-    minus_dm = np.where((down > 0) & (down > up), down, 0.0)
-    tr = _true_range_from(h, lo, c)  # index j is bar j+1
-    a = 1.0 - 1.0 / n
-    # Running sums S_t = S_{t-1}*(1-1/n) + v_t for bars t >= n, seeded with the sum of bars 1..n-1.
-    smooth = []
-    for v in (plus_dm, minus_dm, tr):
-        s = np.empty(len(v) - n + 2, dtype=np.float64)  # bars n-1 .. end
-        s[0] = float(np.sum(v[: n - 1]))
-        recurrence(v[n - 1 :], a, 1.0, s[0], s[1:])
-        smooth.append(s[1:])  # bars n .. end
-    sp, sm, st = smooth
-    tr_ok = st > 0.0  # TA-Lib (0.6+) tests for an exact zero; a sum of ranges is never negative
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pdi = np.where(tr_ok, 100.0 * (sp / st), 0.0)
-        mdi = np.where(tr_ok, 100.0 * (sm / st), 0.0)
-        di_sum = mdi + pdi
-        dx_ok = tr_ok & (di_sum > 0.0)
-        dx = 100.0 * (np.abs(mdi - pdi) / di_sum)
-    plus_out[start + n :] = pdi
-    minus_out[start + n :] = mdi
-    if len(dx) < n:
-        return adx_out, plus_out, minus_out
-    seed = float(np.sum(dx[:n], where=dx_ok[:n])) / n
-    rest, rest_ok = dx[n:], dx_ok[n:]
-    adx_tail = adx_out[start + 2 * n :]
-    adx_out[start + 2 * n - 1] = seed
-    if rest_ok.all():
-        recurrence(rest, a, 1.0 / n, seed, adx_tail)
-    else:
-        # A skipped bar holds the ADX: run the recursion on the valid DX only, then carry each
-        # value forward over the skipped bars.
-        valid = np.flatnonzero(rest_ok)
-        vals = np.empty(len(valid) + 1, dtype=np.float64)
-        vals[0] = seed
-        recurrence(rest[valid], a, 1.0 / n, seed, vals[1:])
-        slot = np.cumsum(rest_ok)  # how many valid DX up to and including each bar
-        adx_tail[:] = vals[slot]
+    adx_out, plus_out, minus_out = outputs(size, start, 3)
+    kernels().adx(high[start:], low[start:], close[start:], n, adx_out[start:], plus_out[start:], minus_out[start:])
     return adx_out, plus_out, minus_out
 
 

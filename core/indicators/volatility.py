@@ -16,12 +16,11 @@ from core.indicators._common import (
     as_series,
     check_period,
     check_positive,
+    kernels,
     leading_nans,
     nan_array,
-    recurrence,
-    rolling_mean_var,
+    outputs,
     same_length,
-    true_range_from,
 )
 from core.indicators.trend import ema
 
@@ -37,10 +36,9 @@ def true_range(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarr
     """max(high, prev close) - min(low, prev close); NaN at bar 0 (no previous close), as TA-Lib
     TRANGE."""
     h, lo, c, size = _hlc(high, low, close)
-    out = nan_array(size)
     start = leading_nans(h, lo, c)
-    if size - start >= 2:
-        out[start + 1 :] = true_range_from(h[start:], lo[start:], c[start:])
+    (out,) = outputs(size, start, 1)
+    kernels().true_range(h[start:], lo[start:], c[start:], out[start:])
     return out
 
 
@@ -49,14 +47,9 @@ def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, n: int = 14) -> np
     then ATR_t = ((n-1)*ATR_{t-1} + TR_t) / n. NaN for bars 0..n-1."""
     h, lo, c, size = _hlc(high, low, close)
     n = check_period("n", n)
-    out = nan_array(size)
     start = leading_nans(h, lo, c)
-    if size - start <= n:
-        return out
-    tr = true_range_from(h[start:], lo[start:], c[start:])  # index j is bar start+j+1
-    seed = float(np.mean(tr[:n]))
-    out[start + n] = seed
-    recurrence(tr[n:], 1.0 - 1.0 / n, 1.0 / n, seed, out[start + n + 1 :])
+    (out,) = outputs(size, start, 1)
+    kernels().atr(h[start:], lo[start:], c[start:], n, out[start:])
     return out
 
 
@@ -66,21 +59,17 @@ def bollinger(
     """Bollinger bands (TA-Lib BBANDS, SMA middle): mid = SMA(n), bands = mid ± k * population
     stdev (ddof=0) of the same n closes. Returns (mid, upper, lower); NaN for bars 0..n-2.
 
-    The stdev is computed from shifted local sums, so it stays exact where TA-Lib's running sum of
-    squares loses digits; TA-Lib also snaps a variance below 1e-8 to 0, we do not.
+    The stdev comes from a Welford running sum of squared deviations, recomputed from the window
+    every max(1024, 16n) bars, and is exactly 0 on a window of n equal closes: it stays exact
+    where TA-Lib's running sum of squares loses digits. TA-Lib also snaps a variance below 1e-8
+    to 0, we do not. ``mid`` equals sma(close, n) bit for bit.
     """
     close = as_series("close", close)
     n = check_period("n", n)
     k = check_positive("k", k)
-    size = len(close)
-    mid, upper, lower = nan_array(size), nan_array(size), nan_array(size)
     start = leading_nans(close)
-    mean, var = rolling_mean_var(close[start:], n)
-    np.sqrt(var, out=var)
-    var *= k
-    mid[start:] = mean
-    np.add(mean, var, out=upper[start:])
-    np.subtract(mean, var, out=lower[start:])
+    mid, upper, lower = outputs(len(close), start, 3)
+    kernels().bollinger(close[start:], n, k, mid[start:], upper[start:], lower[start:])
     return mid, upper, lower
 
 
@@ -125,9 +114,8 @@ def squeeze(
         return (bb_up < kc_up) & (bb_low > kc_low)  # NaN compares False
 
 
-def realized_sigma(close: np.ndarray, n: int = 20) -> np.ndarray:
-    """Per-bar realized volatility: the sample stdev (ddof=1) of the last n log returns
-    ln(C_t / C_{t-1}). Not annualised. NaN for bars 0..n-1 (bar n is the first with n returns)."""
+def _sigma(close: object, n: object, scale: float) -> np.ndarray:
+    """scale * sample stdev of the last n log returns (realized_sigma without the unit)."""
     close = as_series("close", close)
     n = check_period("n", n, minimum=2)
     out = nan_array(len(close))
@@ -137,21 +125,22 @@ def realized_sigma(close: np.ndarray, n: int = 20) -> np.ndarray:
         return out
     if np.any(c <= 0):
         raise InputError("close", "log returns need prices > 0")
-    returns = np.diff(np.log(c))
-    var = rolling_mean_var(returns, n)[1]
-    var *= n / (n - 1.0)  # population -> sample variance
-    np.sqrt(var, out=var)
-    out[start + 1 :] = var
+    returns = np.diff(np.log(c))  # numpy's log is vectorised; a kernel loop would call libm per bar
+    kernels().rolling_sample_std(returns, n, scale, out[start + 1 :])
     return out
+
+
+def realized_sigma(close: np.ndarray, n: int = 20) -> np.ndarray:
+    """Per-bar realized volatility: the sample stdev (ddof=1) of the last n log returns
+    ln(C_t / C_{t-1}). Not annualised. NaN for bars 0..n-1 (bar n is the first with n returns)."""
+    return _sigma(close, n, 1.0)
 
 
 def historical_volatility(close: np.ndarray, n: int = 20, periods_per_year: float = 252) -> np.ndarray:
     """Annualised historical volatility: realized_sigma(close, n) * sqrt(periods_per_year), as a
     fraction (0.20 = 20%). Use periods_per_year = 252 for daily bars, 252*78 for 5-minute RTH bars."""
     ppy = check_positive("periods_per_year", periods_per_year)
-    out = realized_sigma(close, n)
-    out *= np.sqrt(ppy)
-    return out
+    return _sigma(close, n, float(np.sqrt(ppy)))
 
 
 def historical_volatilities(
