@@ -183,7 +183,10 @@ class MainWindow(QMainWindow):
 
     # -- state → view ------------------------------------------------------------------------------
     def _on_feed_health(self, event: FeedHealthChanged) -> None:
-        self._show_status(event.status)
+        if event.capability in ("bars", "live"):
+            self._show_status(event.status)
+        elif event.status.state in (FeedState.DEGRADED, FeedState.ERROR):
+            self.statusBar().showMessage(f"{event.capability}: {event.status.detail}", 15_000)
 
     def _show_status(self, st: FeedStatus) -> None:
         color = STATE_COLORS.get(st.state, "#455a64")

@@ -65,6 +65,10 @@ async def main(seconds: float) -> None:
     from core.config import load_settings
     from core.workstation import Workstation
 
+    from app.stall_watchdog import StallWatchdog
+
+    dog = StallWatchdog(threshold_ms=50.0, log_stalls=False)
+    dog.start()
     kernel = Workstation(load_settings(replay_speed=1000), today=date(2026, 11, 22))
     await kernel.start()
     window = MainWindow(kernel)
@@ -80,6 +84,11 @@ async def main(seconds: float) -> None:
     print(f"  ratio p99 streaming/idle: {statistics.quantiles(busy, n=100)[98] / max(statistics.quantiles(idle, n=100)[98], 1e-3):.2f}")
     print(f"  heartbeats later than 50 ms: {sum(1 for x in busy if x > 50)} of {len(busy)}")
     print(f"  live updates applied to the chart: {window.controller.live_updates}")
+    dog.stop()
+    print(f"  GUI-thread stalls > 50 ms seen by the watchdog (whole run incl. start-up): {len(dog.report.stalls)}")
+    for s in dog.report.worst(3):
+        where = [ln for ln in s.stack.strip().splitlines() if "/work/" in ln or "site-packages" in ln][-4:]
+        print(f"    {s.duration_ms:6.0f} ms at:\n      " + "\n      ".join(where))
     window.close()
     await kernel.stop()
 

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     # -- vendor keys (seed names) ---------------------------------------------------------------
     polygon_api_key: SecretStr | None = None
     polygon_base_url: str = "https://api.polygon.io"
+    polygon_ws_url: str = "wss://socket.polygon.io"
+    polygon_calls_per_minute: int = Field(default=5, ge=1)   # the free tier; raise it on a paid plan
+    yahoo_base_url: str = "https://query2.finance.yahoo.com"
+    finnhub_base_url: str = "https://finnhub.io/api/v1"
     tradier_sandbox_token: SecretStr | None = None
     tradier_token: SecretStr | None = None
     tradier_sandbox_account: str | None = None

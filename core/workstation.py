@@ -40,7 +40,8 @@ class Workstation:
         self.clock: Clock = self.replay_clock
         self.replay = ReplayFeed(self.library, self.replay_clock, today=self.today,
                                  start_minutes_after_open=settings.replay_start_minutes)
-        self.feeds = FeedManager(self.bus, self.replay)
+        # Vendor providers join when their keys are set; with none this is the replay feed alone.
+        self.feeds = FeedManager.from_settings(self.bus, self.replay, settings)
         self.store = None  # opened in start(); see core.store
         self._started = False
 
@@ -54,6 +55,7 @@ class Workstation:
         start_ns = await loop.run_in_executor(None, self._prepare_replay, sym)
         self.replay_clock.jump(start_ns)
         self.store = await loop.run_in_executor(None, self.open_store)
+        self.feeds.attach_store(self.store)
         await self.feeds.start()
         self._started = True
         log.info("workstation started: %s", self.feeds.status().detail)

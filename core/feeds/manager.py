@@ -1,22 +1,48 @@
 """The feed manager: one place that owns the feeds, answers history and pumps live streams
 into the bus as typed events, reference-counting subscriptions so two charts on the same
-(symbol, interval) share one stream. Provider fallback and per-capability health build on it."""
+(symbol, interval) share one stream.
+
+With vendor providers attached (see `from_settings`) it also chooses a source per capability and
+falls back in order when one fails:
+
+    bars        Polygon REST -> Yahoo chart -> last good cached answer -> replay
+    live        Polygon WebSocket -> replay stream (a SeriesReset tells charts to reload)
+    chains      Polygon options snapshot -> Tradier -> Yahoo options
+    quotes      Polygon snapshot -> Tradier -> Yahoo quote
+    enrichment  Finnhub (news sentiment, earnings, economic events)
+
+Every capability has a health state (live / degraded with the reason and the data age / replay /
+error) published as FeedHealthChanged(capability, FeedStatus) whenever it changes. With no
+providers it behaves exactly as the replay-only manager it replaces.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import numpy as np
 
 from core.bus import Bus
-from core.events import BarClosed, BarUpdated, FeedHealthChanged, FeedStatus, SeriesReset, Tick
+from core.errors import FeedError, InputError
+from core.events import BarClosed, BarUpdated, FeedHealthChanged, FeedState, FeedStatus, SeriesReset, Tick
 from core.feeds.base import Feed
+from core.feeds.cache import TTL_CHAIN_S, TTL_QUOTE_S, TTLCache, bars_ttl
+from core.feeds.http import UNSUPPORTED, MarketStatus, ProviderError, Quote
 from core.market.bars import Bars
 from core.market.intervals import Interval, parse_interval
 
 log = logging.getLogger(__name__)
+NY = ZoneInfo("America/New_York")
+T = TypeVar("T")
 
 STATUS_POLL_S = 1.0
+BARS, LIVE, CHAINS, QUOTES, ENRICHMENT = "bars", "live", "chains", "quotes", "enrichment"
 
 
 @dataclass
@@ -28,46 +54,180 @@ class _Pump:
     last_ts: int = -1
     updates: int = 0
     extra: dict[str, int] = field(default_factory=dict)
+    source: str = ""
+
+
+@dataclass
+class Providers:
+    """Vendor sources the manager may use; any may be None. Built by `from_settings`."""
+
+    polygon: Any | None = None        # core.feeds.polygon.PolygonFeed (its .ws streams live bars)
+    yahoo: Any | None = None          # core.feeds.yahoo.YahooFeed
+    tradier: Any | None = None        # core.feeds.tradier.TradierClient
+    finnhub: Any | None = None        # core.feeds.finnhub.FinnhubClient
+    iv_symbols: list[str] = field(default_factory=list)  # ATM IV recorded daily for these
+
+    @property
+    def any(self) -> bool:
+        return any(p is not None for p in (self.polygon, self.yahoo, self.tradier, self.finnhub))
 
 
 class FeedManager:
-    def __init__(self, bus: Bus, bars_feed: Feed) -> None:
+    def __init__(self, bus: Bus, bars_feed: Feed, *, providers: Providers | None = None,
+                 store: Any | None = None, cache_entries: int = 1024, iv_check_s: float = 3600.0) -> None:
         self._bus = bus
-        self._feed = bars_feed
+        self._feed = bars_feed          # the replay feed: default source and last resort
+        self._providers = providers or Providers()
+        self._store = store
         self._pumps: dict[tuple[str, str], _Pump] = {}
         self._last_status: FeedStatus | None = None
         self._status_task: asyncio.Task[None] | None = None
+        self._iv_task: asyncio.Task[None] | None = None
+        self._iv_check_s = iv_check_s
+        self._iv_done: dict[str, date] = {}
+        self.cache: TTLCache[Any] = TTLCache(cache_entries)
+        self._health: dict[str, FeedStatus] = {}
+        self._published: dict[str, tuple[str, str, str]] = {}
+        self._bars_source = bars_feed.name
+
+    # -- construction from settings -------------------------------------------------------------
+    @classmethod
+    def from_settings(cls, bus: Bus, replay: Feed, settings: Any, store: Any | None = None, **kw: Any
+                      ) -> FeedManager:
+        """Providers chosen from the keys present; no keys (and feed=replay) -> replay only."""
+        return cls(bus, replay, providers=build_providers(settings, **kw), store=store)
 
     @property
     def feed(self) -> Feed:
         return self._feed
 
+    def attach_store(self, store: Any) -> None:
+        """The kernel opens the store in start(); hand it over before `start()` for IV history."""
+        self._store = store
+
+    @property
+    def providers(self) -> Providers:
+        return self._providers
+
+    @property
+    def vendor_mode(self) -> bool:
+        return self._providers.any
+
+    def _bars_chain(self) -> list[Feed]:
+        return [f for f in (self._providers.polygon, self._providers.yahoo) if f is not None]
+
+    # -- lifecycle --------------------------------------------------------------------------------
     async def start(self) -> None:
         await self._feed.start()
+        for f in self._bars_chain():
+            await f.start()
         self.refresh_status()
-        self._status_task = asyncio.get_running_loop().create_task(self._watch_status(), name="feed-status")
+        loop = asyncio.get_running_loop()
+        self._status_task = loop.create_task(self._watch_status(), name="feed-status")
+        if self._store is not None and self._providers.iv_symbols and self._chain_sources():
+            self._iv_task = loop.create_task(self._record_iv_daily(), name="iv-recorder")
 
     async def stop(self) -> None:
         tasks = [p.task for p in self._pumps.values() if p.task is not None]
-        if self._status_task is not None:
-            tasks.append(self._status_task)
+        tasks += [t for t in (self._status_task, self._iv_task) if t is not None]
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._pumps.clear()
         await self._feed.stop()
+        p = self._providers
+        for f in self._bars_chain():
+            await f.stop()
+        for c in (p.tradier, p.finnhub):
+            if c is not None:
+                await c.aclose()
 
+    # -- health -----------------------------------------------------------------------------------
     def status(self) -> FeedStatus:
-        return self._feed.status()
+        """The state shown in the status bar: the bars source (replay status when replaying)."""
+        if not self.vendor_mode:
+            return self._feed.status()
+        return self._health.get(LIVE) if self._pumps and LIVE in self._health else self._health.get(
+            BARS, self._feed.status())
+
+    def health(self, capability: str) -> FeedStatus | None:
+        return self._health.get(capability)
+
+    def health_all(self) -> dict[str, FeedStatus]:
+        return dict(self._health)
+
+    def _set_health(self, capability: str, st: FeedStatus) -> None:
+        self._health[capability] = st
+        sig = (st.source, st.state.value, st.detail)
+        if self._published.get(capability) != sig:
+            self._published[capability] = sig
+            self._bus.publish(FeedHealthChanged(capability, st))
+
+    def _served(self, capability: str, source: str, primary: str, errors: Sequence[ProviderError],
+                status: FeedStatus | None = None, age_s: float | None = None) -> None:
+        why = "; ".join(e.summary for e in errors)
+        if source == primary and status is not None:
+            st = status
+        elif source == self._feed.name:
+            rs = self._feed.status()
+            st = replace(rs, detail=f"{why} → replay: {rs.detail}" if why else rs.detail)
+        else:
+            st = FeedStatus(source, FeedState.DEGRADED, f"{why} → using {source}" if why else f"using {source}",
+                            data_age_s=age_s, extra={"reason": errors[0].reason if errors else ""})
+        self._set_health(capability, st)
+
+    def _failed(self, capability: str, errors: Sequence[ProviderError]) -> None:
+        why = "; ".join(e.summary for e in errors) or "no source configured"
+        self._set_health(capability, FeedStatus(errors[0].provider if errors else "none", FeedState.ERROR, why,
+                                                extra={"reason": errors[0].reason if errors else ""}))
 
     def symbols(self) -> list[str]:
         return self._feed.symbols()
 
+    # -- bars ---------------------------------------------------------------------------------------
     async def history(self, symbol: str, interval: Interval | str, *, limit: int | None = None,
                       start_ns: int | None = None, end_ns: int | None = None) -> Bars:
         iv = parse_interval(interval)
-        return await self._feed.history(symbol.upper(), iv, start_ns=start_ns, end_ns=end_ns, limit=limit)
+        sym = symbol.upper()
+        chain = self._bars_chain()
+        if not chain:
+            return await self._feed.history(sym, iv, start_ns=start_ns, end_ns=end_ns, limit=limit)
+        key = ("bars", sym, iv.name, start_ns, end_ns, limit)
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit[0]
+        errors: list[ProviderError] = []
+        for f in chain:
+            try:
+                bars = await f.history(sym, iv, start_ns=start_ns, end_ns=end_ns, limit=limit)
+            except ProviderError as err:
+                _note(f, err)
+                errors.append(err)
+                continue
+            except InputError as err:  # the vendor cannot name this symbol (e.g. futures on Yahoo)
+                errors.append(ProviderError(f.name, UNSUPPORTED, str(err)))
+                continue
+            self.cache.set(key, (bars, f.name), bars_ttl(iv))
+            self._bars_source = f.name
+            self._served(BARS, f.name, chain[0].name, errors, f.status())
+            return bars
+        stale = self.cache.get_stale(key)
+        if stale is not None:
+            (bars, src), age = stale
+            self._bars_source = src
+            self._served(BARS, f"{src} (cached)", chain[0].name, errors, age_s=age)
+            return bars
+        try:
+            bars = await self._feed.history(sym, iv, start_ns=start_ns, end_ns=end_ns, limit=limit)
+        except (InputError, FeedError) as exc:
+            self._failed(BARS, errors)
+            raise FeedError(f"no source has {iv} bars for {sym}: "
+                            + "; ".join([*(e.summary for e in errors), str(exc)])) from exc
+        self._bars_source = self._feed.name
+        self._served(BARS, self._feed.name, chain[0].name, errors)
+        return bars
 
+    # -- live ---------------------------------------------------------------------------------------
     def subscribe(self, symbol: str, interval: Interval | str) -> None:
         """Start (or share) the live stream of (symbol, interval) into the bus."""
         iv = parse_interval(interval)
@@ -96,21 +256,46 @@ class FeedManager:
             self._bus.publish(SeriesReset(p.symbol, p.interval, reason))
         self.refresh_status()
 
+    def _live_chain(self) -> list[Feed]:
+        pg = self._providers.polygon
+        return ([pg] if pg is not None and getattr(pg, "ws", None) is not None else []) + [self._feed]
+
     async def _run(self, pump: _Pump) -> None:
-        src = self._feed.name
-        try:
-            async for upd in self._feed.stream(pump.symbol, pump.interval):
-                pump.updates += 1
-                pump.last_ts = upd.bar.ts
-                if upd.tick_price is not None:
-                    self._bus.publish(Tick(upd.symbol, upd.bar.ts, upd.tick_price, upd.tick_size, src))
-                event = BarClosed if upd.closed else BarUpdated
-                self._bus.publish(event(upd.symbol, upd.interval, upd.bar, src))
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("feed %s: stream %s %s failed", src, pump.symbol, pump.interval)
+        chain = self._live_chain()
+        errors: list[ProviderError] = []
+        for i, feed in enumerate(chain):
+            pump.source = feed.name
+            if i > 0:
+                # The series now comes from another source: charts reload it from history.
+                self.cache.invalidate()
+                self._bus.publish(SeriesReset(pump.symbol, pump.interval, f"live source changed to {feed.name}"))
+            if len(chain) > 1:
+                self._served(LIVE, feed.name, chain[0].name, errors, feed.status())
+            try:
+                await self._pump_from(feed, pump)
+                return
+            except asyncio.CancelledError:
+                raise
+            except ProviderError as err:
+                _note(feed, err)
+                log.warning("live %s %s: %s", pump.symbol, pump.interval, err)
+                errors.append(err)
+            except Exception as exc:
+                log.exception("feed %s: stream %s %s failed", feed.name, pump.symbol, pump.interval)
+                errors.append(ProviderError(feed.name, "stream_failed", f"{type(exc).__name__}: {exc}"))
             self.refresh_status()
+        if len(chain) > 1:
+            self._failed(LIVE, errors)
+
+    async def _pump_from(self, feed: Feed, pump: _Pump) -> None:
+        src = feed.name
+        async for upd in feed.stream(pump.symbol, pump.interval):
+            pump.updates += 1
+            pump.last_ts = upd.bar.ts
+            if upd.tick_price is not None:
+                self._bus.publish(Tick(upd.symbol, upd.bar.ts, upd.tick_price, upd.tick_size, src))
+            event = BarClosed if upd.closed else BarUpdated
+            self._bus.publish(event(upd.symbol, upd.interval, upd.bar, src))
 
     async def _watch_status(self) -> None:
         while True:
@@ -118,7 +303,219 @@ class FeedManager:
             self.refresh_status()
 
     def refresh_status(self) -> None:
-        st = self._feed.status()
-        if st != self._last_status:
-            self._last_status = st
-            self._bus.publish(FeedHealthChanged("bars", st))
+        if not self.vendor_mode:
+            st = self._feed.status()
+            if st != self._last_status:
+                self._last_status = st
+                self._bus.publish(FeedHealthChanged(BARS, st))
+            return
+        # Replay-served capabilities follow the replay clock (paused, finished...).
+        for cap in (BARS, LIVE):
+            cur = self._health.get(cap)
+            if cur is not None and cur.replayed:
+                rs = self._feed.status()
+                why = cur.detail.split(" → replay: ")[0] if " → replay: " in cur.detail else ""
+                self._set_health(cap, replace(rs, detail=f"{why} → replay: {rs.detail}" if why else rs.detail))
+        pg = self._providers.polygon
+        live_now = {p.source for p in self._pumps.values()}
+        if pg is not None and pg.name in live_now:
+            self._set_health(LIVE, pg.status())
+        if BARS not in self._health:
+            first = self._bars_chain()[0] if self._bars_chain() else self._feed
+            self._set_health(BARS, first.status())
+
+    # -- quotes, chains, enrichment --------------------------------------------------------------
+    async def _first(self, capability: str, sources: Sequence[tuple[str, Callable[[], Awaitable[T]], Any]],
+                     key: tuple[Any, ...], ttl_s: float) -> T:
+        """Try sources in order, caching the first answer; publish the capability's health."""
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
+        if not sources:
+            raise FeedError(f"no {capability} source configured (add a Polygon, Tradier or Yahoo source)")
+        errors: list[ProviderError] = []
+        for name, call, client in sources:
+            try:
+                value = await call()
+            except ProviderError as err:
+                _note(client, err)
+                errors.append(err)
+                continue
+            except InputError as err:
+                errors.append(ProviderError(name, UNSUPPORTED, str(err)))
+                continue
+            self.cache.set(key, value, ttl_s)
+            st = client.status() if hasattr(client, "status") else FeedStatus(name, FeedState.LIVE, name)
+            self._served(capability, name, sources[0][0], errors, st, age_s=0.0)
+            return value
+        stale = self.cache.get_stale(key)
+        if stale is not None:
+            self._served(capability, f"{sources[0][0]} (cached)", sources[0][0], errors, age_s=stale[1])
+            return stale[0]  # type: ignore[no-any-return]
+        self._failed(capability, errors)
+        raise FeedError(f"no {capability} source could answer: " + "; ".join(e.summary for e in errors))
+
+    def _chain_sources(self, symbol: str = "") -> list[tuple[str, Callable[[], Awaitable[Any]], Any]]:
+        p = self._providers
+        out: list[tuple[str, Callable[[], Awaitable[Any]], Any]] = []
+        if p.polygon is not None:
+            out.append(("polygon", lambda: p.polygon.rest.options_chain(symbol), p.polygon))
+        if p.tradier is not None:
+            out.append(("tradier", lambda: p.tradier.chain(symbol), p.tradier))
+        if p.yahoo is not None:
+            out.append(("yahoo", lambda: p.yahoo.client.options(symbol), p.yahoo))
+        return out
+
+    async def chain(self, symbol: str) -> Any:
+        """The option chain (core.options.chain.OptionChain): Polygon -> Tradier -> Yahoo."""
+        sym = symbol.upper()
+        return await self._first(CHAINS, self._chain_sources(sym), ("chain", sym), TTL_CHAIN_S)
+
+    async def quote(self, symbol: str) -> Quote:
+        sym = symbol.upper()
+        p = self._providers
+        src: list[tuple[str, Callable[[], Awaitable[Quote]], Any]] = []
+        if p.polygon is not None:
+            src.append(("polygon", lambda: p.polygon.rest.quote(sym), p.polygon))
+        if p.tradier is not None:
+            src.append(("tradier", lambda: p.tradier.quote(sym), p.tradier))
+        if p.yahoo is not None:
+            src.append(("yahoo", lambda: p.yahoo.client.quote(sym), p.yahoo))
+        return await self._first(QUOTES, src, ("quote", sym), TTL_QUOTE_S)
+
+    async def market_status(self) -> MarketStatus:
+        pg = self._providers.polygon
+        if pg is None:
+            raise FeedError("market status needs a Polygon key")
+        return await self.cache.get_or_load(("market_status",), pg.rest.market_status, 60.0)
+
+    def _finnhub(self) -> Any:
+        if self._providers.finnhub is None:
+            raise FeedError("enrichment needs a Finnhub key (FINNHUB_API_KEY)")
+        return self._providers.finnhub
+
+    async def _enrich(self, call: Callable[[], Awaitable[T]], default: T) -> T:
+        """Enrichment is optional: a failure gives `default` and an ERROR/DEGRADED health that
+        says why, never an exception in the caller (the scanner keeps ranking without it)."""
+        fh = self._finnhub()
+        try:
+            value = await call()
+        except ProviderError as err:
+            _note(fh, err)
+            self._set_health(ENRICHMENT, replace(fh.status(), extra={"reason": err.reason}))
+            return default
+        self._set_health(ENRICHMENT, fh.status())
+        return value
+
+    async def news_sentiment(self, symbol: str) -> Any | None:
+        """core.feeds.finnhub.NewsSentiment, or None when Finnhub cannot answer."""
+        return await self._enrich(lambda: self._finnhub().news_sentiment(symbol), None)
+
+    async def earnings_calendar(self, start: date, end: date, symbol: str | None = None) -> list[Any]:
+        return await self._enrich(lambda: self._finnhub().earnings_calendar(start, end, symbol), [])
+
+    async def economic_calendar(self, start: date, end: date) -> list[Any]:
+        return await self._enrich(lambda: self._finnhub().economic_calendar(start, end), [])
+
+    # -- IV history ---------------------------------------------------------------------------------
+    async def record_atm_iv(self, symbols: Sequence[str], day: date | None = None) -> dict[str, float]:
+        """Fetch each chain, compute the 30-day ATM IV and upsert it into iv_history for `day`
+        (default: today in New York). Symbols whose chain or IV is unavailable are skipped
+        (logged); returns what was recorded."""
+        from core.options.vol import atm_iv_30d
+        from core.store.iv_history import IVHistoryRepo
+
+        if self._store is None:
+            raise FeedError("recording IV needs the store")
+        day = day or datetime.now(NY).date()
+        repo = IVHistoryRepo(self._store)
+        loop = asyncio.get_running_loop()
+        out: dict[str, float] = {}
+        for sym in symbols:
+            try:
+                chain = await self.chain(sym)
+            except FeedError as err:
+                log.warning("iv history %s: no chain (%s)", sym, err)
+                continue
+            iv = await loop.run_in_executor(None, atm_iv_30d, chain)
+            if not np.isfinite(iv.value) or iv.value <= 0:
+                log.warning("iv history %s: no ATM IV in 15-60 DTE from %s", sym, chain.source)
+                continue
+            await loop.run_in_executor(None, repo.upsert, sym, day, float(iv.value), chain.source)
+            out[sym.upper()] = float(iv.value)
+        return out
+
+    async def _record_iv_daily(self) -> None:
+        while True:
+            today = datetime.now(NY).date()
+            todo = [s for s in self._providers.iv_symbols if self._iv_done.get(s) != today]
+            if todo and today.weekday() < 5:
+                try:
+                    done = await self.record_atm_iv(todo, today)
+                except FeedError as err:
+                    log.warning("iv history: %s", err)
+                    done = {}
+                for s in todo:
+                    if s.upper() in done:
+                        self._iv_done[s] = today
+            await asyncio.sleep(self._iv_check_s)
+
+
+def _note(provider: Any, err: ProviderError) -> None:
+    """Errors found after a good HTTP answer (empty or unusable payload) count against the
+    provider's health too, so its status says why it was skipped."""
+    h = getattr(provider, "health", None)
+    if h is not None and h.error is not err:
+        h.record_error(err)
+
+
+def _secret(settings: Any, name: str) -> str | None:
+    try:
+        return settings.secret(name)
+    except (KeyError, OSError) as exc:  # keyring unavailable: treat as unset, say why
+        log.warning("secret %s unavailable: %s", name, exc)
+        return None
+
+
+def build_providers(settings: Any, *, http_config: Any | None = None, ws_config: Any | None = None,
+                    today: Callable[[], date] | None = None) -> Providers:
+    """Vendor providers from the keys present in settings (core.config.Settings).
+
+    Polygon (key) gives bars, live, chains, quotes; Tradier (token) chains and quotes; Finnhub
+    (key) enrichment; Yahoo needs no key and is added as the free fallback when any vendor key is
+    set or `feed = "auto"`. Base URLs come from settings (`polygon_base_url`, `tradier_base_url`,
+    `polygon_ws_url`, `yahoo_base_url`, `finnhub_base_url`).
+    """
+    from core.feeds import finnhub, polygon, polygon_ws, tradier, yahoo
+    from core.feeds.ratelimit import RateLimiter
+
+    p = Providers()
+    pg_key = _secret(settings, "polygon_api_key")
+    tr_prod = _secret(settings, "tradier_token")
+    tr_sandbox = _secret(settings, "tradier_sandbox_token")
+    fh_key = _secret(settings, "finnhub_api_key")
+    if pg_key:
+        per_min = int(settings.polygon_calls_per_minute)
+        rest = polygon.PolygonRest(pg_key, settings.polygon_base_url, config=http_config, today=today,
+                                   limiter=RateLimiter("polygon", per_min, 60.0))
+        ws = None
+        if settings.enable_polygon_websocket:
+            cfg = ws_config or polygon_ws.WsConfig(url=settings.polygon_ws_url)
+            ws = polygon_ws.PolygonStream(pg_key, rest, config=cfg)
+        p.polygon = polygon.PolygonFeed(rest, ws)
+    if tr_prod or tr_sandbox:
+        base = settings.tradier_base_url
+        if tr_prod and base.rstrip("/") == tradier.SANDBOX_URL:
+            base = tradier.PRODUCTION_URL  # a production token against the sandbox is always rejected
+        p.tradier = tradier.TradierClient(tr_prod or tr_sandbox or "", base, config=http_config, today=today)
+    if fh_key:
+        p.finnhub = finnhub.FinnhubClient(fh_key, settings.finnhub_base_url,
+                                          config=http_config)
+    if p.any or settings.feed == "auto":
+        p.yahoo = yahoo.YahooFeed(yahoo.YahooClient(settings.yahoo_base_url,
+                                                    config=http_config, today=today))
+    p.iv_symbols = [s for s in settings.symbols if s]
+    if p.any:
+        log.info("feed providers: %s", ", ".join(n for n, v in (("polygon", p.polygon), ("tradier", p.tradier),
+                                                                 ("finnhub", p.finnhub), ("yahoo", p.yahoo)) if v))
+    return p
