@@ -24,6 +24,12 @@ from core.options.chain import OptionChain
 from core.options.ranker import RankRequest, RankResult, rank_contracts
 from core.options.replay_chain import replay_chain
 from core.paths import bundled_data_dir
+from core.scanner.cli import load_calibration
+from core.scanner.events import PlanIssued
+from core.scanner.plan import PlanContext, save_plan
+from core.scanner.scan import ScanResult
+from core.scanner.scan import scan as run_scan
+from core.store.plans import PlansRepo
 
 log = logging.getLogger(__name__)
 NY = ZoneInfo("America/New_York")
@@ -96,6 +102,40 @@ class Workstation:
 
     def unsubscribe(self, symbol: str, interval: Interval | str) -> None:
         self.feeds.unsubscribe(symbol, interval)
+
+    # -- scanner ---------------------------------------------------------------------------------
+    @property
+    def calibration_path(self) -> Path:
+        """Where `eval-scanner --save-calibration` output is read from for live confidence."""
+        return self.settings.data_dir / "scanner_calibration.json"
+
+    async def scan(self, symbols: list[str] | None = None, interval: Interval | str = "5m",
+                   style: str = "intraday", playbooks: list[str] | None = None) -> ScanResult:
+        """Run every playbook on the latest bar of each symbol; store and announce the plans.
+
+        Confidence is calibrated when a calibration file exists (see calibration_path), else each
+        plan is labelled heuristic."""
+        iv = parse_interval(interval)
+        names = [s.upper() for s in (symbols or self.symbols())]
+        series = {}
+        for sym in names:
+            bars = await self.bars(sym, iv, limit=2000)
+            if len(bars):
+                series[sym] = bars
+        if not series:
+            raise InputError("symbols", f"no bars for {', '.join(names)}")
+        loop = asyncio.get_running_loop()
+        calibration = await loop.run_in_executor(None, load_calibration, self.calibration_path)
+        ctx = PlanContext.with_caches(style, calibration)
+        result = await loop.run_in_executor(
+            None, lambda: run_scan(series, iv, style=style, playbooks=playbooks, ctx=ctx))
+        if self.store is not None:
+            repo = PlansRepo(self.store)
+            saved = await loop.run_in_executor(None, lambda: [save_plan(repo, p) for p in result.plans])
+            result = ScanResult(tuple(saved), result.rejected, result.symbols)
+        for plan in result.plans:
+            self.bus.publish(PlanIssued(plan, "scan"))
+        return result
 
     # -- options ---------------------------------------------------------------------------------
     async def option_chain(self, symbol: str) -> OptionChain:

@@ -84,3 +84,32 @@ async def test_option_ranker_on_the_replay_feed(isolated_dirs: Path) -> None:
             await k.rank_options("SPY", "long", "yolo")
     finally:
         await k.stop()
+
+
+async def test_scan_stores_and_announces_plans(isolated_dirs: Path, shared_data: Path) -> None:
+    from core.scanner.cli import main as eval_main
+    from core.scanner.events import PlanIssued
+    from core.store import PlansRepo
+
+    k = Workstation(load_settings(), today=date(2026, 11, 22))
+    await k.start()
+    try:
+        k.replay_pause()
+        issued: list[PlanIssued] = []
+        k.bus.subscribe(PlanIssued, issued.append)
+        result = await k.scan(interval="1m")
+        await k.bus.drain()
+        assert len(issued) == len(result.plans)
+        for plan in result.plans:
+            stored = PlansRepo(k.store).latest(plan.plan_id)
+            assert stored is not None and stored.payload["entry"] == plan.entry
+            assert plan.confidence_source == "heuristic"      # no calibration file yet
+        # Fit a calibration on real history; live scans then use it.
+        assert eval_main(["--bars", str(shared_data / "intraday" / "SPY_5min_2018-2020_ib.csv"), "--symbol",
+                          "SPY", "--save-calibration", str(k.calibration_path), "--json"]) == 0
+        again = await k.scan(interval="1m")
+        assert all(p.confidence_source == "calibrated" for p in again.plans)
+        with pytest.raises(InputError, match="symbol: replay has no data for NOPE"):
+            await k.scan(["NOPE"])
+    finally:
+        await k.stop()

@@ -1,0 +1,364 @@
+"""Trade plans: the frozen record the trader, the chart and the GPT share; validation with errors
+that name the field; construction from a playbook signal; versioned storage through PlansRepo."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, MutableMapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from core.errors import InputError
+from core.indicators import MINUTES_PER_YEAR, expected_move
+from core.market.sessions import SessionPhase
+from core.overlays.volume_profile import VolumeProfile
+from core.scanner.features import Features
+from core.scanner.levels import Level, key_levels_at, prior_profile, snap
+from core.scanner.playbooks.base import Signals
+from core.scanner.targets import (
+    SNAP_WINDOW,
+    TargetStats,
+    base_targets,
+    check_style,
+    min_spacing,
+    round_to_tick,
+    space_targets,
+    statistical_targets,
+    tick_size,
+)
+
+INDEX_ETFS = frozenset({"SPY", "QQQ", "IWM"})
+HEURISTIC_BASE, HEURISTIC_SPAN, HEURISTIC_CAP = 0.25, 0.6, 0.98
+
+
+def min_rr(symbol: str, style: str) -> float:
+    """R:R gate to TP1: 1.5 for SPY/QQQ/IWM intraday, 1.2 otherwise (seed chart-url rule)."""
+    return 1.5 if symbol.upper() in INDEX_ETFS and style == "intraday" else 1.2
+
+
+def raw_confidence(conditions: Sequence[bool]) -> float:
+    """The seed's heuristic, kept only as the input of the calibration: 0.25 + 0.6·share true."""
+    if not len(conditions):
+        return HEURISTIC_BASE
+    share = float(np.mean(np.asarray(conditions, dtype=float)))
+    return float(min(max(HEURISTIC_BASE + HEURISTIC_SPAN * share, 0.0), HEURISTIC_CAP))
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    plan_id: str
+    version: int
+    symbol: str
+    playbook: str
+    direction: str                      # "long" | "short"
+    entry: float
+    stop: float
+    targets: tuple[float, ...]          # TP1..TP3, nearest first
+    rr: tuple[float, ...]               # reward:risk to each target
+    confidence: float                   # calibrated probability of TP1 before stop when available
+    confidence_raw: float
+    confidence_source: str              # "calibrated" | "heuristic"
+    expected_move: float                # to the session close, from realised volatility
+    notes: tuple[str, ...]
+    reasons: tuple[str, ...]            # confidence conditions that held
+    key_levels: tuple[Level, ...]
+    target_labels: tuple[str | None, ...]
+    invalidation: float
+    invalidation_note: str
+    created_at: datetime                # UTC: close of the decision bar
+    session_phase: str
+    style: str = "intraday"
+    interval: str = "5m"
+    atr: float = float("nan")           # ATR14 on the bar interval
+    atr_daily: float = float("nan")     # the style ATR the targets are sized with (see style_atr)
+    atr_source: str = "daily"           # where that ATR came from
+    prob_touch: tuple[float, ...] = ()  # empirical touch probability per target (with TargetStats)
+    bar_ts: int = 0                     # decision bar start, UTC ns
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def sign(self) -> int:
+        return 1 if self.direction == "long" else -1
+
+    @property
+    def risk(self) -> float:
+        return abs(self.entry - self.stop)
+
+    @property
+    def rr_t1(self) -> float:
+        return self.rr[0] if self.rr else float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, with the field names the GPT already uses (entry, stop, tps, rr_t1 …)."""
+        d = asdict(self)
+        d["key_levels"] = [lv.to_dict() for lv in self.key_levels]
+        d["created_at"] = self.created_at.isoformat()
+        d["tps"] = list(self.targets)
+        d["rr_t1"] = self.rr_t1
+        d["targets"] = list(self.targets)
+        d["rr"] = list(self.rr)
+        for k in ("notes", "reasons", "target_labels", "prob_touch"):
+            d[k] = list(d[k])
+        d["extra"] = dict(self.extra)
+        return _json_floats(d)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Plan:
+        try:
+            return cls(
+                plan_id=str(d["plan_id"]), version=int(d["version"]), symbol=str(d["symbol"]),
+                playbook=str(d["playbook"]), direction=str(d["direction"]), entry=float(d["entry"]),
+                stop=float(d["stop"]), targets=tuple(float(x) for x in d["targets"]),
+                rr=tuple(float(x) for x in d["rr"]), confidence=float(d["confidence"]),
+                confidence_raw=float(d["confidence_raw"]), confidence_source=str(d["confidence_source"]),
+                expected_move=_f(d.get("expected_move")), notes=tuple(d.get("notes", ())),
+                reasons=tuple(d.get("reasons", ())),
+                key_levels=tuple(Level(str(x["label"]), float(x["price"])) for x in d.get("key_levels", ())),
+                target_labels=tuple(d.get("target_labels", ())), invalidation=_f(d.get("invalidation")),
+                invalidation_note=str(d.get("invalidation_note", "")),
+                created_at=datetime.fromisoformat(str(d["created_at"])), session_phase=str(d["session_phase"]),
+                style=str(d.get("style", "intraday")), interval=str(d.get("interval", "5m")),
+                atr=_f(d.get("atr")), atr_daily=_f(d.get("atr_daily")), atr_source=str(d.get("atr_source", "daily")),
+                prob_touch=tuple(_f(x) for x in d.get("prob_touch", ())), bar_ts=int(d.get("bar_ts", 0)),
+                extra=dict(d.get("extra", {})),
+            )
+        except KeyError as exc:
+            raise InputError(str(exc.args[0]), "is required") from None
+
+
+def _f(v: object) -> float:
+    return float("nan") if v is None else float(v)  # type: ignore[arg-type]
+
+
+def _json_floats(obj: Any) -> Any:
+    """NaN/inf → None so the payload is strict JSON."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _json_floats(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_floats(v) for v in obj]
+    return obj
+
+
+def validate_plan(plan: Plan, *, interval_minutes: int | None = None) -> None:
+    """Raise InputError naming the field: ordering stop < entry < TP1 < TP2 < TP3 (mirrored for
+    shorts), R:R gate to TP1, TP1 at least 0.3·ATR (≤ 1h bars) or 0.6·ATR (longer) from entry."""
+    if plan.direction not in ("long", "short"):
+        raise InputError("direction", f"must be long or short, got {plan.direction!r}")
+    for name in ("entry", "stop"):
+        v = getattr(plan, name)
+        if not (math.isfinite(v) and v > 0):
+            raise InputError(name, f"must be a positive finite price, got {v}")
+    if not plan.targets:
+        raise InputError("targets", "at least TP1 is required")
+    s = plan.sign
+    if (plan.entry - plan.stop) * s <= 0:
+        rel = "below" if s > 0 else "above"
+        raise InputError("stop", f"must be {rel} entry {plan.entry} for a {plan.direction}, got {plan.stop}")
+    prev = plan.entry
+    for k, t in enumerate(plan.targets, start=1):
+        if not math.isfinite(t) or (t - prev) * s <= 0:
+            what = "entry" if k == 1 else f"TP{k - 1}"
+            rel = "above" if s > 0 else "below"
+            raise InputError(f"tp{k}", f"must be {rel} {what} ({prev}) for a {plan.direction}, got {t}")
+        prev = t
+    if not 0.0 <= plan.confidence <= 1.0:
+        raise InputError("confidence", f"must be within 0..1, got {plan.confidence}")
+    gate = min_rr(plan.symbol, plan.style)
+    rr1 = abs(plan.targets[0] - plan.entry) / plan.risk
+    if rr1 < gate - 1e-9:
+        raise InputError("rr_t1", f"{rr1:.2f} is below the {gate} minimum for {plan.symbol} {plan.style}")
+    if math.isfinite(plan.atr) and plan.atr > 0:
+        minutes = interval_minutes if interval_minutes is not None else _minutes(plan.interval)
+        need = (0.3 if minutes <= 60 else 0.6) * plan.atr
+        if abs(plan.targets[0] - plan.entry) < need - 1e-12:
+            raise InputError("tp1", f"is {abs(plan.targets[0] - plan.entry):.4g} from entry; needs ≥ {need:.4g}")
+
+
+def _minutes(interval: str) -> int:
+    from core.market.intervals import parse_interval
+
+    return parse_interval(interval).minutes
+
+
+# -- construction ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class PlanContext:
+    """What plan construction needs beyond the signal (all optional)."""
+
+    style: str = "intraday"
+    calibration: Any = None                             # core.scanner.evaluate.Calibration
+    target_stats: Mapping[str, TargetStats] | None = None
+    profiles: MutableMapping[int, VolumeProfile | None] | None = None  # caches by session row
+    avwaps: MutableMapping[int, dict[str, np.ndarray]] | None = None
+
+    @classmethod
+    def with_caches(cls, style: str = "intraday", calibration: Any = None,
+                    target_stats: Mapping[str, TargetStats] | None = None) -> PlanContext:
+        return cls(style, calibration, target_stats, {}, {})
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    playbook: str
+    symbol: str
+    bar_ts: int
+    field: str
+    reason: str
+
+
+def plan_id_for(symbol: str, playbook: str, bar_ts: int, direction: str) -> str:
+    stamp = datetime.fromtimestamp(bar_ts / 1e9, tz=UTC).strftime("%Y%m%dT%H%M")
+    return f"{symbol}-{playbook}-{stamp}-{direction[0].upper()}"
+
+
+def style_atr(f: Features, i: int, style: str) -> tuple[float, str]:
+    """The ATR a style's targets are sized with, and where it came from.
+
+    Swing/leaps: the daily ATR (Wilder 14 on completed sessions). Intraday: an hourly ATR, scalp: a
+    15-minute ATR, both from the bar ATR scaled by √(horizon / bar minutes) (random-walk scaling;
+    exact when the bars are of that interval). Without 15 sessions of history the daily ATR is the
+    bar ATR scaled to a 390-minute session, labelled as such.
+    """
+    m = max(1, f.interval.minutes)
+    bar_atr = float(f.atr[i])
+    if style in ("swing", "leaps"):
+        a = float(f.atr_d[i])
+        if math.isfinite(a) and a > 0:
+            return a, "daily"
+        return bar_atr * math.sqrt(390 / m), "daily_from_bar_atr"
+    horizon = 60 if style == "intraday" else 15
+    if m >= horizon:
+        return bar_atr, f"{f.interval.name}_bar"
+    return bar_atr * math.sqrt(horizon / m), f"{horizon}m_from_{f.interval.name}"
+
+
+def _expected_move(f: Features, i: int) -> float:
+    """Remaining-session expected move from the realised volatility of the last 78 bars."""
+    start = max(int(f.series_start[f.series_of[i]]), i - 78)
+    c = f.close[start:i + 1]
+    if len(c) < 10 or not math.isfinite(f.mos[i]):
+        return float("nan")
+    r = np.diff(np.log(c))
+    per_year = MINUTES_PER_YEAR / max(1, f.interval.minutes)
+    sigma = float(np.std(r, ddof=1)) * math.sqrt(per_year)
+    close_ns = int(f.sessions.close_ns[int(f.row[i])])
+    minutes = max(0.0, (close_ns - int(f.ts[i])) / 60e9 - f.interval.minutes)
+    return float(expected_move(float(f.close[i]), sigma, minutes))
+
+
+def build_plan(f: Features, sig: Signals, k: int, ctx: PlanContext, spec_conditions: Sequence[str],
+               invalidation_note: str) -> Plan | Rejected:
+    """Turn trigger k of `sig` into a validated plan, or say which field failed."""
+    i = int(sig.idx[k])
+    d = int(sig.direction[k])
+    symbol = f.symbols[int(f.series_of[i])]
+    style = check_style(ctx.style)
+    direction = "long" if d > 0 else "short"
+    tick = tick_size(symbol)
+    entry = round_to_tick(float(sig.entry[k]), tick)
+    stop = round_to_tick(float(sig.stop[k]), tick, "down" if d > 0 else "up")
+    bar_ts = int(f.ts[i])
+    if (entry - stop) * d <= 0:
+        return Rejected(sig.playbook, symbol, bar_ts, "stop", "not beyond entry")
+    atr_d, atr_src = style_atr(f, i, style)
+    if not math.isfinite(atr_d) or atr_d <= 0:
+        return Rejected(sig.playbook, symbol, bar_ts, "atr", "undefined")
+    price = float(f.close[i])
+    spacing = min_spacing(price, atr_d, tick)
+    base = list(base_targets(entry, d, atr_d, style))
+    stats = (ctx.target_stats or {}).get(sig.playbook)
+    if stats is not None and len(stats) >= 30:
+        base = [p for p, _ in statistical_targets(entry, d, atr_d, stats)]
+    structural = [float(sig.tp1[k]), float(sig.tp2[k])]
+    fixed = [math.isfinite(x) for x in structural]
+    raw = [structural[j] if fixed[j] else base[j] for j in range(2)] + [base[2]]
+    window = SNAP_WINDOW[style] * atr_d
+    risk = abs(entry - stop)
+    gate = min_rr(symbol, style)
+    # Cheap gate first: even snapped outward by the whole window (or pushed to the minimum spacing)
+    # TP1 would not pay the minimum R:R → reject before the level work.
+    best_tp1 = max(abs(raw[0] - entry) + (0.0 if fixed[0] else window), spacing) + tick
+    if best_tp1 / risk < gate - 1e-9:
+        return Rejected(sig.playbook, symbol, bar_ts, "rr_t1", f"{best_tp1 / risk:.2f} < {gate} at best")
+    # Snap the style-base targets to labelled levels inside the style window.
+    row = int(f.row[i])
+    avw = {}
+    if row >= 0:
+        avw = {n: float(v[0]) for n, v in f.avwaps(np.array([i]), ctx.avwaps).items() if np.isfinite(v[0])}
+    profile = prior_profile(f, i, ctx.profiles)
+    levels = key_levels_at(f, i, avw, profile)
+    floor = 0.3 * float(f.atr[i])
+    labels: list[str | None] = []
+    used: list[Level] = []
+    snapped = []
+    for j, t in enumerate(raw):
+        if j < 2 and fixed[j]:
+            snapped.append(t)
+            labels.append("structural")
+            continue
+        p, lv = snap(t, entry, d, levels, window, floor)
+        snapped.append(p)
+        labels.append(lv.label if lv else None)
+        if lv:
+            used.append(lv)
+    spaced = space_targets(entry, d, snapped, spacing)
+    labels = [lab if abs(a - b) < 1e-12 else None for lab, a, b in zip(labels, spaced, snapped, strict=True)]
+    targets = tuple(round_to_tick(t, tick, "up" if d > 0 else "down") for t in spaced)
+    rr = tuple(abs(t - entry) / risk for t in targets)
+    conds = sig.conditions[k]
+    raw_conf = raw_confidence(conds)
+    conf, src = raw_conf, "heuristic"
+    if ctx.calibration is not None:
+        conf, src = float(ctx.calibration.apply(sig.playbook, raw_conf)), "calibrated"
+    probs: tuple[float, ...] = ()
+    if stats is not None and len(stats) >= 30:
+        probs = tuple(stats.prob_touch(abs(t - entry) / atr_d) for t in targets)
+    reasons = tuple(n for n, ok in zip(spec_conditions, conds, strict=True) if ok)
+    for name, vals in sig.levels.items():
+        v = float(vals[k])
+        if math.isfinite(v) and not any(lv.label == name for lv in used):
+            used.append(Level(name, v))
+    phase = SessionPhase(int(f.phase[i])).label
+    created = datetime.fromtimestamp((bar_ts + f.interval.ns) / 1e9, tz=UTC)
+    notes = [f"{sig.playbook} {direction} at {entry:g}", f"targets sized on {atr_src} ATR {atr_d:.4g}"]
+    notes += list(sig.notes)
+    plan = Plan(
+        plan_id=plan_id_for(symbol, sig.playbook, bar_ts, direction), version=1, symbol=symbol,
+        playbook=sig.playbook, direction=direction, entry=entry, stop=stop, targets=targets, rr=rr,
+        confidence=conf, confidence_raw=raw_conf, confidence_source=src,
+        expected_move=_expected_move(f, i), notes=tuple(notes), reasons=reasons, key_levels=tuple(used),
+        target_labels=tuple(labels), invalidation=float(sig.invalidation[k]),
+        invalidation_note=invalidation_note, created_at=created, session_phase=phase, style=style,
+        interval=f.interval.name, atr=float(f.atr[i]), atr_daily=atr_d, atr_source=atr_src,
+        prob_touch=probs, bar_ts=bar_ts,
+    )
+    try:
+        validate_plan(plan, interval_minutes=f.interval.minutes)
+    except InputError as exc:
+        return Rejected(sig.playbook, symbol, bar_ts, exc.field, exc.reason)
+    return plan
+
+
+# -- storage --------------------------------------------------------------------------------------
+
+def save_plan(repo: Any, plan: Plan) -> Plan:
+    """Store a new version through core.store.PlansRepo; returns the plan with its version."""
+    validate_plan(plan)
+    saved = repo.save(plan.plan_id, symbol=plan.symbol, playbook=plan.playbook, direction=plan.direction,
+                      payload=plan.to_dict())
+    return replace(plan, version=saved.version)
+
+
+def load_plan(repo: Any, plan_id: str, version: int | None = None) -> Plan | None:
+    pv = repo.latest(plan_id) if version is None else repo.get(plan_id, version)
+    if pv is None:
+        return None
+    payload = dict(pv.payload)
+    payload["version"] = pv.version
+    return Plan.from_dict(payload)

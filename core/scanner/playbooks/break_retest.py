@@ -1,0 +1,64 @@
+"""Break and retest of a key level (prior day high, low or close): broken this session, retested
+from the other side, held."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.market.sessions import SessionPhase as P
+from core.scanner.features import Features
+from core.scanner.playbooks.base import (
+    Playbook,
+    PlaybookSpec,
+    Signals,
+    bars_for,
+    pick,
+    row_max,
+    row_min,
+    side,
+    tolerance,
+    volume_ok,
+)
+
+LEVELS = ("pdh", "pdl", "pdc")  # in priority order
+
+
+class BreakAndRetest(Playbook):
+    spec = PlaybookSpec(
+        name="break_and_retest", title="Break and retest of a key level",
+        phases=(P.MORNING, P.MIDDAY, P.AFTERNOON),
+        inputs=("prior day high/low/close", "today's open", "ATR14", "EMA 9/20/50", "ADX14", "volume"),
+        trigger="the session opened on one side of the level, closed beyond it by 0.1·ATR in the hour "
+                "before the retest, the last 3 bars came back within tol = max(0.25·ATR, 0.15%) of it "
+                "without breaking it by more than tol, and this bar closes beyond the previous bar's "
+                "extreme",
+        entry="the trigger bar's close", stop="retest extreme ∓ 0.5·tol",
+        targets="style base (daily ATR multiples) snapped to key levels",
+        conditions=("ema_stack_aligned", "vwap_side", "volume_ge_median", "adx_ge_18"),
+        invalidation="a close back through the level by more than tol",
+    )
+
+    def _detect(self, f: Features, idx: np.ndarray) -> Signals:
+        c, so = f.close[idx], f.s_open[idx]
+        tol = tolerance(f, idx)
+        a = f.atr[idx]
+        lo3, hi3 = row_min(f.session_window(f.low, idx, 3)), row_max(f.session_window(f.high, idx, 3))
+        hour = bars_for(f, 60)
+        cmax = row_max(f.session_window(f.close, idx, hour, end_lag=3))
+        cmin = row_min(f.session_window(f.close, idx, hour, end_lag=3))
+        prev_hi, prev_lo = f.lag(f.high, idx, 1), f.lag(f.low, idx, 1)
+        d = np.zeros(len(idx), dtype=np.int8)
+        level = np.full(len(idx), np.nan)
+        with np.errstate(invalid="ignore"):
+            for name in LEVELS:
+                lv = getattr(f, name)[idx]
+                long_ = ((so < lv) & (cmax > lv + 0.1 * a) & (lo3 <= lv + tol) & (lo3 >= lv - tol)
+                         & (c > lv) & (c > prev_hi))
+                short = ((so > lv) & (cmin < lv - 0.1 * a) & (hi3 >= lv - tol) & (hi3 <= lv + tol)
+                         & (c < lv) & (c < prev_lo))
+                dd = side(long_, short)
+                new = (d == 0) & (dd != 0)
+                d[new], level[new] = dd[new], lv[new]
+            stop = pick(d, lo3 - 0.5 * tol, hi3 + 0.5 * tol)
+            conds = [f.stack[idx] == d, np.sign(c - f.vwap[idx]) == d, volume_ok(f, idx), f.adx[idx] >= 18]
+        return self._signals(idx, d != 0, d, c, stop, level - d * tol, conds, levels={"level": level})

@@ -1,0 +1,52 @@
+"""Opening-range breakout retest: the OR (09:30–09:45) breaks, price comes back to it, holds, goes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.market.sessions import SessionPhase as P
+from core.scanner.features import Features
+from core.scanner.playbooks.base import (
+    Playbook,
+    PlaybookSpec,
+    Signals,
+    bars_for,
+    pick,
+    row_max,
+    row_min,
+    side,
+    tolerance,
+    volume_ok,
+)
+
+
+class OrbRetest(Playbook):
+    spec = PlaybookSpec(
+        name="orb_retest", title="Opening-range breakout retest",
+        phases=(P.OPEN_DRIVE, P.MORNING, P.MIDDAY),
+        inputs=("opening range 09:30–09:45", "ATR14", "EMA 9/20/50", "ADX14", "volume", "session VWAP"),
+        trigger="a close beyond the OR high (low) after the breakout came back within "
+                "tol = max(0.25·ATR, 0.15% price) of it in the last 3 bars, on a bar closing beyond the "
+                "previous bar's high (low)",
+        entry="the trigger bar's close", stop="retest extreme − 0.5·tol",
+        targets="style base (daily ATR multiples) snapped to key levels",
+        conditions=("ema_stack_aligned", "adx_ge_18", "volume_ge_median", "vwap_side"),
+        invalidation="a close back inside the opening range",
+    )
+
+    def _detect(self, f: Features, idx: np.ndarray) -> Signals:
+        c, orh, orl = f.close[idx], f.orh[idx], f.orl[idx]
+        tol = tolerance(f, idx)
+        lo3, hi3 = row_min(f.session_window(f.low, idx, 3)), row_max(f.session_window(f.high, idx, 3))
+        earlier = bars_for(f, 60)
+        broke_up = row_max(f.session_window(f.close, idx, earlier, end_lag=3)) > orh + tol
+        broke_dn = row_min(f.session_window(f.close, idx, earlier, end_lag=3)) < orl - tol
+        prev_hi, prev_lo = f.lag(f.high, idx, 1), f.lag(f.low, idx, 1)
+        with np.errstate(invalid="ignore"):
+            long_ = (c > orh) & broke_up & (lo3 <= orh + tol) & (lo3 >= orh - tol) & (c > prev_hi)
+            short = (c < orl) & broke_dn & (hi3 >= orl - tol) & (hi3 <= orl + tol) & (c < prev_lo)
+            d = side(long_, short)
+            stop = pick(d, lo3 - 0.5 * tol, hi3 + 0.5 * tol)
+            conds = [f.stack[idx] == d, f.adx[idx] >= 18, volume_ok(f, idx), np.sign(c - f.vwap[idx]) == d]
+        return self._signals(idx, d != 0, d, c, stop, pick(d, orh, orl), conds,
+                             levels={"orh": orh, "orl": orl})
