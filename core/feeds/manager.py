@@ -486,15 +486,16 @@ def build_providers(settings: Any, *, http_config: Any | None = None, ws_config:
     set or `feed = "auto"`. Base URLs come from settings (`polygon_base_url`, `tradier_base_url`,
     `polygon_ws_url`, `yahoo_base_url`, `finnhub_base_url`).
     """
-    from core.feeds import finnhub, polygon, polygon_ws, tradier, yahoo
-    from core.feeds.ratelimit import RateLimiter
-
+    # Vendor modules (websockets, parsers) load only when a key asks for them: start-up stays fast.
     p = Providers()
     pg_key = _secret(settings, "polygon_api_key")
     tr_prod = _secret(settings, "tradier_token")
     tr_sandbox = _secret(settings, "tradier_sandbox_token")
     fh_key = _secret(settings, "finnhub_api_key")
     if pg_key:
+        from core.feeds import polygon, polygon_ws
+        from core.feeds.ratelimit import RateLimiter
+
         per_min = int(settings.polygon_calls_per_minute)
         rest = polygon.PolygonRest(pg_key, settings.polygon_base_url, config=http_config, today=today,
                                    limiter=RateLimiter("polygon", per_min, 60.0))
@@ -504,14 +505,20 @@ def build_providers(settings: Any, *, http_config: Any | None = None, ws_config:
             ws = polygon_ws.PolygonStream(pg_key, rest, config=cfg)
         p.polygon = polygon.PolygonFeed(rest, ws)
     if tr_prod or tr_sandbox:
+        from core.feeds import tradier
+
         base = settings.tradier_base_url
         if tr_prod and base.rstrip("/") == tradier.SANDBOX_URL:
             base = tradier.PRODUCTION_URL  # a production token against the sandbox is always rejected
         p.tradier = tradier.TradierClient(tr_prod or tr_sandbox or "", base, config=http_config, today=today)
     if fh_key:
+        from core.feeds import finnhub
+
         p.finnhub = finnhub.FinnhubClient(fh_key, settings.finnhub_base_url,
                                           config=http_config)
     if p.any or settings.feed == "auto":
+        from core.feeds import yahoo
+
         p.yahoo = yahoo.YahooFeed(yahoo.YahooClient(settings.yahoo_base_url,
                                                     config=http_config, today=today))
     p.iv_symbols = [s for s in settings.symbols if s]
