@@ -16,6 +16,7 @@ from core.errors import InputError
 from core.events import FeedStatus
 from core.feeds.manager import FeedManager
 from core.feeds.replay import ReplayFeed
+from core.indicators import warm_up
 from core.market.bars import Bars
 from core.market.bundle import BarLibrary
 from core.market.importer import ImportedBars, read_bars_file
@@ -58,9 +59,12 @@ class Workstation:
         sym = self.settings.default_symbol
         loop = asyncio.get_running_loop()
         # Calendar and bundle loads take ~1 s: keep them off the GUI thread.
+        # Compiling/loading the indicator kernels holds the GIL: do it now, before any window paints.
+        warm = loop.run_in_executor(None, warm_up)
         start_ns = await loop.run_in_executor(None, self._prepare_replay, sym)
         self.replay_clock.jump(start_ns)
         self.store = await loop.run_in_executor(None, self.open_store)
+        await warm
         self.feeds.attach_store(self.store)
         await self.feeds.start()
         self._started = True

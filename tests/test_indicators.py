@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -387,3 +391,265 @@ def test_errors_name_the_parameter() -> None:
         with pytest.raises(InputError) as err:
             call()
         assert err.value.field == field, (field, str(err.value))
+
+
+# -- compiled kernels: long series, edge cases, threads, JIT cache -----------------------------
+def _random_walk(size: int, seed: int) -> tuple[np.ndarray, ...]:
+    """Geometric random walk in cents over ~2 orders of magnitude, with 250-bar flat stretches
+    (H = L = C, no volume) every 20,000 bars; volume in lots of 100, sessions of 78 bars."""
+    rng = np.random.default_rng(seed)
+    c = np.round(100 * np.exp(np.cumsum(rng.normal(0, 0.004, size))), 2)
+    flat = np.zeros(size, dtype=bool)
+    for s in range(5000, size, 20000):
+        c[s : s + 250] = c[s]
+        flat[s : s + 250] = True
+    up = np.round(np.abs(rng.normal(0, 0.002, size)) * c, 2)
+    down = np.round(np.abs(rng.normal(0, 0.002, size)) * c, 2)
+    up[flat] = 0.0
+    down[flat] = 0.0
+    v = rng.integers(0, 50, size) * 100.0
+    v[flat] = 0.0
+    return c + up, c - down, c, v, np.arange(size, dtype=np.int64) // 78
+
+
+@pytest.fixture(scope="module")
+def walk() -> tuple[np.ndarray, ...]:
+    return _random_walk(300_000, 7)
+
+
+@pytest.mark.parametrize("n", [2, 14, 200])
+def test_long_random_walk_matches_talib(walk: tuple[np.ndarray, ...], n: int) -> None:
+    """300k bars, prices from ~10 to ~1000 and flat stretches: no drift in the running sums and
+    recursions (resyncs every max(1024, 16n) bars)."""
+    h, lo, c, _, _ = walk
+    assert_same(ind.sma(c, n), talib.SMA(c, n))
+    assert_same(ind.ema(c, n), talib.EMA(c, n))
+    assert_same(ind.atr(h, lo, c, n), talib.ATR(h, lo, c, n))
+    assert_same(ind.rsi(c, n), talib.RSI(c, n))
+    for ours, ref in zip(ind.adx(h, lo, c, n), (talib.ADX(h, lo, c, n), talib.PLUS_DI(h, lo, c, n),
+                                                 talib.MINUS_DI(h, lo, c, n)), strict=True):
+        assert_same(ours, ref)
+    mid, upper, lower = ind.bollinger(c, n, 2.0)
+    t_up, t_mid, t_low = talib.BBANDS(c, n, 2.0, 2.0, 0)
+    assert_same(mid, t_mid)
+    assert_same(upper, t_up)
+    assert_same(lower, t_low)
+    assert_same(ind.true_range(h, lo, c), talib.TRANGE(h, lo, c))
+
+
+@pytest.mark.parametrize("n", [2, 3, 20, 200])
+def test_rolling_stdev_is_exact_on_a_long_random_walk(walk: tuple[np.ndarray, ...], n: int) -> None:
+    """Band width and realized sigma against a two-pass stdev of every window: ~1e-9 relative at
+    worst (windows whose variance is 1e-6 of the recent maximum), exactly 0 on flat windows."""
+    c = walk[2]
+    mid, upper, _ = ind.bollinger(c, n, 1.0)
+    width = (upper - mid)[n - 1 :]
+    ref = sliding_window_view(c, n).std(axis=1)
+    flat = (sliding_window_view(c, n) == c[n - 1 :, None]).all(axis=1)
+    assert flat.sum() >= 15 * (251 - n)  # at least the windows inside the 15 flat stretches
+    assert (width[flat] == 0.0).all()
+    # upper - mid loses the last digits of the price (ulp ~1e-13 at 1000): compare above that
+    np.testing.assert_allclose(width[~flat], ref[~flat], rtol=1e-8, atol=1e-12)
+    returns = np.diff(np.log(c))
+    sigma = ind.realized_sigma(c, n)[n:]
+    ref_sigma = sliding_window_view(returns, n).std(axis=1, ddof=1)
+    np.testing.assert_allclose(sigma, ref_sigma, rtol=1e-8, atol=1e-15)
+    flat_returns = (sliding_window_view(returns, n) == returns[n - 1 :, None]).all(axis=1)
+    assert (sigma[flat_returns] == 0.0).all()
+
+
+def _loop_adx(h: list[float], lo: list[float], c: list[float], n: int) -> tuple[list[float], ...]:
+    """docs/indicators.md's ADX definition, bar by bar."""
+    size = len(c)
+    adx_, pdi, mdi = [math.nan] * size, [math.nan] * size, [math.nan] * size
+    sp = sm = st = 0.0
+    dxs: list[float | None] = []
+    for t in range(1, size):
+        up, down = h[t] - h[t - 1], lo[t - 1] - lo[t]
+        p = up if up > 0 and up > down else 0.0
+        m = down if down > 0 and down > up else 0.0
+        r = max(h[t] - lo[t], abs(h[t] - c[t - 1]), abs(lo[t] - c[t - 1]))
+        if t < n:
+            sp, sm, st = sp + p, sm + m, st + r
+            continue
+        sp, sm, st = sp - sp / n + p, sm - sm / n + m, st - st / n + r
+        pdi[t] = 100 * sp / st if st > 0 else 0.0
+        mdi[t] = 100 * sm / st if st > 0 else 0.0
+        total = pdi[t] + mdi[t]
+        dxs.append(100 * abs(pdi[t] - mdi[t]) / total if total > 0 else None)
+        if len(dxs) == n:
+            adx_[t] = sum(d for d in dxs if d is not None) / n
+        elif len(dxs) > n:
+            d = dxs[-1]
+            adx_[t] = adx_[t - 1] if d is None else (adx_[t - 1] * (n - 1) + d) / n
+    return adx_, pdi, mdi
+
+
+@pytest.mark.parametrize("n", [1, 3, 14])
+def test_adx_matches_loop_reference(spy5: pd.DataFrame, n: int) -> None:
+    df = spy5.iloc[:3000]
+    h, lo, c = _hlc(df)
+    ours = ind.adx(h, lo, c, n)
+    ref = _loop_adx(*(df[k].tolist() for k in ("high", "low", "close")), n)
+    for o, r in zip(ours, ref, strict=True):
+        assert_same(o, np.array(r))
+
+
+def test_period_one_and_window_as_long_as_the_data(spy5: pd.DataFrame) -> None:
+    h, lo, c = (x[:500] for x in _hlc(spy5))
+    np.testing.assert_array_equal(ind.ema(c, 1), c)
+    np.testing.assert_allclose(ind.sma(c, 1), c, rtol=1e-15)
+    mid, upper, lower = ind.bollinger(c, 1)
+    np.testing.assert_array_equal(upper, mid)  # one value: zero width
+    np.testing.assert_array_equal(lower, mid)
+    r1 = ind.rsi(c, 1)[1:]
+    change = np.diff(c)
+    np.testing.assert_array_equal(r1, np.where(change > 0, 100.0, 0.0))
+    assert_same(ind.atr(h, lo, c, 1), talib.TRANGE(h, lo, c))
+    # n == len: exactly one value, the last
+    n = len(c)
+    for out, expect in ((ind.sma(c, n), c.mean()), (ind.ema(c, n), c.mean()), (ind.bollinger(c, n)[0], c.mean())):
+        assert np.isnan(out[:-1]).all()
+        assert out[-1] == pytest.approx(expect, rel=1e-12)
+    assert ind.bollinger(c, n, 1.0)[1][-1] - c.mean() == pytest.approx(c.std(), rel=1e-9)
+
+
+def test_window_longer_than_data_is_all_nan() -> None:
+    x = np.linspace(100.0, 101.0, 10)
+    v = np.full(10, 100.0)
+    for out in (ind.sma(x, 11), ind.ema(x, 11), ind.atr(x, x, x, 10), ind.rsi(x, 10),
+                *ind.adx(x, x, x, 10), *ind.bollinger(x, 11), *ind.keltner(x, x, x, 11),
+                ind.historical_volatility(x, 10), ind.realized_sigma(x, 12)):
+        assert out.shape == (10,) and np.isnan(out).all()
+    assert not ind.squeeze(x, x, x, 11).any()
+    adx_, plus, _ = ind.adx(x, x + 0.5, x, 6)  # DIs defined from bar 6, ADX would need bar 11
+    assert np.isnan(adx_).all() and not np.isnan(plus[6:]).any()
+    assert ind.session_vwap(x, x, x, v, np.zeros(10, dtype=np.int64))[0][-1] == pytest.approx(100.5)
+
+
+def test_all_nan_and_empty_inputs() -> None:
+    for x in (np.full(30, np.nan), np.array([])):
+        outs = [ind.sma(x, 5), ind.ema(x, 5), ind.rsi(x, 5), ind.true_range(x, x, x), ind.atr(x, x, x, 5),
+                *ind.adx(x, x, x, 5), *ind.bollinger(x, 5), ind.historical_volatility(x, 5), *ind.keltner(x, x, x),
+                *ind.session_vwap(x, x, x, np.zeros(len(x)), np.zeros(len(x), dtype=np.int64))]
+        for out in outs:
+            assert out.shape == x.shape and np.isnan(out).all()
+
+
+def test_nan_inside_the_series_stays_like_talib(spy5: pd.DataFrame) -> None:
+    """A NaN after the start poisons every later value of a running sum or recursion (TA-Lib's
+    behaviour for SMA, EMA and BBANDS; RSI and ATR keep NaN too, where TA-Lib would not)."""
+    h, lo, c = (x[:3000].copy() for x in _hlc(spy5))
+    c[1500] = np.nan
+    for n in (5, 20):
+        assert_same(ind.sma(c, n), talib.SMA(c, n))
+        assert_same(ind.ema(c, n), talib.EMA(c, n))
+        t_up, t_mid, t_low = talib.BBANDS(c, n, 2.0, 2.0, 0)
+        for ours, ref in zip(ind.bollinger(c, n), (t_mid, t_up, t_low), strict=True):
+            assert_same(ours, ref)
+    assert np.isnan(ind.rsi(c, 14)[1500:]).all() and not np.isnan(ind.rsi(c, 14)[14:1500]).any()
+    assert np.isnan(ind.atr(h, lo, c, 14)[1501:]).all()
+
+
+def test_zero_volume_sessions_and_anchor(spy5: pd.DataFrame) -> None:
+    df = spy5.iloc[: 78 * 4].reset_index(drop=True)
+    h, lo, c = _hlc(df)
+    v = df["volume"].to_numpy().copy()
+    sid = _session_ids(df)
+    second = sid == sid[78]
+    v[second] = 0.0  # a session with no trades at all
+    lines = ind.session_vwap(h, lo, c, v, sid)
+    for line in lines:
+        assert np.isnan(line[second]).all()
+        assert not np.isnan(line[~second]).any()
+    after = sid > sid[78]
+    alone = ind.session_vwap(h[after], lo[after], c[after], v[after], sid[after])
+    for a, b in zip(alone, lines, strict=True):
+        np.testing.assert_array_equal(a, b[after])  # each session is its own pass: bit for bit
+    av = ind.anchored_vwap(h, lo, c, v, 80)  # anchored inside the silent session
+    first_trade = int(np.flatnonzero(after)[0])
+    assert np.isnan(av[:first_trade]).all()
+    assert av[first_trade] == (h[first_trade] + lo[first_trade] + c[first_trade]) / 3
+
+
+def test_concurrent_calls_from_worker_threads(walk: tuple[np.ndarray, ...]) -> None:
+    """Kernels run without the GIL: several threads at once give the single-thread results."""
+    h, lo, c, v, sid = (x[:100_000] for x in walk)
+    jobs = [lambda: ind.bollinger(c, 20), lambda: ind.adx(h, lo, c, 14), lambda: ind.session_vwap(h, lo, c, v, sid),
+            lambda: ind.rsi(c, 14), lambda: ind.sma(c, 50), lambda: ind.ema(c, 9)] * 3
+    expected = [job() for job in jobs]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(lambda job: job(), jobs))
+    for e, g in zip(expected, got, strict=True):
+        for a, b in zip(e if isinstance(e, tuple) else (e,), g if isinstance(g, tuple) else (g,), strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_one_compiled_kernel_per_indicator(spy5: pd.DataFrame) -> None:
+    """Writable, read-only (pandas) and strided inputs all reach the same compiled kernel, and the
+    caller's arrays keep their flags."""
+    from core.indicators._common import kernels
+
+    ro = spy5["close"].to_numpy(np.float64)[:1000]
+    assert not ro.flags.writeable
+    rw = ro.copy()
+    strided = np.repeat(ro, 2)[::2]
+    results = [ind.bollinger(x, 20) for x in (ro, rw, strided)]
+    for r in results[1:]:
+        for a, b in zip(results[0], r, strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert rw.flags.writeable
+    ind.warm_up()
+    k = kernels()
+    for name in ("rolling_mean", "bollinger", "ema", "atr", "rsi", "adx", "true_range", "session_vwap",
+                 "anchored_vwap", "rolling_sample_std"):
+        assert len(getattr(k, name).signatures) == 1, name
+
+
+def _run_python(code: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+def test_import_does_not_load_numba() -> None:
+    """numba (~0.5 s to import) loads on the first indicator call, not when the app imports."""
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    code = "import sys, core.indicators; assert 'numba' not in sys.modules; print('ok')"
+    done = _run_python(code, env, repo)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_kernels_work_without_a_writable_cache(tmp_path: Path) -> None:
+    """A read-only install with no writable home: numba would refuse cache=True at decoration;
+    the kernels then compile in memory, log a warning, and still give TA-Lib's numbers. With a
+    writable user cache they are cached there. (Runs as root here, so 'not writable' is made with
+    a file where a folder would go.)"""
+    repo = Path(__file__).resolve().parents[1]
+    pkg = tmp_path / "install"
+    (pkg / "core" / "indicators").mkdir(parents=True)
+    for name in ("__init__.py", "errors.py"):
+        shutil.copy(repo / "core" / name, pkg / "core" / name)
+    for src in (repo / "core" / "indicators").glob("*.py"):
+        shutil.copy(src, pkg / "core" / "indicators" / src.name)
+    (pkg / "core" / "indicators" / "__pycache__").write_text("not a folder")
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a folder")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
+    env.update(PYTHONPATH=str(pkg), PYTHONDONTWRITEBYTECODE="1", HOME=str(blocker), XDG_CACHE_HOME=str(blocker / "c"))
+    code = (
+        "import logging, numpy as np, talib; logging.basicConfig(level=logging.WARNING)\n"
+        "import core.indicators as ind\n"
+        "c = 100 + np.cumsum(np.random.default_rng(1).normal(0, 0.1, 5000))\n"
+        "assert np.allclose(ind.ema(c, 20)[19:], talib.EMA(c, 20)[19:], rtol=1e-9, atol=0)\n"
+        "print('ok')\n"
+    )
+    done = _run_python(code, env, tmp_path)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+    assert "numba disk cache unavailable" in done.stderr
+    cache = tmp_path / "user-cache"
+    env["XDG_CACHE_HOME"] = str(cache)
+    done = _run_python(code, env, tmp_path)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+    assert "unavailable" not in done.stderr
+    assert list(cache.rglob("*.nbi")), "kernels were not cached in the user-wide cache"

@@ -24,17 +24,26 @@ def kernels() -> ModuleType:
 
 # -- input checks -----------------------------------------------------------------------------
 def as_series(name: str, values: object) -> np.ndarray:
-    """A contiguous 1-D float64 array (no copy when it already is one), or InputError naming
-    ``name``."""
+    """A read-only, contiguous 1-D float64 view of ``values`` (no copy when it already is one), or
+    InputError naming ``name``."""
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise InputError(name, f"must be numeric ({exc})") from exc
     if arr.ndim != 1:
         raise InputError(name, f"must be a 1-D array, got {arr.ndim}-D")
-    if not arr.flags.c_contiguous:  # one memory layout, so one compiled kernel per signature
+    return kernel_input(arr)
+
+
+def kernel_input(arr: np.ndarray) -> np.ndarray:
+    """A C-contiguous, read-only view of ``arr`` (a copy only if it is strided). numba compiles a
+    kernel once per argument type, and layout and writability are part of the type: pandas hands
+    out read-only arrays, numpy writable ones. One canonical type halves the compile work."""
+    if not arr.flags.c_contiguous:
         arr = np.ascontiguousarray(arr)
-    return arr
+    view = arr.view()
+    view.flags.writeable = False  # the caller's array keeps its own flag
+    return view
 
 
 def same_length(**arrays: np.ndarray) -> int:

@@ -16,6 +16,7 @@ from core.indicators._common import (
     as_series,
     check_period,
     check_positive,
+    kernel_input,
     kernels,
     leading_nans,
     nan_array,
@@ -126,7 +127,7 @@ def _sigma(close: object, n: object, scale: float) -> np.ndarray:
     if np.any(c <= 0):
         raise InputError("close", "log returns need prices > 0")
     returns = np.diff(np.log(c))  # numpy's log is vectorised; a kernel loop would call libm per bar
-    kernels().rolling_sample_std(returns, n, scale, out[start + 1 :])
+    kernels().rolling_sample_std(kernel_input(returns), n, scale, out[start + 1 :])
     return out
 
 

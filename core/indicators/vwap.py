@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.errors import InputError
-from core.indicators._common import as_series, kernels, same_length
+from core.indicators._common import as_series, kernel_input, kernels, same_length
 
 
 def _hlcv(
@@ -42,7 +42,7 @@ def session_vwap(
     if sid.ndim != 1 or not np.issubdtype(sid.dtype, np.integer):
         raise InputError("session_id", "must be a 1-D integer array")
     same_length(high=h, session_id=sid)
-    sid = np.ascontiguousarray(sid, dtype=np.int64)  # one kernel signature; equality is kept
+    sid = kernel_input(sid.astype(np.int64, copy=False))  # one kernel signature; equality is kept
     lines = tuple(np.empty(len(h), dtype=np.float64) for _ in range(5))
     kernels().session_vwap(h, lo, c, v, sid, *lines)
     return lines  # type: ignore[return-value]
