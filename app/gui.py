@@ -50,6 +50,12 @@ async def _main(settings, smoke_path: Path | None, symbol: str | None, interval:
     from app.main_window import MainWindow
     from core.workstation import Workstation
 
+    dog = None
+    if os.environ.get("TRADECOACH_STALL_WATCHDOG") == "1":
+        from app.stall_watchdog import StallWatchdog
+
+        dog = StallWatchdog(threshold_ms=50.0)  # logs every GUI-thread stall > 50 ms with its stack
+        dog.start()
     kernel = Workstation(settings)
     await kernel.start()
     window = MainWindow(kernel)
@@ -63,6 +69,8 @@ async def _main(settings, smoke_path: Path | None, symbol: str | None, interval:
     finally:
         window.close()
         await kernel.stop()
+        if dog is not None:
+            dog.stop()
 
 
 async def _smoke(window, path: Path) -> int:  # type: ignore[no-untyped-def]

@@ -65,8 +65,13 @@ class StallWatchdog(QObject):
             late = time.perf_counter() - self._beat
             if late > self.threshold_s:
                 if self._in_stall is None:
-                    frame = sys._current_frames().get(self._gui_thread)
+                    frames = sys._current_frames()
+                    frame = frames.get(self._gui_thread)
                     stack = "".join(traceback.format_stack(frame)) if frame is not None else "?"
+                    # What the other threads were doing: a worker holding the GIL shows up here.
+                    others = [f"--- thread {tid}:\n" + "".join(traceback.format_stack(f)[-3:])
+                              for tid, f in frames.items() if tid not in (self._gui_thread, threading.get_ident())]
+                    stack += "\n" + "".join(others)
                     self._in_stall = Stall(late * 1000.0, stack)
                     self._stall_start = self._beat
                 else:

@@ -87,7 +87,8 @@ async def main(seconds: float) -> None:
     dog.stop()
     print(f"  GUI-thread stalls > 50 ms seen by the watchdog (whole run incl. start-up): {len(dog.report.stalls)}")
     for s in dog.report.worst(3):
-        where = [ln for ln in s.stack.strip().splitlines() if "/work/" in ln or "site-packages" in ln][-4:]
+        where = [ln for ln in s.stack.strip().splitlines() if "/work/" in ln or "site-packages" in ln
+                 or ln.startswith("---")][-12:]
         print(f"    {s.duration_ms:6.0f} ms at:\n      " + "\n      ".join(where))
     window.close()
     await kernel.stop()
