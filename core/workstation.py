@@ -47,8 +47,9 @@ class Workstation:
         self.clock: Clock = self.replay_clock
         self.replay = ReplayFeed(self.library, self.replay_clock, today=self.today,
                                  start_minutes_after_open=settings.replay_start_minutes)
-        # Vendor providers join when their keys are set; with none this is the replay feed alone.
-        self.feeds = FeedManager.from_settings(self.bus, self.replay, settings)
+        # Replay alone until start(): vendor providers join there when their keys are set (the key
+        # lookup may ask the OS keyring, which is slow — it runs off the GUI thread).
+        self.feeds = FeedManager(self.bus, self.replay)
         self.store = None  # opened in start(); see core.store
         self._started = False
 
