@@ -15,6 +15,9 @@ from core.errors import TradeCoachError
 # Commands implemented next to their subsystem; `python -m app CMD ARGS…` forwards ARGS as they are.
 FORWARDED = {
     "eval-scanner": ("core.scanner.cli", "main"),
+    "predict": ("models.cli", "main_predict"),
+    "train": ("models.cli", "main_train"),
+    "eval-predictor": ("models.cli", "main_eval"),
 }
 
 

@@ -12,12 +12,14 @@ from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QMainWindow, QMessageBox, QToolBar, QWidget
 
 from app.chart_controller import ChartController
+from app.predictor_controller import PredictorController
 from app.qt_bridge import QtBridge
 from core.errors import TradeCoachError
 from core.events import FeedHealthChanged, FeedState, FeedStatus
 from core.market.intervals import ALL
 from core.workstation import Workstation
 from widgets.chart import ChartWidget
+from widgets.predictor_panel import PredictorPanel
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,8 @@ class MainWindow(QMainWindow):
         self.bridge.bar_closed.connect(self.controller.on_bar)
         self.bridge.series_reset.connect(self.controller.on_reset)
         self.bridge.feed_health.connect(self._on_feed_health)
+        self.predictor = PredictorController(kernel, self.predictor_panel, lambda: self.controller.symbol or "SPY")
+        self.bridge.job_progress.connect(self.predictor.on_job_progress)
 
     # -- layout ----------------------------------------------------------------------------------
     def _build_docks(self) -> None:
@@ -58,6 +62,14 @@ class MainWindow(QMainWindow):
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, dock)
         self.chart_dock = dock
+        self.predictor_panel = PredictorPanel()
+        pdock = QDockWidget("Predictor", self)
+        pdock.setObjectName("predictor_dock")
+        pdock.setWidget(self.predictor_panel)
+        self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, pdock)
+        self.splitDockWidget(dock, pdock, Qt.Orientation.Horizontal)
+        self.resizeDocks([dock, pdock], [930, 330], Qt.Orientation.Horizontal)
+        self.predictor_dock = pdock
 
     def _build_toolbar(self) -> None:
         tb = QToolBar("Market", self)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from core.bus import Bus, Subscription
-from core.events import BarClosed, BarUpdated, FeedHealthChanged, SeriesReset
+from core.events import BarClosed, BarUpdated, FeedHealthChanged, JobProgress, SeriesReset
 
 
 class QtBridge(QObject):
@@ -14,6 +14,7 @@ class QtBridge(QObject):
     bar_closed = Signal(object)    # BarClosed
     feed_health = Signal(object)   # FeedHealthChanged
     series_reset = Signal(object)  # SeriesReset
+    job_progress = Signal(object)  # JobProgress
 
     def __init__(self, bus: Bus) -> None:
         super().__init__()
@@ -22,6 +23,7 @@ class QtBridge(QObject):
             bus.subscribe(BarClosed, self.bar_closed.emit, name="qt:bar_closed"),
             bus.subscribe(FeedHealthChanged, self.feed_health.emit, name="qt:feed_health"),
             bus.subscribe(SeriesReset, self.series_reset.emit, name="qt:series_reset"),
+            bus.subscribe(JobProgress, self.job_progress.emit, name="qt:job_progress"),
         ]
 
     def close(self) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import logging
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from core.bus import Bus
@@ -25,12 +26,15 @@ from core.options.chain import OptionChain
 from core.options.ranker import RankRequest, RankResult, rank_contracts
 from core.options.replay_chain import replay_chain
 from core.paths import bundled_data_dir
+from core.prediction import PredictionMade, PredictorClient
 from core.scanner.cli import load_calibration
 from core.scanner.events import PlanIssued
 from core.scanner.plan import PlanContext, save_plan
 from core.scanner.scan import ScanResult
 from core.scanner.scan import scan as run_scan
 from core.store.plans import PlansRepo
+from core.store.predictions import PredictionsRepo
+from core.training_job import TrainingJobs
 
 log = logging.getLogger(__name__)
 NY = ZoneInfo("America/New_York")
@@ -51,6 +55,8 @@ class Workstation:
         # lookup may ask the OS keyring, which is slow — it runs off the GUI thread).
         self.feeds = FeedManager(self.bus, self.replay)
         self.store = None  # opened in start(); see core.store
+        self.predictor = PredictorClient()
+        self.training = TrainingJobs(self.bus, settings.data_dir)
         self._started = False
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -86,6 +92,7 @@ class Workstation:
         return store
 
     async def stop(self) -> None:
+        self.predictor.close()
         await self.feeds.stop()
         await self.bus.close()
         if self.store is not None:
@@ -141,6 +148,38 @@ class Workstation:
         for plan in result.plans:
             self.bus.publish(PlanIssued(plan, "scan"))
         return result
+
+    # -- predictor -------------------------------------------------------------------------------
+    async def predict(self, image: bytes, symbol: str, *, level: float | None = None,
+                      price: float | None = None, image_path: str | None = None) -> tuple[Any, int | None]:
+        """Screenshot (+ the feed's recent bars) → forecast; stored in `predictions`.
+
+        The price anchor is `price` when given, else the feed's price for the symbol now."""
+        from models.forecast import record
+
+        symbol = symbol.strip().upper()
+        if not symbol:
+            raise InputError("symbol", "is required")
+        if not image:
+            raise InputError("file", "the image is empty")
+        bars = await self.bars(symbol, "5m", limit=200)
+        source = "given"
+        if price is None:
+            # The feed's price at the screenshot time: the latest trade, not the last closed bar.
+            last = await self.bars(symbol, "1m", limit=1)
+            if not len(last):
+                raise InputError("price", f"the feed has no price for {symbol}; type one")
+            price, source = float(last.close[-1]), f"feed ({self.feed_status().source})"
+        forecast = await self.predictor.predict(image, symbol, at=self.clock.now(), price=price, level=level,
+                                                bars=bars if len(bars) else None, price_source=source)
+        prediction_id = None
+        if self.store is not None:
+            loop = asyncio.get_running_loop()
+            row = await loop.run_in_executor(
+                None, lambda: record(forecast, PredictionsRepo(self.store), image_path=image_path))
+            prediction_id = row.prediction_id
+        self.bus.publish(PredictionMade(prediction_id, forecast))
+        return forecast, prediction_id
 
     # -- options ---------------------------------------------------------------------------------
     async def option_chain(self, symbol: str) -> OptionChain:

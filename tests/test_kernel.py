@@ -113,3 +113,29 @@ async def test_scan_stores_and_announces_plans(isolated_dirs: Path, shared_data:
             await k.scan(["NOPE"])
     finally:
         await k.stop()
+
+
+async def test_predict_from_a_screenshot_on_the_replay_feed(isolated_dirs: Path) -> None:
+    """A real chart image from the app's own smoke screenshot, through the worker process."""
+    import sys
+
+    from core.store import PredictionsRepo
+
+    image = (Path(__file__).resolve().parents[1] / "docs" / "images" / "main-window.png").read_bytes()
+    k = Workstation(load_settings(), today=date(2026, 11, 22))
+    await k.start()
+    try:
+        k.replay_pause()
+        spot = float((await k.bars("SPY", "1m", limit=1)).close[-1])
+        forecast, pid = await k.predict(image, "spy", level=round(spot * 1.003, 2))
+        assert forecast.symbol == "SPY" and forecast.anchor_price == pytest.approx(spot)
+        assert forecast.price_source.startswith("feed")
+        assert forecast.low_range[0] <= forecast.close <= forecast.high_range[1]
+        assert 0.0 <= forecast.p_touch <= 1.0 and forecast.skill_text
+        row = PredictionsRepo(k.store).get(pid)
+        assert row is not None and row.model_predicted_price == pytest.approx(forecast.close)
+        assert "torch" not in sys.modules          # inference ran in the worker process
+        with pytest.raises(InputError, match="file"):
+            await k.predict(b"", "SPY")
+    finally:
+        await k.stop()

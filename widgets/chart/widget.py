@@ -305,13 +305,16 @@ class ChartWidget(QtWidgets.QWidget):
             item = self._lines[name][1]
             item.setData(x, arr)
             item.setPen(pen)
+            item.setDownsampling(auto=breaks is None, method="peak")
         else:
             item = pg.PlotDataItem(x, arr, pen=pen, connect="finite")
             item.setZValue(5)
             self._price.addItem(item, ignoreBounds=True)
             # Set after addItem: pyqtgraph 0.14 asks a not-yet-parented item for its ViewBox.
             item.setClipToView(True)
-            item.setDownsampling(auto=True, method="peak")
+            # Peak downsampling folds a break's NaN into a whole chunk (a visible hole): lines with
+            # breaks are drawn at full resolution (clipped to the view, so still cheap).
+            item.setDownsampling(auto=breaks is None, method="peak")
         self._lines[name] = (arr, item)
         self._autoscale_y()
 

@@ -1,0 +1,68 @@
+"""The predictor as a kernel service. Inference runs in one long-lived worker *process*: torch
+is imported there (never in the app's process at start), the model is loaded once, and a slow
+prediction can never hold the GUI thread's GIL."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from core.events import Event
+from core.market.bars import Bars
+
+log = logging.getLogger(__name__)
+
+_worker_predictor: Any = None  # per worker process: the loaded model (set by _init_worker)
+
+
+def _init_worker(checkpoint: str | None) -> None:
+    global _worker_predictor  # one model per worker process, by design
+    from models.inference import LocalPredictor
+
+    _worker_predictor = LocalPredictor.load(checkpoint)
+
+
+def _predict_in_worker(image: bytes, symbol: str, price: float | None, level: float | None,
+                       bars: Bars | None, at: datetime, price_source: str) -> Any:
+    assert _worker_predictor is not None
+    return _worker_predictor.predict(image, symbol, price=price, level=level, bars=bars, at=at,
+                                     price_source=price_source)
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionMade(Event):
+    prediction_id: int | None
+    forecast: Any  # models.forecast.Forecast (models is imported lazily, never at kernel import)
+
+
+class PredictorClient:
+    """Owns the worker process; `predict` is awaitable from the asyncio loop."""
+
+    def __init__(self, checkpoint: Path | None = None) -> None:
+        self._checkpoint = str(checkpoint) if checkpoint else None
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _ensure_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # spawn: a forked copy of a Qt process is unsafe, and the child must not inherit threads.
+            ctx = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_init_worker,
+                                             initargs=(self._checkpoint,))
+        return self._pool
+
+    async def predict(self, image: bytes, symbol: str, *, at: datetime, price: float | None = None,
+                      level: float | None = None, bars: Bars | None = None, price_source: str = "feed") -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._ensure_pool(), _predict_in_worker, image, symbol, price, level,
+                                          bars, at, price_source)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None

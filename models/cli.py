@@ -1,0 +1,367 @@
+"""Command-line entry points, wired by the app as `python -m app predict|train|eval-predictor`.
+
+    predict IMAGE --symbol S [--price P] [--expected E] [--json]
+    train [--bars FILE --symbol S] [--epochs N] [--max-minutes M] [--resume PATH] [--json] …
+    eval-predictor --bars FILE --symbol S [--checkpoint PATH] [--json]
+
+Each `main_*` takes argv (without the command name) and returns an exit code: 0 ok, 2 bad input
+or data (the message names the field). torch is imported only inside the commands.
+Also runnable as `python -m models.cli COMMAND …` (what torchrun starts for multi-GPU training).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.errors import InputError, TradeCoachError
+
+log = logging.getLogger(__name__)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from exc
+
+
+def _open_training_repo(enabled: bool) -> tuple[Any, Any]:
+    if not enabled:
+        return None, None
+    from core.config import load_settings
+    from core.store import TrainingRepo, open_store
+
+    settings = load_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = open_store(settings.database_url)
+    store.migrate()
+    return store, TrainingRepo(store)
+
+
+# -- train ----------------------------------------------------------------------------------------
+def train_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tradecoach train", description="Train the chart predictor. Default data: "
+                                "the bundled bars up to 2017 (train < 2014, val 2014–15, test 2016–17).")
+    p.add_argument("--bars", type=Path, help="train on this bar file (CSV/Parquet) instead of the bundle")
+    p.add_argument("--symbol", help="symbol of --bars")
+    p.add_argument("--every-minutes", type=int,
+                   help="decision times every N minutes from the open (default: every bar)")
+    p.add_argument("--val-start", type=_date, help="first validation date (default: chronological 70/15/15 split)")
+    p.add_argument("--test-start", type=_date, help="first test date (never trained or validated on)")
+    p.add_argument("--backbone", choices=("small", "resnet18", "efficientnet_b0"))
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float, help="learning rate (default LEARNING_RATE)")
+    p.add_argument("--patience", type=int, default=5, help="early stopping: epochs without a better val loss")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--workers", type=int, default=1, help="data-loader processes drawing the charts")
+    p.add_argument("--epoch-samples", type=int, help="training samples drawn per epoch (default: all)")
+    p.add_argument("--max-minutes", type=float, help="stop after the epoch that crosses this wall-clock budget")
+    p.add_argument("--out", type=Path, default=None, help="checkpoint folder (default: DATA_DIR/checkpoints)")
+    p.add_argument("--resume", type=Path, help="continue from a *-last.pt checkpoint (same run id, next epoch)")
+    p.add_argument("--no-store", action="store_true", help="do not write learning_metrics/model_checkpoints rows")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    p.add_argument("--progress-json", action="store_true",
+                   help="print one JSON line per epoch on stdout (the app's Train button reads them)")
+    return p
+
+
+def main_train(argv: list[str]) -> int:
+    args = train_parser().parse_args(argv)
+    try:
+        return _train(args)
+    except TradeCoachError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _train(args: argparse.Namespace) -> int:
+    from core.config import load_settings
+    from models import dataset
+
+    settings = load_settings()
+    if args.bars is not None:
+        if not args.symbol:
+            raise InputError("symbol", "is required with --bars")
+        from core.market.importer import read_bars_file
+
+        bars = read_bars_file(args.bars, args.symbol).bars
+        samples = dataset.build_samples(bars, args.symbol, every_minutes=args.every_minutes)
+        if args.val_start and args.test_start:
+            split = dataset.split_by_date(samples.session_day, args.val_start, args.test_start)
+        else:
+            split = dataset.split_by_fraction(samples.session_day)
+        samples = samples.with_split(split)
+        note = f"{args.bars.name} ({args.symbol})"
+    else:
+        samples = dataset.bundled_samples(hourly_every=args.every_minutes)
+        note = "bundled Lean data (Apache-2.0) up to 2017-12-31"
+    overrides: dict[str, Any] = {k: v for k, v in {
+        "backbone": args.backbone, "epochs": args.epochs, "batch_size": args.batch_size,
+        "learning_rate": args.lr}.items() if v is not None}
+    from models.train import configs_from_settings, train
+
+    mcfg, tcfg = configs_from_settings(settings, **overrides)
+    out = args.out or settings.data_dir / "checkpoints"
+    from dataclasses import replace
+
+    tcfg = replace(tcfg, patience=args.patience, seed=args.seed, device=args.device, threads=args.threads,
+                   workers=args.workers, epoch_samples=args.epoch_samples, max_minutes=args.max_minutes, out_dir=out)
+    cancel = threading.Event()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        def on_sigint(signum: int, frame: object) -> None:
+            print("\ncancelling after the current step…", file=sys.stderr)
+            cancel.set()
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    store, repo = _open_training_repo(not args.no_store)
+
+    def show(p: Any) -> None:
+        if args.progress_json:
+            print(json.dumps({"type": "progress", "epoch": p.epoch, "epochs": p.epochs, "step": p.step,
+                              "steps": p.steps, "train_loss": p.train_loss,
+                              "val_loss": p.val_loss, "best_val": p.best_val, "samples_per_s": p.samples_per_s,
+                              "eta_s": p.eta_s}, default=float), flush=True)
+        if p.val_loss is not None:
+            print(f"epoch {p.epoch}/{p.epochs}  train {p.train_loss:.4f}  val {p.val_loss:.4f}  best {p.best_val:.4f}"
+                  f"  {p.samples_per_s:.0f} samples/s  ETA {p.eta_s / 60:.1f} min", file=sys.stderr, flush=True)
+    try:
+        res = train(samples, mcfg, tcfg, repo=repo, progress=show, cancel=cancel, resume=args.resume, data_note=note)
+    finally:
+        if store is not None:
+            store.close()
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    info = {"run_id": res.run_id, "model_version": res.model_version, "stopped": res.stopped,
+            "epochs_run": res.epochs_run, "last_epoch": res.last_epoch, "best_val_loss": res.best_val,
+            "best_checkpoint": str(res.best_path) if res.best_path else None, "resume_from": str(res.last_path),
+            "n_train": int((samples.split == "train").sum()), "n_val": int((samples.split == "val").sum())}
+    if args.progress_json:
+        print(json.dumps({"type": "result", **info}), flush=True)
+    else:
+        print(json.dumps(info) if args.json else "\n".join(f"{k}: {v}" for k, v in info.items()))
+    return 0
+
+
+# -- eval-predictor -----------------------------------------------------------------------------
+def eval_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tradecoach eval-predictor",
+                                description="Evaluate a predictor checkpoint on a bar history, next to the baselines.")
+    p.add_argument("--bars", type=Path, required=True, help="CSV/Parquet bar file (intraday)")
+    p.add_argument("--symbol", required=True)
+    p.add_argument("--checkpoint", type=Path, help="default: the shipped model")
+    p.add_argument("--every-minutes", type=int, default=30, help="a decision time every N minutes from the open")
+    p.add_argument("--start", type=_date, help="first session date to evaluate")
+    p.add_argument("--end", type=_date, help="last session date to evaluate")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples of sessions for the 95%% intervals")
+    p.add_argument("--screenshot-only", action="store_true",
+                   help="evaluate without the bars sequence (chart image only)")
+    p.add_argument("--save-skill", action="store_true",
+                   help="store the summary in the checkpoint (quoted by predictions)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    return p
+
+
+def main_eval(argv: list[str]) -> int:
+    args = eval_parser().parse_args(argv)
+    try:
+        from models.evaluate import evaluate_file, summary
+
+        if args.bootstrap < 100:
+            raise InputError("bootstrap", "use at least 100 resamples")
+        report = evaluate_file(args.bars, args.symbol, args.checkpoint, every_minutes=args.every_minutes,
+                               start=args.start, end=args.end, n_boot=args.bootstrap,
+                               use_bars=not args.screenshot_only)
+        if args.save_skill:
+            from models import checkpoints
+
+            report["data"] = (f"{args.symbol.upper()} {report['interval']} "
+                              f"{report['first_session']}…{report['last_session']}")
+            checkpoints.attach_skill(args.checkpoint or checkpoints.default_checkpoint(), summary(report))
+    except TradeCoachError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(report, default=str) if args.json else format_report(report))
+    return 0
+
+
+def _ci(v: list[float], fmt: str = "{:.4f}") -> str:
+    return "[" + fmt.format(v[0]) + ", " + fmt.format(v[1]) + "]"
+
+
+def format_report(r: dict[str, Any]) -> str:
+    c, d, rg, t = r["close"], r["direction"], r["range"], r["touch"]
+    lines = [
+        f"{r['symbol']} {r['interval']} bars, {r['first_session']} … {r['last_session']}: {r['n_samples']} decision "
+        f"times in {r['n_sessions']} sessions (every {r['every_minutes']} min), model {r['model_version']}, "
+        f"{r['seconds']:.1f} s",
+        "95% intervals from resampling whole sessions.",
+        "",
+        f"close MAE        {c['mae']:.4f} {_ci(c['mae_ci95'])}   no-change {c['mae_no_change']:.4f}   "
+        f"ratio {c['mae_ratio_vs_no_change']:.4f} {_ci(c['mae_ratio_ci95'])}",
+        f"close MAE %      {c['mae_pct']:.4f}%   no-change {c['mae_pct_no_change']:.4f}%",
+        f"close RMSE       {c['rmse']:.4f} {_ci(c['rmse_ci95'])}   no-change {c['rmse_no_change']:.4f}   "
+        f"({c['rmse_pct']:.4f}% vs {c['rmse_pct_no_change']:.4f}%)",
+        f"direction        {d['accuracy']:.4f} {_ci(d['ci95'])}   (up share {d['up_share']:.4f}; coin flip 0.5)",
+        f"80% ranges       coverage {rg['coverage80']:.4f} {_ci(rg['ci95'])}   Brownian {rg['coverage80_brownian']:.4f}"
+        f"   (high {rg['coverage80_high']:.3f}, low {rg['coverage80_low']:.3f}, close {rg['coverage80_close']:.3f})",
+        f"P(touch) Brier   {t['brier']:.4f} {_ci(t['brier_ci95'])}   reflection {t['brier_reflection']:.4f}   "
+        f"skill {t['brier_skill']:+.4f} {_ci(t['brier_skill_ci95'], '{:+.4f}')}",
+        f"P(touch) ECE     {t['ece']:.4f}   reflection {t['ece_reflection']:.4f}",
+        "pinball (vol units): " + "; ".join(
+            f"{name} " + " ".join(f"q{k}: {v['pinball']:.4f}/{v['pinball_brownian']:.4f}" for k, v in qs.items())
+            for name, qs in r["quantiles"].items()) + "  (model/Brownian)",
+        "",
+        "verdict: touch " + r["verdict"]["touch"] + "; close " + r["verdict"]["close"] + "; direction "
+        + r["verdict"]["direction"],
+    ]
+    return "\n".join(lines)
+
+
+# -- predict --------------------------------------------------------------------------------------
+def predict_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tradecoach predict", description="Forecast the session from a chart screenshot.")
+    p.add_argument("image", type=Path, help="chart screenshot (PNG/JPEG)")
+    p.add_argument("--symbol", required=True)
+    p.add_argument("--price", type=float, help="anchor price (default: the feed's price now)")
+    p.add_argument("--expected", type=float, help="a level: report P(touch before the close)")
+    p.add_argument("--bars", type=Path, help="recent bars (CSV/Parquet) instead of the feed's")
+    p.add_argument("--time", help="screenshot time, ISO 8601 with offset (default: now / the feed's clock)")
+    p.add_argument("--checkpoint", type=Path, help="default: the shipped model")
+    p.add_argument("--no-store", action="store_true", help="do not store the prediction")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    return p
+
+
+def main_predict(argv: list[str]) -> int:
+    args = predict_parser().parse_args(argv)
+    try:
+        return _predict(args)
+    except TradeCoachError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _feed_bars(symbol: str) -> tuple[Any, datetime, str]:
+    """Recent 5-minute bars and the clock time from the workstation's feed (replay or live)."""
+    import asyncio
+
+    from core.config import load_settings
+    from core.workstation import Workstation
+
+    async def run() -> tuple[Any, datetime, str]:
+        kernel = Workstation(load_settings())
+        await kernel.start()
+        try:
+            bars = await kernel.bars(symbol, "5m", limit=200)
+            now = datetime.fromtimestamp(kernel.clock.now_ns() / 1e9, UTC)
+            return bars, now, f"feed ({kernel.feed_status().detail})"
+        finally:
+            await kernel.stop()
+
+    return asyncio.run(run())
+
+
+def _predict(args: argparse.Namespace) -> int:
+    at = None
+    if args.time:
+        try:
+            at = datetime.fromisoformat(args.time)
+        except ValueError as exc:
+            raise InputError("time", f"expected ISO 8601, got {args.time!r}") from exc
+        if at.tzinfo is None:
+            raise InputError("time", "needs a UTC offset, e.g. 2024-05-01T14:30:00-04:00")
+    bars, source = None, None
+    if args.bars is not None:
+        from core.market.importer import read_bars_file
+
+        bars = read_bars_file(args.bars, args.symbol).bars
+        if at is not None:
+            bars = bars.between(None, int(at.timestamp() * 1e9))
+        source = "bars file"
+        if at is None and len(bars):
+            at = datetime.fromtimestamp((int(bars.ts[-1]) + int(np.median(np.diff(bars.ts[-10:])))) / 1e9, UTC)
+    elif args.price is None:
+        try:
+            bars, at_feed, source = _feed_bars(args.symbol)
+        except TradeCoachError as exc:
+            raise InputError("price", f"no feed price for {args.symbol} ({exc}); pass --price") from exc
+        at = at or at_feed
+        if not len(bars):
+            raise InputError("price", f"the feed has no bars for {args.symbol}; pass --price")
+    from models.forecast import record
+    from models.inference import LocalPredictor
+
+    predictor = LocalPredictor.load(args.checkpoint)
+    f = predictor.predict(args.image, args.symbol, price=args.price, level=args.expected, bars=bars, at=at,
+                          price_source="given (--price)" if args.price is not None else source)
+    stored = None
+    if not args.no_store:
+        from core.config import load_settings
+        from core.store import PredictionsRepo, open_store
+
+        settings = load_settings()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = open_store(settings.database_url)
+        try:
+            store.migrate()
+            stored = record(f, PredictionsRepo(store), image_path=str(args.image.resolve())).prediction_id
+        finally:
+            store.close()
+    out = f.to_dict()
+    out["prediction_id"] = stored
+    if args.json:
+        print(json.dumps(out, default=str))
+    else:
+        print(format_forecast(f, stored))
+    return 0
+
+
+def format_forecast(f: Any, prediction_id: int | None) -> str:
+    from zoneinfo import ZoneInfo
+
+    ny = ZoneInfo("America/New_York")
+    lines = [
+        f"{f.symbol} at {f.anchor_time.astimezone(ny):%Y-%m-%d %H:%M} ET, price {f.anchor_price:.2f} "
+        f"({f.price_source});"
+        f" close {f.horizon_end.astimezone(ny):%H:%M} ET ({f.minutes_to_close:.0f} min)",
+        f"close estimate   {f.close:.2f}   80% range {f.close_range[0]:.2f} … {f.close_range[1]:.2f}",
+        f"session high     {f.high:.2f}   80% range {f.high_range[0]:.2f} … {f.high_range[1]:.2f}",
+        f"session low      {f.low:.2f}   80% range {f.low_range[0]:.2f} … {f.low_range[1]:.2f}",
+    ]
+    if f.level is not None:
+        lines.append(f"P(touch {f.level:.2f} before the close) {f.p_touch:.1%}   "
+                     f"volatility alone {f.p_touch_volatility_only:.1%}")
+    lines += [f"volatility {f.annual_volatility:.1%} a year ({f.volatility_source})",
+              f"model {f.model_version}: {f.skill_text}"]
+    if f.note:
+        lines.append("note: " + f.note)
+    if prediction_id is not None:
+        lines.append(f"stored as prediction {prediction_id}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = {"train": main_train, "predict": main_predict, "eval-predictor": main_eval}
+    if not argv or argv[0] not in commands:
+        print(f"usage: python -m models.cli {{{','.join(commands)}}} …", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return commands[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,195 @@
+"""Screenshot (+ recent bars) → session close estimate, 80% ranges for the session high and low,
+P(touch the typed level before the close), with the model version and its measured skill.
+
+    predictor = LocalPredictor.load()            # the shipped checkpoint; ~0.1 s, once
+    f = predictor.predict("chart.png", "SPY", price=512.3, level=515.0, bars=recent_5m_bars)
+    f.close, f.high_range, f.p_touch, f.skill_text
+
+Prices come back in the instrument's units: the model works in volatility units around the
+anchor price (feed price at the screenshot time, or the price the trader typed) and the realized
+volatility of the recent bars; without bars the volatility is the symbol's typical level and the
+output says so.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from core.errors import InputError
+from core.market.bars import Bars
+from core.market.calendar import calendar_for
+from core.market.sessions import phases
+from models import checkpoints
+from models.baselines import touch_probability_z
+from models.dataset import (
+    MINUTES_PER_YEAR,
+    SEQ_FEATURES,
+    SEQ_LEN,
+    SESSION_MINUTES,
+    _realized_sigma,
+    _windows,
+    context_features,
+    regular_session_bars,
+    sequence_features,
+)
+from models.evaluate import load_model
+from models.forecast import Forecast, skill_text
+from models.network import Predictor, image_tensor
+from models.render import load_screenshot
+
+MIN_NS = 60_000_000_000
+DEFAULT_ANNUAL_VOL = 0.20
+class LocalPredictor:
+    def __init__(self, model: Predictor, meta: dict[str, Any]) -> None:
+        self.model = model
+        self.meta = meta
+        self.version = str(meta.get("model_version", "unknown"))
+        self.skill: dict[str, Any] = dict(meta.get("skill") or {})
+        self._typical_sigma: dict[str, tuple[float, str]] = {}  # per symbol: reading the bundle costs ~30 ms
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> LocalPredictor:
+        model, meta = load_model(path)
+        return cls(model, meta)
+
+    @torch.no_grad()
+    def predict(self, image: str | Path | bytes | np.ndarray | None, symbol: str, *, price: float | None = None,
+                level: float | None = None, bars: Bars | None = None, at: datetime | None = None,
+                price_source: str | None = None) -> Forecast:
+        t0 = time.perf_counter()
+        symbol = (symbol or "").strip().upper()
+        if not symbol:
+            raise InputError("symbol", "is required")
+        if price is not None and (not math.isfinite(price) or price <= 0):
+            raise InputError("price", "must be a positive number")
+        if level is not None and (not math.isfinite(level) or level <= 0):
+            raise InputError("expected_price", "must be a positive number")
+        at = at or datetime.now(UTC)
+        if at.tzinfo is None:
+            raise InputError("time", "needs a time zone")
+        at_ns = int(at.timestamp() * 1e9)
+        cal = calendar_for(symbol)
+        idx, _ = cal.session_index(np.array([at_ns]))
+        i = int(idx[0])
+        o_ns, c_ns = cal.rth_bounds_ns(i)
+        note = ""
+        if not (o_ns <= at_ns < c_ns):
+            if at_ns >= c_ns:
+                i += 1
+                o_ns, c_ns = cal.rth_bounds_ns(i)
+            note = (f"market closed: forecast for the {cal.session(i).session} session, from its open "
+                    "(the overnight gap is not modelled)")
+            at_ns = o_ns
+        tau = (c_ns - at_ns) / MIN_NS
+        inputs = self._bar_inputs(bars, symbol, at_ns, o_ns, price, tau) if bars is not None and len(bars) else None
+        if inputs is None:
+            if price is None:
+                raise InputError("price", "needed when no recent bars are given (type the current price)")
+            if symbol not in self._typical_sigma:
+                self._typical_sigma[symbol] = default_sigma(symbol)
+            sigma, vol_source = self._typical_sigma[symbol]
+            minutes_open = max(0.0, (at_ns - o_ns) / MIN_NS)
+            ph = phases(np.array([max(at_ns - 1, o_ns)]), cal)
+            ctx = context_features(np.array([tau]), np.array([minutes_open]), 5.0, ph, np.array([sigma]),
+                                   *(np.zeros(1),) * 3, np.zeros(1))
+            seq = np.zeros((1, SEQ_LEN, SEQ_FEATURES), np.float32)
+            anchor, src, used = float(price), price_source or "given", False
+        else:
+            anchor, sigma, ctx, seq, window, n_bars = inputs
+            vol_source, used = "recent bars", True
+            src = price_source or ("given" if price is not None else "bars")
+        if image is None:
+            if inputs is None:
+                raise InputError("image", "a chart screenshot (or recent bars) is required")
+            from models.dataset import render_window
+
+            img = render_window(window[0], int(n_bars[0]))
+        else:
+            img = load_screenshot(image)
+        e = self.model.embed(image_tensor(img[None]), torch.from_numpy(seq), torch.from_numpy(ctx))
+        q = self.model.quantiles_from(e)[0].numpy()
+        scale = sigma * math.sqrt(tau)
+
+        def px(z: float) -> float:
+            return float(anchor * math.exp(z * scale))
+
+        p_touch = p_base = None
+        if level is not None:
+            d = math.log(level / anchor) / scale
+            tt = torch.tensor([tau], dtype=torch.float32)
+            logit = self.model.touch_logit(e, torch.tensor([[d]], dtype=torch.float32), tt)
+            p_touch = float(torch.sigmoid(logit)[0, 0])
+            p_base = float(touch_probability_z(d, tau))
+        return Forecast(
+            symbol=symbol, anchor_price=anchor, price_source=src,
+            anchor_time=datetime.fromtimestamp(at_ns / 1e9, UTC), horizon_end=datetime.fromtimestamp(c_ns / 1e9, UTC),
+            minutes_to_close=tau, close=px(q[0, 1]), close_range=(px(q[0, 0]), px(q[0, 2])),
+            high=max(anchor, px(q[1, 1])), high_range=(max(anchor, px(q[1, 0])), max(anchor, px(q[1, 2]))),
+            low=min(anchor, px(q[2, 1])), low_range=(min(anchor, px(q[2, 0])), min(anchor, px(q[2, 2]))),
+            level=level, p_touch=p_touch, p_touch_volatility_only=p_base,
+            annual_volatility=float(sigma * math.sqrt(MINUTES_PER_YEAR)), volatility_source=vol_source,
+            used_bars=used, model_version=self.version, skill=self.skill, skill_text=skill_text(self.skill),
+            note=note, latency_ms=(time.perf_counter() - t0) * 1e3)
+
+    def _bar_inputs(self, bars: Bars, symbol: str, at_ns: int, open_ns: int, price: float | None,
+                    tau: float) -> tuple[Any, ...] | None:
+        """Model inputs from the bars that ended by the decision time (past only, as in training)."""
+        sb = regular_session_bars(bars, symbol)
+        done = np.flatnonzero(sb.end_ns <= at_ns)
+        if len(done) < 2:
+            return None
+        sig = _realized_sigma(sb)
+        i = int(done[-1])
+        if not math.isfinite(sig[i]):
+            return None
+        anchor = float(price) if price is not None else float(sb.bars.close[i])
+        sigma = float(sig[i])
+        today = sb.open_ns == open_ns
+        day_scale = sigma * math.sqrt(SESSION_MINUTES)
+        if today[i]:
+            first = int(np.flatnonzero(today)[0])
+            z_open = math.log(anchor / sb.bars.open[first]) / day_scale
+            z_high = math.log(max(sb.bars.high[first:i + 1].max(), anchor) / anchor) / day_scale
+            z_low = math.log(min(sb.bars.low[first:i + 1].min(), anchor) / anchor) / day_scale
+        else:
+            z_open = z_high = z_low = 0.0
+        cal = calendar_for(symbol)
+        ph = phases(np.array([at_ns - 1]), cal)
+        ctx = context_features(np.array([tau]), np.array([max(0.0, (at_ns - open_ns) / MIN_NS)]), sb.interval_minutes,
+                               ph, np.array([sigma]), np.array([z_open]), np.array([z_high]), np.array([z_low]),
+                               np.ones(1))
+        window, n_bars, new_sess = _windows(sb.bars, sb.session, np.array([i]), np.array([anchor]))
+        seq = sequence_features(window, n_bars, new_sess, np.array([sigma]), float(sb.interval_minutes))
+        return anchor, sigma, ctx, seq, window, n_bars
+
+
+def default_sigma(symbol: str) -> tuple[float, str]:
+    """Volatility per sqrt(minute) when no bars are given: the symbol's median daily volatility in
+    the bundled history (over its last 250 sessions), else 20% a year."""
+    try:
+        from core.market.bundle import BarLibrary
+        from core.paths import bundled_data_dir
+
+        daily = BarLibrary(bundled_data_dir()).daily(symbol)
+    except (OSError, ValueError) as exc:
+        import logging
+
+        logging.getLogger(__name__).warning("bundled daily bars unavailable: %s", exc)
+        daily = Bars.empty()
+    if len(daily) > 30:
+        r = np.diff(np.log(daily.close[-251:]))
+        annual = float(np.std(r, ddof=1) * math.sqrt(252))
+        if annual > 0:
+            return annual / math.sqrt(MINUTES_PER_YEAR), "symbol history (bundled daily bars)"
+    return DEFAULT_ANNUAL_VOL / math.sqrt(MINUTES_PER_YEAR), "default 20% a year"
+
+
+def default_checkpoint_exists() -> bool:
+    return checkpoints.default_checkpoint().is_file()
