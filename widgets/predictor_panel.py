@@ -70,6 +70,7 @@ class PredictorPanel(QWidget):
         self.result = QLabel("No prediction yet.")
         self.result.setObjectName("prediction_result")
         self.result.setWordWrap(True)
+        self.result.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.result.setTextFormat(Qt.TextFormat.RichText)
         self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.train_button = QPushButton("Train")
