@@ -469,3 +469,20 @@ def test_daily_axis_shows_the_session_date(chart: ChartWidget, stamp: str) -> No
     assert chart.time_axis.tickStrings([i, i + 1], 1.0, 1.0) == ["Oct 10", "Oct 13"]
     assert chart.time_axis.tickStrings([j - 1, j], 1.0, 1.0) == ["Dec 31", "2009"]
     assert chart.format_readout(i).startswith("2008-10-10  O ")
+
+
+def test_line_breaks_keep_values_aligned_with_bars(chart: ChartWidget, spy5) -> None:  # type: ignore[no-untyped-def]
+    """A session-reset line (VWAP) is cut at each break, and autoscale still reads bar i's value."""
+    bars = spy5[0][:400]
+    w = chart
+    w.set_bars(bars, M5)
+    w.price_plot.getViewBox().setXRange(0, 400, padding=0)
+    values = bars.close.copy()
+    values[-1] = bars.high.max() * 1.05          # an outlier on the very last bar
+    w.set_line("VWAP", values, "#ff7043", breaks=np.array([78, 156, 234, 312]))
+    x, y = w.line_item("VWAP").getData()
+    assert len(x) == len(values) + 4 and np.isnan(y).sum() == 4
+    assert set(x[np.isnan(y)]) == {77.5, 155.5, 233.5, 311.5}
+    w.flush()
+    _, y1 = w.price_plot.getViewBox().viewRange()[1]
+    assert y1 >= values[-1]                        # autoscale saw the last bar's value, not a shifted one

@@ -295,19 +295,20 @@ class ChartWidget(QtWidgets.QWidget):
             raise InputError("values", f"expected a 1-D array, got shape {arr.shape}")
         pen = make_pen(color, width, style)
         x = np.arange(len(arr), dtype=np.float64)
+        y = arr
         if breaks is not None and len(breaks):
             # A NaN point half a bar before each break: connect="finite" then lifts the pen there.
             at = np.asarray(breaks, dtype=np.int64)
             at = at[(at > 0) & (at < len(arr))]
             x = np.insert(x, at, at - 0.5)
-            arr = np.insert(arr, at, np.nan)
+            y = np.insert(arr, at, np.nan)
         if name in self._lines:
             item = self._lines[name][1]
-            item.setData(x, arr)
+            item.setData(x, y)
             item.setPen(pen)
             item.setDownsampling(auto=breaks is None, method="peak")
         else:
-            item = pg.PlotDataItem(x, arr, pen=pen, connect="finite")
+            item = pg.PlotDataItem(x, y, pen=pen, connect="finite")
             item.setZValue(5)
             self._price.addItem(item, ignoreBounds=True)
             # Set after addItem: pyqtgraph 0.14 asks a not-yet-parented item for its ViewBox.
