@@ -26,9 +26,8 @@ os.environ.setdefault("QT_API", "pyside6")
 os.environ.setdefault("TRADECOACH_DATA_DIR", tempfile.mkdtemp(prefix="tc-bench-"))
 os.environ.setdefault("TRADECOACH_CONFIG_DIR", tempfile.mkdtemp(prefix="tc-bench-cfg-"))
 
-from PySide6.QtWidgets import QApplication  # noqa: E402
-
-import qasync  # noqa: E402
+import qasync
+from PySide6.QtWidgets import QApplication
 
 TICK_S = 0.005
 
@@ -62,10 +61,9 @@ def stats(ms: list[float]) -> str:
 
 async def main(seconds: float) -> None:
     from app.main_window import MainWindow
+    from app.stall_watchdog import StallWatchdog
     from core.config import load_settings
     from core.workstation import Workstation
-
-    from app.stall_watchdog import StallWatchdog
 
     dog = StallWatchdog(threshold_ms=50.0, log_stalls=False)
     dog.start()
@@ -78,10 +76,12 @@ async def main(seconds: float) -> None:
     idle = await heartbeat(seconds / 2)
     kernel.replay_resume()
     busy, switches = await asyncio.gather(heartbeat(seconds), switcher(window, seconds))
-    print(f"GUI heartbeat lateness, {TICK_S * 1000:.0f} ms timer, replay at 1000x with {switches} symbol/interval switches")
+    print(f"GUI heartbeat lateness, {TICK_S * 1000:.0f} ms timer, replay at 1000x, "
+          f"{switches} symbol/interval switches")
     print(f"  idle (reference): {stats(idle)}")
     print(f"  streaming:        {stats(busy)}")
-    print(f"  ratio p99 streaming/idle: {statistics.quantiles(busy, n=100)[98] / max(statistics.quantiles(idle, n=100)[98], 1e-3):.2f}")
+    p99_busy, p99_idle = statistics.quantiles(busy, n=100)[98], statistics.quantiles(idle, n=100)[98]
+    print(f"  ratio p99 streaming/idle: {p99_busy / max(p99_idle, 1e-3):.2f}")
     print(f"  heartbeats later than 50 ms: {sum(1 for x in busy if x > 50)} of {len(busy)}")
     print(f"  live updates applied to the chart: {window.controller.live_updates}")
     dog.stop()

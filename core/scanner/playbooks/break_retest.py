@@ -33,7 +33,7 @@ class BreakAndRetest(Playbook):
                 "without breaking it by more than tol, and this bar closes beyond the previous bar's "
                 "extreme",
         entry="the trigger bar's close", stop="retest extreme ∓ 0.5·tol",
-        targets="style base (daily ATR multiples) snapped to key levels",
+        targets="style base (ATR multiples of the style horizon: hourly intraday, daily swing) snapped to key levels",
         conditions=("ema_stack_aligned", "vwap_side", "volume_ge_median", "adx_ge_18"),
         invalidation="a close back through the level by more than tol",
     )

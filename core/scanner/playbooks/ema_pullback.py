@@ -18,7 +18,7 @@ class EmaPullback(Playbook):
                 "0.1·ATR) without closing beyond the 50 EMA; this bar closes beyond the previous bar's "
                 "high (low) and the 9 EMA",
         entry="the trigger bar's close", stop="pullback extreme ∓ 0.2·ATR",
-        targets="style base (daily ATR multiples) snapped to key levels",
+        targets="style base (ATR multiples of the style horizon: hourly intraday, daily swing) snapped to key levels",
         conditions=("adx_ge_25", "vwap_side", "volume_ge_median", "ema50_sloping"),
         invalidation="a close beyond the 50 EMA",
     )

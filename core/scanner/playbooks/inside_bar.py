@@ -17,7 +17,7 @@ class InsideBarBreakout(Playbook):
         trigger="bar i−1 inside bar i−2 (high ≤, low ≥, range ≤ 70% of it); bar i closes beyond the mother "
                 "bar's high (long, EMA stack not bearish) or low (short, stack not bullish)",
         entry="the trigger bar's close", stop="the inside bar's low (high) ∓ 0.05·ATR",
-        targets="style base (daily ATR multiples) snapped to key levels",
+        targets="style base (ATR multiples of the style horizon: hourly intraday, daily swing) snapped to key levels",
         conditions=("ema_stack_aligned", "vwap_side", "volume_ge_median", "mother_bar_ge_atr"),
         invalidation="a close back inside the mother bar",
     )

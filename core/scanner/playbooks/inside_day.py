@@ -18,7 +18,7 @@ class InsideDayBreakout(Playbook):
                 "high (long) or below the prior low (short)",
         entry="the trigger bar's close", stop="the broken level ∓ tol (max(0.25·ATR, 0.15%)) or the bar's "
                                                "extreme, whichever is farther",
-        targets="style base (daily ATR multiples) snapped to key levels",
+        targets="style base (ATR multiples of the style horizon: hourly intraday, daily swing) snapped to key levels",
         conditions=("ema_stack_aligned", "vwap_side", "volume_ge_median", "narrow_inside_day"),
         invalidation="a close back inside the prior day's range",
     )

@@ -57,7 +57,7 @@ class LiquiditySweep(Playbook):
         trigger="two pivots at equal lows (highs) within the last 48 bars, untouched since; this bar or "
                 "the previous one trades below (above) them and this bar closes back above (below)",
         entry="the trigger bar's close", stop="sweep extreme ∓ 0.25·ATR",
-        targets="style base (daily ATR multiples) snapped to key levels",
+        targets="style base (ATR multiples of the style horizon: hourly intraday, daily swing) snapped to key levels",
         conditions=("volume_ge_median", "vwap_side", "ema_stack_not_against", "wick_rejection"),
         invalidation="a close back beyond the swept level",
     )

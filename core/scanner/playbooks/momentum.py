@@ -18,7 +18,7 @@ class MomentumContinuation(Playbook):
         trigger="EMA stack aligned, close beyond VWAP, bar range ≥ 1.2·ATR closing in its top (bottom) "
                 "quarter, and a new session high (low)",
         entry="the trigger bar's close", stop="the bar's low (high) ∓ 0.1·ATR",
-        targets="style base (daily ATR multiples) snapped to key levels",
+        targets="style base (ATR multiples of the style horizon: hourly intraday, daily swing) snapped to key levels",
         conditions=("adx_ge_25", "volume_ge_1.5x_median", "beyond_session_open", "ema9_sloping"),
         invalidation="a close back inside the trigger bar's lower (upper) half",
     )

@@ -29,7 +29,7 @@ class OrbRetest(Playbook):
                 "tol = max(0.25·ATR, 0.15% price) of it in the last 3 bars, on a bar closing beyond the "
                 "previous bar's high (low)",
         entry="the trigger bar's close", stop="retest extreme − 0.5·tol",
-        targets="style base (daily ATR multiples) snapped to key levels",
+        targets="style base (ATR multiples of the style horizon: hourly intraday, daily swing) snapped to key levels",
         conditions=("ema_stack_aligned", "adx_ge_18", "volume_ge_median", "vwap_side"),
         invalidation="a close back inside the opening range",
     )

@@ -17,7 +17,7 @@ class PowerHourTrend(Playbook):
         trigger="power hour, close beyond VWAP with the EMA stack aligned and the close within 0.05·ATR "
                 "of the 30-bar high (low)",
         entry="the trigger bar's close", stop="10-bar low (high) ∓ 0.25·ATR",
-        targets="style base (daily ATR multiples) snapped to key levels",
+        targets="style base (ATR multiples of the style horizon: hourly intraday, daily swing) snapped to key levels",
         conditions=("adx_ge_20", "volume_ge_median", "beyond_session_open", "new_session_extreme"),
         invalidation="a close back across VWAP",
     )

@@ -19,7 +19,7 @@ class VwapAvwapCluster(Playbook):
         trigger="≥ 2 anchored VWAPs within spread ≤ max(0.2·ATR, 0.1% price); the bar tags the cluster "
                 "(within tol) and closes beyond it on the VWAP side",
         entry="the trigger bar's close", stop="far side of the cluster − tol (tol = max(0.2·ATR, 0.1%))",
-        targets="style base (daily ATR multiples) snapped to key levels",
+        targets="style base (ATR multiples of the style horizon: hourly intraday, daily swing) snapped to key levels",
         conditions=("ema_stack_aligned", "three_anchors_in_cluster", "volume_ge_median", "adx_ge_18"),
         invalidation="a close through the far side of the cluster",
     )
