@@ -81,6 +81,7 @@ class Workstation:
         if self.settings.replay_session is not None:
             self.replay.choose_session(symbol, self.settings.replay_session)
         self.replay.set_primary(symbol)
+        self.replay.prepare()
         return self.replay.start_time_ns(symbol)
 
     def open_store(self):  # type: ignore[no-untyped-def]

@@ -64,6 +64,7 @@ class ReplayFeed(Feed):
         self._start_after = start_minutes_after_open
         self._windows: dict[str, ReplayWindow] = {}
         self._choice: dict[str, date] = {}
+        self._sessions: dict[str, list[date]] = {}
         self._generation = 0
         self._changed = asyncio.Event()
         self._primary: str | None = None
@@ -74,10 +75,20 @@ class ReplayFeed(Feed):
 
     def sessions(self, symbol: str) -> list[date]:
         """The real sessions bundled for symbol that have regular-hours bars."""
-        cal = calendar_for(symbol)
-        bars = self._lib.minute(symbol)
-        idx, inside = cal.session_index(bars.ts)
-        return [pd.Timestamp(cal.session_dates[i]).date() for i in np.unique(idx[inside])]
+        symbol = symbol.upper()
+        days = self._sessions.get(symbol)
+        if days is None:
+            cal = calendar_for(symbol)
+            idx, inside = cal.session_index(self._lib.minute(symbol).ts)
+            days = self._sessions[symbol] = [pd.Timestamp(cal.session_dates[i]).date()
+                                             for i in np.unique(idx[inside])]
+        return list(days)
+
+    def prepare(self) -> None:
+        """Build every symbol's replay window now (≈ 25 ms each), so switching symbols later does
+        no data work on the GUI thread. Call from a worker thread before streaming starts."""
+        for sym in self.symbols():
+            self.window(sym)
 
     # -- the mapping --------------------------------------------------------------------------
     def _block(self, cal: ExchangeCalendar, days: list[date], pick: date) -> tuple[list[date], int]:
