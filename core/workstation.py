@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from core.bus import Bus
-from core.clock import Clock, ReplayClock
+from core.clock import Clock, LiveClock, ReplayClock
 from core.config import Settings
 from core.errors import InputError
 from core.events import FeedStatus
@@ -71,6 +71,12 @@ class Workstation:
         start_ns = await loop.run_in_executor(None, self._prepare_replay, sym)
         self.replay_clock.jump(start_ns)
         self.store = await loop.run_in_executor(None, self.open_store)
+        self.feeds = await loop.run_in_executor(
+            None, lambda: FeedManager.from_settings(self.bus, self.replay, self.settings))
+        if self.feeds.vendor_mode:
+            # Vendor data is live: the kernel's clock is the wall clock. The replay feed keeps its
+            # own ReplayClock for the moments it stands in as the last fallback.
+            self.clock = LiveClock()
         await warm
         self.feeds.attach_store(self.store)
         await self.feeds.start()
@@ -184,8 +190,11 @@ class Workstation:
 
     # -- options ---------------------------------------------------------------------------------
     async def option_chain(self, symbol: str) -> OptionChain:
-        """The chain for `symbol`: on the replay feed a modelled chain, labelled as such."""
+        """The chain for `symbol`: from the vendors (Polygon → Tradier → Yahoo) when keys are set,
+        else, on the replay feed, a modelled chain labelled as such."""
         symbol = symbol.upper()
+        if self.feeds.vendor_mode:
+            return await self.feeds.chain(symbol)
         minute = await self.bars(symbol, "1m", limit=1)
         daily = await self.bars(symbol, "1D")
         if not len(minute):
