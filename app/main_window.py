@@ -112,6 +112,21 @@ class MainWindow(QMainWindow):
         self.session_box.activated.connect(self._session_chosen)
 
     def _build_status(self) -> None:
+        # A banner above the chart while any data capability is degraded: the trader must not
+        # mistake late or fallback data for live data.
+        self.banner = QLabel()
+        self.banner.setObjectName("degraded_banner")
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("background:#ef6c00; color:white; font-weight:bold; padding:4px;")
+        banner_bar = QToolBar("Data health", self)
+        banner_bar.setObjectName("banner_toolbar")
+        banner_bar.setMovable(False)
+        banner_bar.addWidget(self.banner)
+        self.addToolBarBreak()
+        self.addToolBar(banner_bar)
+        banner_bar.hide()
+        self.banner_bar = banner_bar
+        self._degraded: dict[str, FeedStatus] = {}
         self.badge = QLabel()
         self.badge.setObjectName("feed_badge")
         self.status_label = QLabel()
@@ -197,8 +212,19 @@ class MainWindow(QMainWindow):
     def _on_feed_health(self, event: FeedHealthChanged) -> None:
         if event.capability in ("bars", "live"):
             self._show_status(event.status)
-        elif event.status.state in (FeedState.DEGRADED, FeedState.ERROR):
-            self.statusBar().showMessage(f"{event.capability}: {event.status.detail}", 15_000)
+        if event.status.state in (FeedState.DEGRADED, FeedState.ERROR):
+            self._degraded[event.capability] = event.status
+        else:
+            self._degraded.pop(event.capability, None)
+        self._show_banner()
+
+    def _show_banner(self) -> None:
+        parts = []
+        for cap, st in sorted(self._degraded.items()):
+            age = f" (data {st.data_age_s:.0f} s old)" if st.data_age_s is not None else ""
+            parts.append(f"{cap}: {st.state.value} — {st.detail}{age}")
+        self.banner.setText("Degraded data · " + " · ".join(parts))
+        self.banner_bar.setVisible(bool(parts))
 
     def _show_status(self, st: FeedStatus) -> None:
         color = STATE_COLORS.get(st.state, "#455a64")
