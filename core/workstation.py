@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from core.bus import Bus
 from core.clock import Clock, LiveClock, ReplayClock
 from core.config import Settings
-from core.errors import InputError
+from core.errors import DataError, FeedError, InputError
 from core.events import FeedStatus
 from core.feeds.manager import FeedManager
 from core.feeds.replay import ReplayFeed
@@ -23,7 +23,9 @@ from core.market.bundle import BarLibrary
 from core.market.importer import ImportedBars, read_bars_file
 from core.market.intervals import Interval, parse_interval
 from core.options.chain import OptionChain
-from core.options.ranker import RankRequest, RankResult, rank_contracts
+from core.options.contract_idea import ContractIdea, proxy_for
+from core.options.index_proxy import ProxyFit, fit_proxy
+from core.options.ranker import RankRequest, rank_contracts
 from core.options.replay_chain import replay_chain
 from core.paths import bundled_data_dir
 from core.prediction import PredictionMade, PredictorClient
@@ -203,14 +205,53 @@ class Workstation:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(None, replay_chain, symbol, float(minute.close[-1]), daily, now)
 
-    async def rank_options(self, symbol: str, direction: str, style: str = "intraday",
-                           **overrides: float | int | None) -> RankResult:
-        """Best 3 + alternatives + a rejection code per discarded contract for a trade idea."""
+    async def index_proxy(self, index: str, proxy: str | None = None) -> ProxyFit:
+        """Rolling beta of the proxy ETF on the index (or index future) from the feed's 1-minute bars."""
+        proxy = (proxy or proxy_for(index) or "").upper()
+        if not proxy:
+            raise InputError("symbol", f"{index} has no options proxy (SPX/NDX/RUT or ES/NQ/RTY futures)")
+        if not self.feeds.vendor_mode:
+            # Replayed symbols line up in time only when they replay the same real day.
+            a, b = self.replay.window(index).live_real_day, self.replay.window(proxy).live_real_day
+            if a != b:
+                common = sorted(set(self.replay.sessions(index)) & set(self.replay.sessions(proxy)))
+                hint = (f"replay both on one of {', '.join(map(str, common))} (Session box)" if common
+                        else "no bundled session has both")
+                raise DataError(f"replay: {index.upper()} replays {a} and {proxy} replays {b}; a beta needs "
+                                f"the same real session — {hint}")
+        idx = await self.bars(index, "1m", limit=600)
+        prx = await self.bars(proxy, "1m", limit=600)
+        return fit_proxy(index.upper(), idx.ts, idx.close, prx.ts, prx.close, proxy=proxy)
+
+    async def rank_options(self, symbol: str, direction: str, style: str = "intraday", *,
+                           plan_levels: tuple[float, float, tuple[float, ...]] | None = None,
+                           via_proxy: bool | None = None, **overrides: float | int | None) -> ContractIdea:
+        """Best 3 + alternatives + a rejection code per discarded contract for a trade idea.
+
+        Index mode (SPX/NDX/RUT, or index futures): when the index's own chain cannot be had, or
+        when `via_proxy` asks for it, the proxy ETF's contracts are ranked and the plan's levels
+        (entry, stop, targets) are translated with the rolling beta; the idea carries the proxy,
+        ratio, beta and the American-exercise banner."""
+        symbol = symbol.upper()
         request = RankRequest(direction=direction, style=style, now=self.clock.now(), **overrides)
         request.base_criteria()  # validate before any work
-        chain = await self.option_chain(symbol)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, rank_contracts, chain, request)
+        reason = ""
+        if via_proxy is not True:
+            try:
+                chain = await self.option_chain(symbol)
+            except FeedError as exc:
+                if via_proxy is False or proxy_for(symbol) is None:
+                    raise
+                reason = f"{symbol} chain unavailable: {exc}"
+            else:
+                result = await loop.run_in_executor(None, rank_contracts, chain, request)
+                return ContractIdea(symbol, symbol, result)
+        fit = await self.index_proxy(symbol)
+        chain = await self.option_chain(fit.proxy)
+        result = await loop.run_in_executor(None, rank_contracts, chain, request)
+        levels = fit.translate_plan(*plan_levels) if plan_levels is not None else None
+        return ContractIdea(symbol, fit.proxy, result, fit, levels, reason or "requested")
 
     # -- replay controls ------------------------------------------------------------------------
     def replay_pause(self) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from core.config import load_settings
-from core.errors import InputError
+from core.errors import DataError, InputError
 from core.events import BarClosed, BarUpdated, FeedHealthChanged, SeriesReset, Tick
 from core.market.intervals import M5
 from core.store import ImportedBarsRepo
@@ -76,7 +76,9 @@ async def test_option_ranker_on_the_replay_feed(isolated_dirs: Path) -> None:
         spot = float((await k.bars("SPY", "1m", limit=1)).close[-1])
         assert chain.source == "modelled" and bool(np.all(chain.modelled))
         assert chain.underlying_price == pytest.approx(spot)
-        result = await k.rank_options("SPY", "long", "swing")
+        idea = await k.rank_options("SPY", "long", "swing")
+        result = idea.result
+        assert not idea.index_mode and idea.chain_symbol == "SPY"
         assert result.modelled and len(result.best) == 3 and len(result.alternatives) > 0
         assert all(c.right == "C" and 10 <= c.dte <= 45 and 0.30 <= c.delta <= 0.55 for c in result.best)
         assert {r.code for r in result.rejections} >= {"DTE_OUT_OF_RANGE", "DELTA_OUT_OF_RANGE", "SIDE_MISMATCH"}
@@ -134,5 +136,39 @@ async def test_predict_from_a_screenshot_on_the_replay_feed(isolated_dirs: Path)
         assert row is not None and row.model_predicted_price == pytest.approx(forecast.close)
         with pytest.raises(InputError, match="file"):
             await k.predict(b"", "SPY")
+    finally:
+        await k.stop()
+
+
+async def test_index_mode_ranks_the_proxy_and_translates_the_plan(isolated_dirs: Path) -> None:
+    """ES futures through SPY options, both replaying the real session of 2013-10-11 (the bundled
+    SPX minutes share no day with SPY; ES does)."""
+    k = Workstation(load_settings(), today=date(2026, 11, 22))
+    await k.start()
+    try:
+        with pytest.raises(DataError, match="same real session"):
+            await k.index_proxy("ES", "SPY")          # ES replays 2013-10-15 by default, SPY 2013-10-11
+        k.replay.choose_session("ES", date(2013, 10, 11))
+        k.replay_jump("SPY", date(2013, 10, 11))
+        k.replay.jump_to_time(k.replay.start_time_ns("SPY") + 150 * 60 * 1_000_000_000)  # 12:45 ET
+        k.replay_pause()
+        es = float((await k.bars("ES", "1m", limit=1)).close[-1])
+        spy = float((await k.bars("SPY", "1m", limit=1)).close[-1])
+        # No ES chain on the replay feed (no bundled daily ES bars to model one): index mode by itself.
+        idea = await k.rank_options("ES", "long", "swing", plan_levels=(es, es - 6.0, (es + 6.0, es + 12.0)))
+        assert idea.index_mode and idea.chain_symbol == "SPY" and idea.proxy is not None
+        assert "ES chain unavailable" in idea.reason
+        assert 0.5 < idea.proxy.beta < 1.3 and idea.proxy.bars >= 60
+        assert idea.proxy.ratio == pytest.approx(spy / es, rel=1e-3)
+        assert "American-style" in idea.proxy.banner
+        lv = idea.levels
+        assert lv is not None and lv["proxy"] == "SPY"
+        assert lv["entry"] == pytest.approx(spy, rel=2e-3)          # the index price maps to the ETF price
+        assert lv["stop"] < lv["entry"] < lv["targets"][0] < lv["targets"][1]
+        assert len(idea.result.best) == 3 and all(c.right == "C" for c in idea.result.best)
+        with pytest.raises(InputError, match="symbol"):
+            await k.rank_options("AAPL", "long", via_proxy=True)
+        with pytest.raises(DataError, match="no bundled session has both"):
+            await k.rank_options("SPX", "long")       # bundled SPX minutes share no day with SPY
     finally:
         await k.stop()

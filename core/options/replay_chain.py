@@ -22,8 +22,9 @@ def replay_chain(symbol: str, last_price: float, daily: Bars, now_utc: datetime)
         raise FeedError(f"no daily bars for {symbol}: cannot model an option chain")
     closes = daily.close[-(HV_WINDOW + 1) * 3:]
     hv = historical_volatility(closes, HV_WINDOW)
-    atm_vol = float(hv[-1]) if len(hv) and np.isfinite(hv[-1]) else None
-    if atm_vol is not None:
-        atm_vol = min(max(atm_vol, 0.05), 2.0)
+    if not len(hv) or not np.isfinite(hv[-1]):
+        # Without its own realized vol a modelled chain would just be the reference smile's level.
+        raise FeedError(f"{symbol}: {len(daily)} daily bars; {HV_WINDOW + 1} needed to model an option chain")
+    atm_vol = min(max(float(hv[-1]), 0.05), 2.0)
     adv = float(np.mean(daily.volume[-HV_WINDOW:])) if daily.volume[-HV_WINDOW:].any() else None
     return synth_chain(symbol, last_price, now_utc, atm_vol=atm_vol, avg_daily_volume=adv)
