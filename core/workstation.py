@@ -34,6 +34,7 @@ from core.scanner.events import PlanIssued
 from core.scanner.plan import PlanContext, save_plan
 from core.scanner.scan import ScanResult
 from core.scanner.scan import scan as run_scan
+from core.store.engine import Store
 from core.store.plans import PlansRepo
 from core.store.predictions import PredictionsRepo
 from core.training_job import TrainingJobs
@@ -56,10 +57,9 @@ class Workstation:
         # Replay alone until start(): vendor providers join there when their keys are set (the key
         # lookup may ask the OS keyring, which is slow — it runs off the GUI thread).
         self.feeds = FeedManager(self.bus, self.replay)
-        self.store = None  # opened in start(); see core.store
+        self.store: Store | None = None  # opened in start(); see core.store
         self.predictor = PredictorClient()
         self.training = TrainingJobs(self.bus, settings.data_dir)
-        self._started = False
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -82,7 +82,6 @@ class Workstation:
         await warm
         self.feeds.attach_store(self.store)
         await self.feeds.start()
-        self._started = True
         log.info("workstation started: %s", self.feeds.status().detail)
 
     def _prepare_replay(self, symbol: str) -> int:
@@ -92,7 +91,7 @@ class Workstation:
         self.replay.prepare()
         return self.replay.start_time_ns(symbol)
 
-    def open_store(self):  # type: ignore[no-untyped-def]
+    def open_store(self) -> Store:
         from core.store import open_store
 
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -106,7 +105,6 @@ class Workstation:
         await self.bus.close()
         if self.store is not None:
             self.store.close()
-        self._started = False
 
     # -- market data services -------------------------------------------------------------------
     def symbols(self) -> list[str]:
