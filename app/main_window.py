@@ -20,6 +20,7 @@ from core.market.intervals import ALL
 from core.workstation import Workstation
 from widgets.chart import ChartWidget
 from widgets.predictor_panel import PredictorPanel
+from widgets.theme import THEMES
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Trading Coach Workstation")
         self.resize(1280, 800)
         self.bridge = QtBridge(kernel.bus)
-        self.chart = ChartWidget()
+        self.chart = ChartWidget(theme=THEMES[kernel.settings.theme])
         self.controller = ChartController(kernel, self.chart)
         self._tasks: set[asyncio.Task[None]] = set()
         self._build_docks()

@@ -39,3 +39,18 @@ async def test_status_badge_and_degraded_banner(isolated_dirs: Path, qtbot) -> N
     finally:
         window.close()
         await k.stop()
+
+
+async def test_the_theme_setting_reaches_the_chart(isolated_dirs: Path, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from app.main_window import MainWindow
+    from widgets.theme import LIGHT
+
+    k = Workstation(load_settings(theme="light"), today=date(2026, 11, 22))
+    await k.start()
+    window = MainWindow(k)
+    qtbot.addWidget(window)
+    try:
+        assert window.chart.theme is LIGHT
+    finally:
+        window.close()
+        await k.stop()
