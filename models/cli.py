@@ -254,20 +254,23 @@ def main_predict(argv: list[str]) -> int:
         return 2
 
 
-def _feed_bars(symbol: str) -> tuple[Any, datetime, str]:
-    """Recent 5-minute bars and the clock time from the workstation's feed (replay or live)."""
+def _feed_bars(symbol: str) -> tuple[Any, datetime, str, float | None]:
+    """Recent 5-minute bars, the clock time and the latest price (the last 1-minute close, as the
+    window's Predictor panel uses) from the workstation's feed (replay or live)."""
     import asyncio
 
     from core.config import load_settings
     from core.workstation import Workstation
 
-    async def run() -> tuple[Any, datetime, str]:
+    async def run() -> tuple[Any, datetime, str, float | None]:
         kernel = Workstation(load_settings())
         await kernel.start()
         try:
             bars = await kernel.bars(symbol, "5m", limit=200)
+            last = await kernel.bars(symbol, "1m", limit=1)
             now = datetime.fromtimestamp(kernel.clock.now_ns() / 1e9, UTC)
-            return bars, now, f"feed ({kernel.feed_status().detail})"
+            price = float(last.close[-1]) if len(last) else None
+            return bars, now, f"feed ({kernel.feed_status().detail})", price
         finally:
             await kernel.stop()
 
@@ -284,6 +287,7 @@ def _predict(args: argparse.Namespace) -> int:
         if at.tzinfo is None:
             raise InputError("time", "needs a UTC offset, e.g. 2024-05-01T14:30:00-04:00")
     bars, source = None, None
+    feed_price: float | None = None  # the feed's latest price, when the feed supplies the bars
     if args.bars is not None:
         from core.market.importer import read_bars_file
 
@@ -295,7 +299,7 @@ def _predict(args: argparse.Namespace) -> int:
             at = datetime.fromtimestamp((int(bars.ts[-1]) + int(np.median(np.diff(bars.ts[-10:])))) / 1e9, UTC)
     elif args.price is None:
         try:
-            bars, at_feed, source = _feed_bars(args.symbol)
+            bars, at_feed, source, feed_price = _feed_bars(args.symbol)
         except TradeCoachError as exc:
             raise InputError("price", f"no feed price for {args.symbol} ({exc}); pass --price") from exc
         at = at or at_feed
@@ -305,7 +309,8 @@ def _predict(args: argparse.Namespace) -> int:
     from models.inference import LocalPredictor
 
     predictor = LocalPredictor.load(args.checkpoint)
-    f = predictor.predict(args.image, args.symbol, price=args.price, level=args.expected, bars=bars, at=at,
+    price = args.price if args.price is not None else feed_price
+    f = predictor.predict(args.image, args.symbol, price=price, level=args.expected, bars=bars, at=at,
                           price_source="given (--price)" if args.price is not None else source)
     stored = None
     if not args.no_store:
