@@ -10,12 +10,12 @@ import json
 import sys
 from pathlib import Path
 
-from core.errors import TradeCoachError
+from core.errors import InputError, TradeCoachError
 
 # Commands implemented next to their subsystem; `python -m app CMD ARGS…` forwards ARGS as they are.
 FORWARDED = {
     "eval-scanner": ("core.scanner.cli", "main"),
-    "predict": ("models.cli", "main_predict"),
+    "predict": ("app.predict_cli", "main"),
     "train": ("models.cli", "main_train"),
     "eval-predictor": ("models.cli", "main_eval"),
 }
@@ -28,12 +28,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--symbol", help="symbol to open (default from settings)")
     p.add_argument("--interval", help="interval to open, e.g. 1m 5m 1h 1D")
     p.add_argument("--speed", type=float, help="replay speed (1 to 1000)")
-    sub = p.add_subparsers(dest="command", metavar="{import-bars,scan," + ",".join(FORWARDED) + "}")
+    sub = p.add_subparsers(dest="command", metavar="{import-bars,scan,serve," + ",".join(FORWARDED) + "}")
     scan = sub.add_parser("scan", help="run every playbook on the replay feed's latest bars and print the plans")
     scan.add_argument("--symbols", nargs="*", help="symbols (default: all replay symbols)")
     scan.add_argument("--scan-interval", default="5m", dest="scan_interval")
     scan.add_argument("--style", default="intraday", choices=["scalp", "intraday", "swing", "leaps"])
+    scan.add_argument("--at", metavar="HH:MM", help="replay: scan at this exchange time of the replayed day "
+                      "(default: the replay's start time)")
     scan.add_argument("--json", action="store_true")
+    serve = sub.add_parser("serve", help="run the kernel and the GPT API server headless (no window)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
     for name in FORWARDED:
         sub.add_parser(name, help=f"see `python -m app {name} --help`", add_help=False)
     imp = sub.add_parser("import-bars", help="import a CSV/Parquet bar file into the store")
@@ -75,27 +80,46 @@ def _import_bars(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _scan_time(kernel: object, text: str) -> int:
+    """HH:MM exchange time on the replayed day → UTC ns."""
+    from datetime import datetime, time
+
+    from core.workstation import NY, Workstation
+
+    assert isinstance(kernel, Workstation)
+    try:
+        hh, mm = (int(x) for x in text.split(":"))
+        at = time(hh, mm)
+    except ValueError as exc:
+        raise InputError("at", f"expected HH:MM (exchange time), got {text!r}") from exc
+    day = datetime.fromtimestamp(kernel.replay_clock.now_ns() / 1e9, NY).date()
+    return int(datetime.combine(day, at, NY).timestamp() * 1e9)
+
+
 def _scan(args: argparse.Namespace) -> int:
     from app.logs import setup_logging
     from core.config import load_settings
-    from core.workstation import Workstation
+    from core.workstation import NY, Workstation
 
     settings = load_settings()
     setup_logging(None, level=30)
 
     async def run() -> int:
-        kernel = Workstation(settings)
-        await kernel.start()
-        try:
-            result = await kernel.scan(args.symbols, args.scan_interval, args.style)
-        finally:
-            await kernel.stop()
+        async with Workstation.session(settings) as kernel:
+            if args.at:
+                if kernel.market.vendor_mode:
+                    raise InputError("at", "only the replay feed can scan another time of day")
+                kernel.replay.jump_to_time(_scan_time(kernel, args.at))
+            result = await kernel.plans.scan(args.symbols, args.scan_interval, args.style)
+            as_of = kernel.clock.now()
+            feed = kernel.market.status().detail
         if args.json:
-            print(json.dumps({"as_of": kernel.clock.now().isoformat(), "feed": kernel.feed_status().detail,
+            print(json.dumps({"as_of": as_of.isoformat(), "feed": feed,
                               "candidates": [p.to_dict() for p in result.plans],
                               "rejected": len(result.rejected)}, default=str))
         else:
-            print(f"{len(result.plans)} plans from {len(result.symbols)} symbols ({kernel.feed_status().detail})")
+            print(f"scanned at {as_of.astimezone(NY):%Y-%m-%d %H:%M} ET ({feed})")
+            print(f"{len(result.plans)} plans from {len(result.symbols)} symbols")
             for p in result.plans:
                 tps = ", ".join(f"{t:.2f}" for t in p.targets)
                 print(f"  {p.symbol:5s} {p.playbook:20s} {p.direction:5s} entry {p.entry:.2f} stop {p.stop:.2f} "
@@ -105,8 +129,51 @@ def _scan(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _serve(args: argparse.Namespace) -> int:
+    """Headless: the kernel and the API server on one loop, no Qt imported. Ctrl-C (SIGINT) or
+    SIGTERM stops it in order within 2 s."""
+    import signal
+
+    from app.logs import setup_logging
+    from core.api.server import ApiServer
+    from core.config import load_settings
+    from core.workstation import Workstation
+
+    settings = load_settings()
+    setup_logging(settings.data_dir)
+    if args.host not in ("127.0.0.1", "localhost", "::1") and settings.backend_api_key is None:
+        raise InputError("host", "set BACKEND_API_KEY (or create a token) before listening beyond 127.0.0.1")
+
+    async def run() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, stop.set)
+            except (NotImplementedError, RuntimeError):  # Windows: KeyboardInterrupt ends asyncio.run
+                pass
+        async with Workstation.session(settings) as kernel:
+            server = ApiServer(kernel, args.host, args.port)
+            address = await server.start()
+            print(f"serving on {address.url} ({kernel.market.status().detail})", flush=True)
+            try:
+                await stop.wait()
+            finally:
+                print("stopping…", flush=True)
+                await server.stop()
+        print("stopped", flush=True)
+        return 0
+
+    return asyncio.run(run())
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    from core.procs import run_module_from_argv
+
+    rc = run_module_from_argv(argv)  # child processes of a frozen build (training, evaluations)
+    if rc is not None:
+        return rc
     if argv and argv[0] in FORWARDED:
         module, func = FORWARDED[argv[0]]
         return int(getattr(importlib.import_module(module), func)(argv[1:]))
@@ -116,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
             return _import_bars(args)
         if args.command == "scan":
             return _scan(args)
+        if args.command == "serve":
+            return _serve(args)
         from app.gui import run_gui
 
         return run_gui(smoke_path=args.smoke, symbol=args.symbol, interval=args.interval, speed=args.speed)

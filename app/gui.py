@@ -1,5 +1,6 @@
-"""Runs the window on a qasync loop: the kernel's asyncio tasks and Qt share the GUI thread,
-CPU-heavy work goes to executors, so the window never blocks."""
+"""Runs the window: the kernel on its own loop thread (core.runtime), the GUI's own coroutines on a
+qasync loop on the GUI thread. The two meet only through `kernel.runtime` (calls) and the Qt
+bridge (events), so no kernel work — feeds, scans, API requests — ever runs on the GUI thread."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.workstation import Workstation
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +46,20 @@ def run_gui(*, smoke_path: Path | None, symbol: str | None, interval: str | None
     app.setApplicationName("Trading Coach Workstation")
     app.setQuitOnLastWindowClosed(False)
     result: dict[str, int] = {"rc": 0}
-    qasync.run(_main(settings, smoke_path, symbol, interval, result))
+    from core.workstation import Workstation
+
+    kernel = Workstation(settings)
+    kernel.runtime.start()  # the engine thread
+    try:
+        qasync.run(_main(kernel, smoke_path, symbol, interval, result))
+    finally:
+        kernel.runtime.stop()
     return result["rc"]
 
 
-async def _main(settings, smoke_path: Path | None, symbol: str | None, interval: str | None,  # type: ignore[no-untyped-def]
+async def _main(kernel: Workstation, smoke_path: Path | None, symbol: str | None, interval: str | None,
                 result: dict[str, int]) -> None:
     from app.main_window import MainWindow
-    from core.workstation import Workstation
 
     dog = None
     if os.environ.get("TRADECOACH_STALL_WATCHDOG") == "1":
@@ -56,19 +67,20 @@ async def _main(settings, smoke_path: Path | None, symbol: str | None, interval:
 
         dog = StallWatchdog(threshold_ms=50.0)  # logs every GUI-thread stall > 50 ms with its stack
         dog.start()
-    kernel = Workstation(settings)
-    await kernel.start()
+    await kernel.runtime.wrap(kernel.start())
     window = MainWindow(kernel)
+    if smoke_path is None:
+        window.restore_layout()
     window.show()
     try:
-        await window.open_initial(symbol or settings.default_symbol, interval or settings.default_interval)
+        await window.open_initial(symbol, interval)
         if smoke_path is not None:
             result["rc"] = await _smoke(window, smoke_path)
         else:
             await window.closed.wait()
     finally:
         window.close()
-        await kernel.stop()
+        await kernel.runtime.wrap(kernel.stop())
         if dog is not None:
             dog.stop()
 

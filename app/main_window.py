@@ -1,28 +1,37 @@
 """The main window: a dockable live chart of the current feed, symbol/interval selectors,
-replay controls and a status bar that always names the feed and its state."""
+replay controls and a status bar that always names the feed and its state.
+
+GUI thread only: kernel calls go through `kernel.runtime.wrap` (the kernel's loop thread), kernel
+events arrive through the Qt bridge. Errors of user actions are shown in the status bar and in a
+non-modal message — never a modal dialog opened inside a coroutine."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
 from datetime import date
+from typing import Any, TypeVar
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QMainWindow, QMessageBox, QToolBar, QWidget
 
 from app.chart_controller import ChartController
 from app.predictor_controller import PredictorController
 from app.qt_bridge import QtBridge
+from core.config import config_dir
 from core.errors import TradeCoachError
 from core.events import FeedHealthChanged, FeedState, FeedStatus
 from core.market.intervals import ALL
+from core.tasks import spawn
 from core.workstation import Workstation
 from widgets.chart import ChartWidget
 from widgets.predictor_panel import PredictorPanel
 from widgets.theme import THEMES
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SPEEDS = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1000)
 STATE_COLORS = {
@@ -31,26 +40,54 @@ STATE_COLORS = {
 }
 
 
+async def _sync(fn: Callable[[], T]) -> T:
+    return fn()
+
+
 class MainWindow(QMainWindow):
     def __init__(self, kernel: Workstation) -> None:
         super().__init__()
         self.kernel = kernel
         self.closed = asyncio.Event()
+        # Layout, symbol and interval of the last run, next to settings.json (never the registry).
+        self._qsettings = QSettings(str(config_dir() / "window.ini"), QSettings.Format.IniFormat)
         self.setWindowTitle("Trading Coach Workstation")
         self.resize(1280, 800)
         self.bridge = QtBridge(kernel.bus)
         self.chart = ChartWidget(theme=THEMES[kernel.settings.theme])
         self.controller = ChartController(kernel, self.chart)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._paused = False
+        self._last_error: QMessageBox | None = None
         self._build_docks()
         self._build_toolbar()
         self._build_status()
+        self._build_menus()
         self.bridge.bar_updated.connect(self.controller.on_bar)
         self.bridge.bar_closed.connect(self.controller.on_bar)
         self.bridge.series_reset.connect(self.controller.on_reset)
         self.bridge.feed_health.connect(self._on_feed_health)
         self.predictor = PredictorController(kernel, self.predictor_panel, lambda: self.controller.symbol or "SPY")
         self.bridge.job_progress.connect(self.predictor.on_job_progress)
+
+    # -- kernel access -----------------------------------------------------------------------------
+    async def call(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await a kernel coroutine on the kernel's loop."""
+        return await self.kernel.runtime.wrap(coro)
+
+    def _spawn(self, coro: Coroutine[Any, Any, object], what: str = "action") -> None:
+        spawn(coro, name=f"ui:{what}", on_error=self._on_action_error)
+
+    def _on_action_error(self, exc: BaseException) -> None:
+        self._error(str(exc) if isinstance(exc, TradeCoachError) else f"{type(exc).__name__}: {exc}")
+
+    def _error(self, text: str) -> None:
+        self.statusBar().showMessage(text, 10_000)
+        if self.isVisible():
+            box = QMessageBox(QMessageBox.Icon.Warning, "Trading Coach", text, QMessageBox.StandardButton.Ok, self)
+            box.setModal(False)
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.show()  # non-modal: never spins a nested event loop inside a coroutine
+            self._last_error = box
 
     # -- layout ----------------------------------------------------------------------------------
     def _build_docks(self) -> None:
@@ -79,7 +116,6 @@ class MainWindow(QMainWindow):
         self.addToolBar(tb)
         self.symbol_box = QComboBox()
         self.symbol_box.setToolTip("Symbol")
-        self.symbol_box.addItems(self.kernel.symbols())
         self.interval_box = QComboBox()
         self.interval_box.setToolTip("Interval")
         self.interval_box.addItems([iv.name for iv in ALL])
@@ -89,12 +125,18 @@ class MainWindow(QMainWindow):
         tb.addWidget(self.interval_box)
         tb.addSeparator()
         self.play_action = QAction("Pause", self)
-        self.play_action.setToolTip("Pause or resume the replay")
+        self.play_action.setToolTip("Pause or resume the replay (Space)")
+        self.play_action.setShortcut(QKeySequence(Qt.Key.Key_Space))
         self.play_action.triggered.connect(self._toggle_play)
         tb.addAction(self.play_action)
+        # Both labels take the same width so the boxes after the button never shift.
+        button = tb.widgetForAction(self.play_action)
+        if button is not None:
+            button.setMinimumWidth(button.fontMetrics().horizontalAdvance("Pause") + 24)
         self.step_action = QAction("Step", self)
         self.step_action.setToolTip("While paused: advance one minute bar")
         self.step_action.triggered.connect(self._step)
+        self.step_action.setEnabled(False)  # only while paused
         tb.addAction(self.step_action)
         self.speed_box = QComboBox()
         self.speed_box.setToolTip("Replay speed")
@@ -102,9 +144,9 @@ class MainWindow(QMainWindow):
         tb.addWidget(QLabel(" Speed "))
         tb.addWidget(self.speed_box)
         self.session_box = QComboBox()
-        self.session_box.setToolTip("Real session replayed as today")
+        self.session_box.setToolTip("Real session of this symbol replayed as today")
         self.session_box.setMinimumContentsLength(10)
-        self.session_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.session_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         tb.addWidget(QLabel(" Session "))
         tb.addWidget(self.session_box)
         self.symbol_box.currentTextChanged.connect(lambda _t: self._show_current())
@@ -114,7 +156,8 @@ class MainWindow(QMainWindow):
 
     def _build_status(self) -> None:
         # A banner above the chart while any data capability is degraded: the trader must not
-        # mistake late or fallback data for live data.
+        # mistake late or fallback data for live data. Shown and hidden by the app only (it is not
+        # listed in the toolbar context menu, so it can't be opened empty).
         self.banner = QLabel()
         self.banner.setObjectName("degraded_banner")
         self.banner.setWordWrap(True)
@@ -123,6 +166,7 @@ class MainWindow(QMainWindow):
         banner_bar.setObjectName("banner_toolbar")
         banner_bar.setMovable(False)
         banner_bar.addWidget(self.banner)
+        banner_bar.toggleViewAction().setVisible(False)
         self.addToolBarBreak()
         self.addToolBar(banner_bar)
         banner_bar.hide()
@@ -132,16 +176,57 @@ class MainWindow(QMainWindow):
         self.badge.setObjectName("feed_badge")
         self.status_label = QLabel()
         self.status_label.setObjectName("feed_status")
+        self.status_label.setWordWrap(False)
         self.statusBar().addWidget(self.badge)
         self.statusBar().addWidget(self.status_label, 1)
-        self._show_status(self.kernel.feed_status())
+
+    def _build_menus(self) -> None:
+        view = self.menuBar().addMenu("&View")
+        for dock in (self.chart_dock, self.predictor_dock):
+            view.addAction(dock.toggleViewAction())
+        view.addSeparator()
+        self.market_toolbar_action = self.findChild(QToolBar, "market_toolbar").toggleViewAction()
+        view.addAction(self.market_toolbar_action)
 
     # -- startup -----------------------------------------------------------------------------------
-    async def open_initial(self, symbol: str, interval: str) -> None:
+    async def open_initial(self, symbol: str | None = None, interval: str | None = None) -> None:
+        """Fill the controls from the kernel and show the first chart. Without arguments, the last
+        symbol and interval of the previous run (then the settings' defaults)."""
+        market = self.kernel.market
+        symbols = await self.call(_sync(market.symbols))
+        status = await self.call(_sync(market.status))
+        speed = await self.call(_sync(market.replay_speed))
+        self._paused = await self.call(_sync(market.replay_paused))
+        self.symbol_box.blockSignals(True)
+        self.symbol_box.addItems(symbols)
+        self.symbol_box.blockSignals(False)
+        remembered_symbol = str(self._qsettings.value("symbol", "") or "")
+        remembered_interval = str(self._qsettings.value("interval", "") or "")
+        symbol = symbol or remembered_symbol or self.kernel.settings.default_symbol
+        interval = interval or remembered_interval or self.kernel.settings.default_interval
         self._select(self.symbol_box, symbol)
         self._select(self.interval_box, interval)
-        self._select(self.speed_box, f"{self.kernel.replay_clock.speed:g}×")
+        self._select(self.speed_box, f"{speed:g}×")
+        self._show_status(status)
         await self._show(self.symbol_box.currentText(), self.interval_box.currentText())
+
+    def restore_layout(self) -> None:
+        """Window geometry and dock layout of the previous run (closed docks stay closed)."""
+        geometry = self._qsettings.value("geometry")
+        state = self._qsettings.value("state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def save_layout(self) -> None:
+        self._qsettings.setValue("geometry", self.saveGeometry())
+        self._qsettings.setValue("state", self.saveState())
+        if self.controller.symbol:
+            self._qsettings.setValue("symbol", self.controller.symbol)
+        if self.controller.interval:
+            self._qsettings.setValue("interval", self.controller.interval.name)
+        self._qsettings.sync()
 
     @staticmethod
     def _select(box: QComboBox, text: str) -> None:
@@ -152,62 +237,47 @@ class MainWindow(QMainWindow):
             box.blockSignals(False)
 
     # -- user intent → kernel ------------------------------------------------------------------------
-    def _spawn(self, coro) -> None:  # type: ignore[no-untyped-def]
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            exc = task.exception()
-            log.error("action failed", exc_info=exc)
-            self._error(str(exc))
-
-    def _error(self, text: str) -> None:
-        self.statusBar().showMessage(text, 10_000)
-        if isinstance(text, str) and self.isVisible():
-            QMessageBox.warning(self, "Trading Coach", text)
-
     def _show_current(self) -> None:
-        self._spawn(self._show(self.symbol_box.currentText(), self.interval_box.currentText()))
+        self._spawn(self._show(self.symbol_box.currentText(), self.interval_box.currentText()), "show")
 
     async def _show(self, symbol: str, interval: str) -> None:
         await self.controller.show(symbol, interval)
-        self._refresh_sessions(symbol)
+        await self._refresh_sessions(symbol)
 
-    def _refresh_sessions(self, symbol: str) -> None:
+    async def _refresh_sessions(self, symbol: str) -> None:
+        days = await self.call(self.kernel.market.replay_sessions(symbol))
+        status = await self.call(_sync(self.kernel.market.status))
         self.session_box.blockSignals(True)
         self.session_box.clear()
-        days = self.kernel.replay_sessions(symbol)
         self.session_box.addItems([d.isoformat() for d in days])
-        current = self.kernel.feed_status().extra.get("real_session")
+        current = status.extra.get("real_session")
         if current:
             self.session_box.setCurrentText(current)
         self.session_box.blockSignals(False)
 
     def _toggle_play(self) -> None:
-        if self.kernel.replay_clock.paused:
-            self.kernel.replay_resume()
-        else:
-            self.kernel.replay_pause()
-        self.play_action.setText("Play" if self.kernel.replay_clock.paused else "Pause")
+        market = self.kernel.market
+        self._spawn(self.call(market.replay_resume() if self._paused else market.replay_pause()), "play")
+        self._set_paused(not self._paused)
+
+    def _set_paused(self, paused: bool) -> None:
+        self._paused = paused
+        self.play_action.setText("Play" if paused else "Pause")
+        self.step_action.setEnabled(paused)
 
     def _step(self) -> None:
-        try:
-            self.kernel.replay_step(self.symbol_box.currentText())
-        except TradeCoachError as exc:
-            self._error(str(exc))
+        if not self._paused:
+            self.statusBar().showMessage("Pause the replay to step one bar at a time", 5_000)
+            return
+        self._spawn(self.call(self.kernel.market.replay_step(self.symbol_box.currentText())), "step")
 
     def _speed_changed(self, index: int) -> None:
-        self.kernel.replay_set_speed(float(SPEEDS[index]))
+        self._spawn(self.call(self.kernel.market.replay_set_speed(float(SPEEDS[index]))), "speed")
 
     def _session_chosen(self, index: int) -> None:
         text = self.session_box.itemText(index)
-        try:
-            self.kernel.replay_jump(self.symbol_box.currentText(), date.fromisoformat(text))
-        except TradeCoachError as exc:
-            self._error(str(exc))
+        self._spawn(self.call(self.kernel.market.replay_jump(self.symbol_box.currentText(),
+                                                              date.fromisoformat(text))), "session")
 
     # -- state → view ------------------------------------------------------------------------------
     def _on_feed_health(self, event: FeedHealthChanged) -> None:
@@ -223,18 +293,23 @@ class MainWindow(QMainWindow):
         parts = []
         for cap, st in sorted(self._degraded.items()):
             age = f" (data {st.data_age_s:.0f} s old)" if st.data_age_s is not None else ""
-            parts.append(f"{cap}: {st.state.value} — {st.detail}{age}")
-        self.banner.setText("Degraded data · " + " · ".join(parts))
+            parts.append(f"{cap}: {st.state.value} — {st.detail or 'no reason given'}{age}")
+        self.banner.setText("Degraded data · " + " · ".join(parts) if parts else "")
         self.banner_bar.setVisible(bool(parts))
 
     def _show_status(self, st: FeedStatus) -> None:
         color = STATE_COLORS.get(st.state, "#455a64")
         self.badge.setText(f" {st.state.value.upper()} ")
         self.badge.setStyleSheet(f"background:{color}; color:white; font-weight:bold; border-radius:3px;")
-        self.status_label.setText(f"Feed: {st.source} · {st.detail}")
-        self.play_action.setText("Play" if self.kernel.replay_clock.paused else "Pause")
+        text = f"Feed: {st.source} · {st.detail}"
+        self.status_label.setText(text)
+        self.status_label.setToolTip(text)  # the full text when a narrow window cuts it
+        if st.state in (FeedState.PAUSED, FeedState.REPLAY, FeedState.FINISHED):
+            self._set_paused(st.state == FeedState.PAUSED)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_layout()
+        self.controller.close()
         self.bridge.close()
         self.closed.set()
         super().closeEvent(event)

@@ -1,32 +1,102 @@
-"""Bus → Qt signals. Bus consumers run on the asyncio loop, which under qasync is the GUI
-thread, so emitting here is direct; widgets connect to these signals and never see the bus."""
+"""Bus → Qt signals across threads. The kernel's bus delivers on the kernel thread; this bridge
+buffers those events under a lock and hands them to the GUI thread through a queued signal, where
+they are re-emitted as the public signals below (vn.py's "signal emit as handler", made
+thread-safe). Intra-bar updates are coalesced: between two GUI frames only the newest state of
+each (symbol, interval, bar) is delivered, so a 1000× replay cannot flood the GUI thread. Every
+other event is delivered once, in publish order."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+import logging
+import threading
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from core.bus import Bus, Subscription
-from core.events import BarClosed, BarUpdated, FeedHealthChanged, JobProgress, SeriesReset
+from core.events import BarClosed, BarUpdated, Event, FeedHealthChanged, JobProgress, SeriesReset
+from core.prediction import PredictionMade
+from core.scanner.events import FollowerEvent, PlanIssued
+from core.services.notes import NoteChanged
+
+log = logging.getLogger(__name__)
+
+FRAME_MS = 16  # at most ~60 deliveries a second
+BRIDGED: tuple[type[Event], ...] = (BarUpdated, BarClosed, FeedHealthChanged, SeriesReset, JobProgress,
+                                    PlanIssued, FollowerEvent, PredictionMade, NoteChanged)
 
 
 class QtBridge(QObject):
-    bar_updated = Signal(object)   # BarUpdated
-    bar_closed = Signal(object)    # BarClosed
-    feed_health = Signal(object)   # FeedHealthChanged
-    series_reset = Signal(object)  # SeriesReset
-    job_progress = Signal(object)  # JobProgress
+    bar_updated = Signal(object)     # BarUpdated
+    bar_closed = Signal(object)      # BarClosed
+    feed_health = Signal(object)     # FeedHealthChanged
+    series_reset = Signal(object)    # SeriesReset
+    job_progress = Signal(object)    # JobProgress
+    plan_issued = Signal(object)     # PlanIssued
+    follower_event = Signal(object)  # FollowerEvent
+    prediction_made = Signal(object)  # PredictionMade
+    note_changed = Signal(object)    # NoteChanged
+    _wake = Signal()
 
     def __init__(self, bus: Bus) -> None:
         super().__init__()
-        self._subs: list[Subscription] = [
-            bus.subscribe(BarUpdated, self.bar_updated.emit, name="qt:bar_updated", maxsize=2000),
-            bus.subscribe(BarClosed, self.bar_closed.emit, name="qt:bar_closed"),
-            bus.subscribe(FeedHealthChanged, self.feed_health.emit, name="qt:feed_health"),
-            bus.subscribe(SeriesReset, self.series_reset.emit, name="qt:series_reset"),
-            bus.subscribe(JobProgress, self.job_progress.emit, name="qt:job_progress"),
-        ]
+        self._lock = threading.Lock()
+        self._pending: list[Event] = []
+        self._slot_of: dict[tuple[str, str, int], int] = {}  # BarUpdated key → index in _pending
+        self._scheduled = False
+        self.delivered = 0
+        self.coalesced = 0
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(FRAME_MS)
+        self._timer.timeout.connect(self._flush)
+        self._wake.connect(self._timer.start, Qt.ConnectionType.QueuedConnection)
+        self._routes = {
+            BarUpdated: self.bar_updated, BarClosed: self.bar_closed, FeedHealthChanged: self.feed_health,
+            SeriesReset: self.series_reset, JobProgress: self.job_progress, PlanIssued: self.plan_issued,
+            FollowerEvent: self.follower_event, PredictionMade: self.prediction_made, NoteChanged: self.note_changed,
+        }
+        self._sub: Subscription | None = bus.subscribe(BRIDGED, self._on_event, name="qt-bridge", maxsize=20_000)
+
+    # -- kernel thread ---------------------------------------------------------------------------
+    def _on_event(self, event: Event) -> None:
+        with self._lock:
+            if isinstance(event, BarUpdated):
+                key = (event.symbol, event.interval.name, event.bar.ts)
+                i = self._slot_of.get(key)
+                if i is not None:
+                    self._pending[i] = event
+                    self.coalesced += 1
+                else:
+                    self._slot_of[key] = len(self._pending)
+                    self._pending.append(event)
+            else:
+                if isinstance(event, BarClosed):
+                    # Later updates of this bar (none expected) must not overwrite the close.
+                    self._slot_of.pop((event.symbol, event.interval.name, event.bar.ts), None)
+                self._pending.append(event)
+            wake = not self._scheduled
+            self._scheduled = True
+        if wake:
+            self._wake.emit()
+
+    # -- GUI thread -------------------------------------------------------------------------------
+    def _flush(self) -> None:
+        with self._lock:
+            items, self._pending = self._pending, []
+            self._slot_of.clear()
+            self._scheduled = False
+        for event in items:
+            signal = self._routes.get(type(event))
+            if signal is None:
+                continue
+            try:
+                signal.emit(event)
+                self.delivered += 1
+            except Exception:
+                log.exception("qt bridge: a slot failed on %s", type(event).__name__)
 
     def close(self) -> None:
-        for s in self._subs:
-            s.cancel()
-        self._subs.clear()
+        if self._sub is not None:
+            self._sub.cancel()
+            self._sub = None
+        self._timer.stop()

@@ -22,3 +22,7 @@ class DataError(TradeCoachError):
 
 class FeedError(TradeCoachError):
     """A feed could not deliver (network, vendor error, no data)."""
+
+
+class ConflictError(TradeCoachError):
+    """The request clashes with work in progress (a second training run): HTTP 409."""

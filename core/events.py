@@ -78,7 +78,8 @@ class FeedHealthChanged(Event):
 
 @dataclass(frozen=True, slots=True)
 class JobProgress(Event):
-    """Progress of a long job (training, evaluation, collection)."""
+    """Progress of a long job (training, evaluation, collection): see core.jobs for the life cycle.
+    `status` is queued/running/succeeded/failed/cancelled; `done` is true for the last three."""
 
     job_id: str
     kind: str
@@ -86,6 +87,7 @@ class JobProgress(Event):
     message: str
     done: bool = False
     error: str | None = None
+    status: str = "running"
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ import asyncio
 import logging
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -58,9 +59,29 @@ class PredictorClient:
 
     async def predict(self, image: bytes, symbol: str, *, at: datetime, price: float | None = None,
                       level: float | None = None, bars: Bars | None = None, price_source: str = "feed") -> Any:
+        """Errors of the prediction itself propagate to the caller; a dead worker (crash, killed,
+        out of memory) is replaced and the prediction tried once more."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._ensure_pool(), _predict_in_worker, image, symbol, price, level,
-                                          bars, at, price_source)
+        for attempt in (1, 2):
+            try:
+                return await loop.run_in_executor(self._ensure_pool(), _predict_in_worker, image, symbol, price,
+                                                  level, bars, at, price_source)
+            except BrokenProcessPool:
+                log.error("predictor: the worker process died (attempt %d); starting a new one", attempt)
+                self.close()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def reload(self, checkpoint: Path | None = None) -> None:
+        """Load a (new) checkpoint: the next prediction starts a worker with it."""
+        if checkpoint is not None:
+            self._checkpoint = str(checkpoint)
+        self.close()
+
+    def worker_pid(self) -> int | None:
+        procs = getattr(self._pool, "_processes", None) or {}
+        return next(iter(procs), None)
 
     def close(self) -> None:
         if self._pool is not None:

@@ -1,102 +1,132 @@
-"""Training as a background job: `python -m models.cli train --progress-json` in its own process
-(so the window stays smooth and a crash cannot take the app down), its progress lines turned into
-JobProgress events, cancel by SIGINT (the trainer stops after the current step and checkpoints),
-and resume from the last checkpoint of the previous run."""
+"""Training as a job: `models.cli train --progress-json --cancel-on-stdin` in its own process (so
+the window stays smooth and a crash cannot take the app down). Its JSON progress lines become job
+progress; cancel writes "cancel" to the child's stdin — the same on Linux, macOS and Windows — and
+the trainer stops after the current step with a checkpoint to resume from."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
-import signal
 import subprocess
-import sys
 import threading
-import uuid
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from core.bus import Bus
-from core.errors import InputError
-from core.events import JobProgress
+from core.errors import DataError
+from core.jobs import JobContext
+from core.procs import module_command
 
 log = logging.getLogger(__name__)
 KIND = "train"
 
 
-@dataclass
-class TrainingJob:
-    job_id: str
-    proc: subprocess.Popen[str]
-    result: dict[str, object] | None = None
-    error: str | None = None
-    lines: list[str] = field(default_factory=list)
+@dataclass(frozen=True, slots=True)
+class TrainRequest:
+    epochs: int | None = None
+    max_minutes: float | None = None
+    resume_from: str | None = None  # a *-last.pt checkpoint; None = fresh run
+    extra_args: tuple[str, ...] = ()
 
-    @property
-    def running(self) -> bool:
-        return self.proc.poll() is None
+    def to_params(self) -> dict[str, Any]:
+        return {"epochs": self.epochs, "max_minutes": self.max_minutes, "resume_from": self.resume_from,
+                "extra_args": list(self.extra_args)}
 
 
-class TrainingJobs:
-    def __init__(self, bus: Bus, data_dir: Path) -> None:
-        self._bus = bus
-        self._data_dir = data_dir
-        self.current: TrainingJob | None = None
-        self.last_result: dict[str, object] | None = None
+def progress_text(msg: Mapping[str, Any]) -> tuple[float, str]:
+    """A `{"type": "progress", …}` line → (fraction 0–1, text for the trader)."""
+    epochs = max(int(msg["epochs"]), 1)
+    frac = ((int(msg["epoch"]) - 1) + float(msg.get("step", 0)) / max(int(msg.get("steps", 1)), 1)) / epochs
+    eta = msg.get("eta_s")
+    val = msg.get("val_loss")
+    text = (f"epoch {msg['epoch']}/{msg['epochs']} · loss {float(msg['train_loss']):.4f}"
+            + (f" · val {float(val):.4f}" if val is not None else "")
+            + (f" · ETA {float(eta) / 60:.1f} min" if eta is not None else ""))
+    return min(frac, 1.0), text
 
-    def start(self, *, epochs: int | None = None, max_minutes: float | None = None, resume: bool = True,
-              extra_args: list[str] | None = None) -> str:
-        if self.current is not None and self.current.running:
-            raise InputError("train", "a training run is already in progress")
-        args = [sys.executable, "-m", "models.cli", "train", "--progress-json", "--workers", "0"]
-        if epochs is not None:
-            args += ["--epochs", str(epochs)]
-        if max_minutes is not None:
-            args += ["--max-minutes", str(max_minutes)]
-        last = self.last_result.get("resume_from") if self.last_result else None
-        if resume and last and Path(str(last)).exists():
-            args += ["--resume", str(last)]
-        args += extra_args or []
-        env = {**os.environ, "TRADECOACH_DATA_DIR": str(self._data_dir)}
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                                cwd=Path(__file__).resolve().parents[1])
-        job = TrainingJob(uuid.uuid4().hex[:12], proc)
-        self.current = job
-        threading.Thread(target=self._read, args=(job,), name=f"train-{job.job_id}", daemon=True).start()
-        self._bus.publish(JobProgress(job.job_id, KIND, 0.0, "starting…"))
-        return job.job_id
 
-    def cancel(self) -> None:
-        job = self.current
-        if job is None or not job.running:
-            raise InputError("train", "no training run in progress")
-        job.proc.send_signal(signal.SIGINT)
+def train_command(req: TrainRequest) -> list[str]:
+    args = ["train", "--progress-json", "--cancel-on-stdin", "--workers", "0"]
+    if req.epochs is not None:
+        args += ["--epochs", str(req.epochs)]
+    if req.max_minutes is not None:
+        args += ["--max-minutes", str(req.max_minutes)]
+    if req.resume_from and Path(req.resume_from).exists():
+        args += ["--resume", req.resume_from]
+    return module_command("models.cli", args + list(req.extra_args))
 
-    def _read(self, job: TrainingJob) -> None:
-        assert job.proc.stdout is not None and job.proc.stderr is not None
-        err_tail: list[str] = []
-        threading.Thread(target=lambda: err_tail.extend(job.proc.stderr), daemon=True).start()  # type: ignore[arg-type]
-        for line in job.proc.stdout:
-            job.lines.append(line)
+
+async def run_training(ctx: JobContext, req: TrainRequest, data_dir: Path) -> dict[str, Any]:
+    """The job runner: start the trainer, follow its progress, stop it on cancel."""
+    env = {**os.environ, "TRADECOACH_DATA_DIR": str(data_dir)}
+    proc = subprocess.Popen(train_command(req), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env,
+                            cwd=Path(__file__).resolve().parents[1])
+    ctx.progress(0.0, "starting…")
+    result: dict[str, Any] = {}
+    err_tail: list[str] = []
+    loop = asyncio.get_running_loop()
+
+    def read_stdout() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
             try:
                 msg = json.loads(line)
             except json.JSONDecodeError:
-                continue
-            if msg.get("type") == "progress":
-                frac = ((msg["epoch"] - 1) + msg.get("step", 0) / max(msg.get("steps", 1), 1)) / max(msg["epochs"], 1)
-                eta = msg.get("eta_s")
-                text = (f"epoch {msg['epoch']}/{msg['epochs']} · loss {msg['train_loss']:.4f}"
-                        + (f" · val {msg['val_loss']:.4f}" if msg.get("val_loss") is not None else "")
-                        + (f" · ETA {eta / 60:.1f} min" if eta is not None else ""))
-                self._bus.publish(JobProgress(job.job_id, KIND, min(frac, 1.0), text))
-            elif msg.get("type") == "result":
-                job.result = msg
-        rc = job.proc.wait()
-        if rc == 0 and job.result is not None:
-            self.last_result = job.result
-            text = f"{job.result.get('stopped')}: best val loss {job.result.get('best_val_loss')}"
-            self._bus.publish(JobProgress(job.job_id, KIND, 1.0, text, done=True))
-        else:
-            job.error = "".join(err_tail[-5:]).strip() or f"exit code {rc}"
-            log.error("training job %s failed: %s", job.job_id, job.error)
-            self._bus.publish(JobProgress(job.job_id, KIND, 1.0, "failed", done=True, error=job.error))
+                continue  # plain log lines from the trainer
+            try:
+                if msg.get("type") == "progress":
+                    ctx.progress(*progress_text(msg))
+                elif msg.get("type") == "result":
+                    result.update(msg)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                log.warning("training job %s: bad progress line %r (%s)", ctx.job_id, line[:200], exc)
+
+    def read_stderr() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            err_tail.append(line)
+            del err_tail[:-20]
+
+    readers = [threading.Thread(target=f, daemon=True, name=f"train-{ctx.job_id}-{f.__name__}")
+               for f in (read_stdout, read_stderr)]
+    for t in readers:
+        t.start()
+
+    def send_cancel() -> None:
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write("cancel\n")
+            proc.stdin.flush()
+        except (OSError, ValueError) as exc:  # the child already ended
+            log.info("training job %s: cancel not delivered (%s)", ctx.job_id, exc)
+
+    try:
+        while proc.poll() is None:
+            if ctx.cancelled:
+                await loop.run_in_executor(None, send_cancel)
+                break
+            await asyncio.sleep(0.2)
+        rc = await loop.run_in_executor(None, proc.wait)
+    except asyncio.CancelledError:
+        await loop.run_in_executor(None, send_cancel)
+        try:
+            await asyncio.wait_for(loop.run_in_executor(None, proc.wait), 10)
+        except TimeoutError:
+            proc.kill()
+        raise
+    for t in readers:
+        await loop.run_in_executor(None, t.join, 5)
+    if rc != 0 or not result:
+        tail = "".join(err_tail[-5:]).strip()
+        raise DataError(f"training exited with code {rc}" + (f": {tail[-500:]}" if tail else ""))
+    best = result.get("best_val_loss")
+    stopped = str(result.get("stopped"))
+    ctx.message = (f"{stopped.replace('_', ' ')}: best val loss {float(best):.4f}" if best is not None
+                   else stopped)
+    if stopped == "cancelled":
+        ctx.mark_cancelled()  # the trainer honoured the cancel: record the job as cancelled, with its result
+    return {k: v for k, v in result.items() if k != "type"}

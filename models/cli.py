@@ -1,6 +1,5 @@
 """Command-line entry points, wired by the app as `python -m app predict|train|eval-predictor`.
 
-    predict IMAGE --symbol S [--price P] [--expected E] [--json]
     train [--bars FILE --symbol S] [--epochs N] [--max-minutes M] [--resume PATH] [--json] …
     eval-predictor --bars FILE --symbol S [--checkpoint PATH] [--json]
 
@@ -17,11 +16,9 @@ import logging
 import signal
 import sys
 import threading
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from core.errors import InputError, TradeCoachError
 
@@ -75,6 +72,8 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.add_argument("--progress-json", action="store_true",
                    help="print one JSON line per epoch on stdout (the app's Train button reads them)")
+    p.add_argument("--cancel-on-stdin", action="store_true",
+                   help="stop after the current step when a line 'cancel' (or end of input) arrives on stdin")
     return p
 
 
@@ -126,6 +125,15 @@ def _train(args: argparse.Namespace) -> int:
             print("\ncancelling after the current step…", file=sys.stderr)
             cancel.set()
         previous = signal.signal(signal.SIGINT, on_sigint)
+    if args.cancel_on_stdin:
+        def watch_stdin() -> None:
+            # Works the same on every OS (no signals): the parent writes "cancel" or closes the pipe.
+            for line in sys.stdin:
+                if line.strip() == "cancel":
+                    break
+            print("cancel requested: stopping after the current step…", file=sys.stderr, flush=True)
+            cancel.set()
+        threading.Thread(target=watch_stdin, name="cancel-on-stdin", daemon=True).start()
     store, repo = _open_training_repo(not args.no_store)
 
     def show(p: Any) -> None:
@@ -230,137 +238,9 @@ def format_report(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-# -- predict --------------------------------------------------------------------------------------
-def predict_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="tradecoach predict", description="Forecast the session from a chart screenshot.")
-    p.add_argument("image", type=Path, help="chart screenshot (PNG/JPEG)")
-    p.add_argument("--symbol", required=True)
-    p.add_argument("--price", type=float, help="anchor price (default: the feed's price now)")
-    p.add_argument("--expected", type=float, help="a level: report P(touch before the close)")
-    p.add_argument("--bars", type=Path, help="recent bars (CSV/Parquet) instead of the feed's")
-    p.add_argument("--time", help="screenshot time, ISO 8601 with offset (default: now / the feed's clock)")
-    p.add_argument("--checkpoint", type=Path, help="default: the shipped model")
-    p.add_argument("--no-store", action="store_true", help="do not store the prediction")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    return p
-
-
-def main_predict(argv: list[str]) -> int:
-    args = predict_parser().parse_args(argv)
-    try:
-        return _predict(args)
-    except TradeCoachError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
-
-def _feed_bars(symbol: str) -> tuple[Any, datetime, str, float | None]:
-    """Recent 5-minute bars, the clock time and the latest price (the last 1-minute close, as the
-    window's Predictor panel uses) from the workstation's feed (replay or live)."""
-    import asyncio
-
-    from core.config import load_settings
-    from core.workstation import Workstation
-
-    async def run() -> tuple[Any, datetime, str, float | None]:
-        kernel = Workstation(load_settings())
-        await kernel.start()
-        try:
-            bars = await kernel.bars(symbol, "5m", limit=200)
-            last = await kernel.bars(symbol, "1m", limit=1)
-            now = datetime.fromtimestamp(kernel.clock.now_ns() / 1e9, UTC)
-            price = float(last.close[-1]) if len(last) else None
-            return bars, now, f"feed ({kernel.feed_status().detail})", price
-        finally:
-            await kernel.stop()
-
-    return asyncio.run(run())
-
-
-def _predict(args: argparse.Namespace) -> int:
-    at = None
-    if args.time:
-        try:
-            at = datetime.fromisoformat(args.time)
-        except ValueError as exc:
-            raise InputError("time", f"expected ISO 8601, got {args.time!r}") from exc
-        if at.tzinfo is None:
-            raise InputError("time", "needs a UTC offset, e.g. 2024-05-01T14:30:00-04:00")
-    bars, source = None, None
-    feed_price: float | None = None  # the feed's latest price, when the feed supplies the bars
-    if args.bars is not None:
-        from core.market.importer import read_bars_file
-
-        bars = read_bars_file(args.bars, args.symbol).bars
-        if at is not None:
-            bars = bars.between(None, int(at.timestamp() * 1e9))
-        source = "bars file"
-        if at is None and len(bars):
-            at = datetime.fromtimestamp((int(bars.ts[-1]) + int(np.median(np.diff(bars.ts[-10:])))) / 1e9, UTC)
-    elif args.price is None:
-        try:
-            bars, at_feed, source, feed_price = _feed_bars(args.symbol)
-        except TradeCoachError as exc:
-            raise InputError("price", f"no feed price for {args.symbol} ({exc}); pass --price") from exc
-        at = at or at_feed
-        if not len(bars):
-            raise InputError("price", f"the feed has no bars for {args.symbol}; pass --price")
-    from models.forecast import record
-    from models.inference import LocalPredictor
-
-    predictor = LocalPredictor.load(args.checkpoint)
-    price = args.price if args.price is not None else feed_price
-    f = predictor.predict(args.image, args.symbol, price=price, level=args.expected, bars=bars, at=at,
-                          price_source="given (--price)" if args.price is not None else source)
-    stored = None
-    if not args.no_store:
-        from core.config import load_settings
-        from core.store import PredictionsRepo, open_store
-
-        settings = load_settings()
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        store = open_store(settings.database_url)
-        try:
-            store.migrate()
-            stored = record(f, PredictionsRepo(store), image_path=str(args.image.resolve())).prediction_id
-        finally:
-            store.close()
-    out = f.to_dict()
-    out["prediction_id"] = stored
-    if args.json:
-        print(json.dumps(out, default=str))
-    else:
-        print(format_forecast(f, stored))
-    return 0
-
-
-def format_forecast(f: Any, prediction_id: int | None) -> str:
-    from zoneinfo import ZoneInfo
-
-    ny = ZoneInfo("America/New_York")
-    lines = [
-        f"{f.symbol} at {f.anchor_time.astimezone(ny):%Y-%m-%d %H:%M} ET, price {f.anchor_price:.2f} "
-        f"({f.price_source});"
-        f" close {f.horizon_end.astimezone(ny):%H:%M} ET ({f.minutes_to_close:.0f} min)",
-        f"close estimate   {f.close:.2f}   80% range {f.close_range[0]:.2f} … {f.close_range[1]:.2f}",
-        f"session high     {f.high:.2f}   80% range {f.high_range[0]:.2f} … {f.high_range[1]:.2f}",
-        f"session low      {f.low:.2f}   80% range {f.low_range[0]:.2f} … {f.low_range[1]:.2f}",
-    ]
-    if f.level is not None:
-        lines.append(f"P(touch {f.level:.2f} before the close) {f.p_touch:.1%}   "
-                     f"volatility alone {f.p_touch_volatility_only:.1%}")
-    lines += [f"volatility {f.annual_volatility:.1%} a year ({f.volatility_source})",
-              f"model {f.model_version}: {f.skill_text}"]
-    if f.note:
-        lines.append("note: " + f.note)
-    if prediction_id is not None:
-        lines.append(f"stored as prediction {prediction_id}")
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"train": main_train, "predict": main_predict, "eval-predictor": main_eval}
+    commands = {"train": main_train, "eval-predictor": main_eval}
     if not argv or argv[0] not in commands:
         print(f"usage: python -m models.cli {{{','.join(commands)}}} …", file=sys.stderr)
         return 2

@@ -33,3 +33,25 @@ class ContractIdea:
     @property
     def index_mode(self) -> bool:
         return self.proxy is not None
+
+
+def same_session_problem(index: str, proxy: str, index_day: object, proxy_day: object,
+                         common_days: list[object]) -> str | None:
+    """A beta needs both series from the same real session. On the replay feed each symbol may replay
+    a different real day: say so, and which days both have, instead of fitting nonsense."""
+    if index_day == proxy_day:
+        return None
+    hint = (f"replay both on one of {', '.join(map(str, common_days))} (Session box)" if common_days
+            else "no bundled session has both")
+    return (f"replay: {index.upper()} replays {index_day} and {proxy} replays {proxy_day}; a beta needs "
+            f"the same real session — {hint}")
+
+
+def proxy_needed(symbol: str, via_proxy: bool | None, chain_error: Exception | None) -> bool:
+    """Index mode when asked for, or when the index's own chain failed and the symbol has a proxy.
+    Asked *not* to (`via_proxy=False`), a chain error stands."""
+    if via_proxy is True:
+        return True
+    if chain_error is None or via_proxy is False:
+        return False
+    return proxy_for(symbol) is not None

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from core.store.engine import Store, open_store, sqlite_url
     from core.store.imported_bars import Coverage, ImportedBarsRepo
     from core.store.iv_history import IVHistoryRepo, IVPoint
+    from core.store.jobs import JobRow, JobsRepo
     from core.store.notes import UNCHANGED, Note, NotesRepo
     from core.store.plans import MAX_PLAN_VERSIONS, PlansRepo, PlanVersion
     from core.store.predictions import PredictionRecord, PredictionsRepo
@@ -30,6 +31,7 @@ _HOME = {
     "Store": "engine", "open_store": "engine", "sqlite_url": "engine",
     "Coverage": "imported_bars", "ImportedBarsRepo": "imported_bars",
     "IVHistoryRepo": "iv_history", "IVPoint": "iv_history",
+    "JobRow": "jobs", "JobsRepo": "jobs",
     "UNCHANGED": "notes", "Note": "notes", "NotesRepo": "notes",
     "MAX_PLAN_VERSIONS": "plans", "PlansRepo": "plans", "PlanVersion": "plans",
     "PredictionRecord": "predictions", "PredictionsRepo": "predictions",
@@ -48,6 +50,8 @@ __all__ = [
     "IVHistoryRepo",
     "IVPoint",
     "ImportedBarsRepo",
+    "JobRow",
+    "JobsRepo",
     "MetricPoint",
     "Note",
     "NotesRepo",

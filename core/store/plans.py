@@ -63,7 +63,10 @@ class PlansRepo:
         direction: str,
         payload: Mapping[str, Any],
     ) -> PlanVersion:
-        """Store a new version (latest + 1) and drop versions beyond the newest `keep`."""
+        """Store a new version (latest + 1) and drop versions beyond the newest `keep`.
+
+        Idempotent: when the newest version already holds this payload (the same setup saved again
+        by a second, concurrent scan), that version is returned and nothing is written."""
         pid = clean_plan_id(plan_id)
         sym = clean_symbol(symbol)
         book = clean_text(playbook, "playbook", max_len=64)
@@ -72,7 +75,11 @@ class PlansRepo:
         data = json_payload(payload, "payload")
         with self._store.session(write=True) as s:
             _lock_plan(s, pid)
-            latest = s.scalar(select(func.max(PlanRecord.version)).where(PlanRecord.plan_id == pid))
+            newest = s.scalar(select(PlanRecord).where(PlanRecord.plan_id == pid)
+                              .order_by(PlanRecord.version.desc()).limit(1))
+            if newest is not None and _same_payload(newest.payload, data):
+                return _plan(newest)
+            latest = newest.version if newest is not None else 0
             row = PlanRecord(plan_id=pid, version=(latest or 0) + 1, symbol=sym, playbook=book,
                              direction=direction, payload=data, created_at=now_utc())
             s.add(row)
@@ -111,12 +118,12 @@ class PlansRepo:
              .limit(positive_int(limit, "limit")))
         if symbol is not None:
             q = q.where(PlanRecord.symbol == optional_symbol(symbol))
-        with self._store.session(write=True) as s:
+        with self._store.session() as s:
             return [_plan(r) for r in s.scalars(q)]
 
     def prune(self, plan_id: str, keep: int = MAX_PLAN_VERSIONS) -> int:
         """Delete all but the newest `keep` versions; returns how many were deleted."""
-        with self._store.session() as s:
+        with self._store.session(write=True) as s:  # a delete inside a read transaction fails when contended
             return self._prune(s, clean_plan_id(plan_id), positive_int(keep, "keep"))
 
     @staticmethod
@@ -131,6 +138,12 @@ class PlansRepo:
             delete(PlanRecord).where(PlanRecord.plan_id == plan_id, PlanRecord.version < cutoff)
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _same_payload(stored: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Equal apart from the version number each save stamps."""
+    return ({k: v for k, v in stored.items() if k != "version"}
+            == {k: v for k, v in new.items() if k != "version"})
 
 
 def _lock_plan(s: Session, plan_id: str) -> None:

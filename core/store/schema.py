@@ -276,3 +276,33 @@ class ImportedBar(Base):
     close: Mapped[float]
     volume: Mapped[float]
     source: Mapped[str] = mapped_column(String(32))
+
+
+# -- the kernel's jobs ------------------------------------------------------------------------------
+JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+
+
+class JobRecord(Base):
+    """One long piece of work (training, evaluation, large scan, capture, collection run), kept so a
+    restart shows what ran and what failed."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')", name="status"
+        ),
+        Index("ix_jobs_owner_created_at", "owner", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    owner: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    progress: Mapped[float]
+    message: Mapped[str] = mapped_column(Text)
+    params: Mapped[dict[str, Any]]
+    result: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

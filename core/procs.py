@@ -1,0 +1,37 @@
+"""Child processes of the app that run our own Python modules (training, evaluations).
+
+`python -m module` does not exist in a frozen (PyInstaller) build: there `sys.executable` is the app
+itself. The app's entry point therefore accepts `--run-module MODULE ARGS…` and runs the module as
+`__main__`; `module_command` builds whichever form works in the current process."""
+
+from __future__ import annotations
+
+import sys
+
+RUN_MODULE_FLAG = "--run-module"
+
+
+def is_frozen() -> bool:
+    return bool(getattr(sys, "frozen", False))
+
+
+def module_command(module: str, args: list[str]) -> list[str]:
+    """argv that runs `module` with `args` in a fresh interpreter (source or frozen build)."""
+    if is_frozen():
+        return [sys.executable, RUN_MODULE_FLAG, module, *args]
+    return [sys.executable, "-m", module, *args]
+
+
+def run_module_from_argv(argv: list[str]) -> int | None:
+    """Handle `--run-module MODULE ARGS…` (called first thing by the app's entry point)."""
+    if len(argv) < 2 or argv[0] != RUN_MODULE_FLAG:
+        return None
+    import runpy
+
+    module, rest = argv[1], argv[2:]
+    sys.argv = [module, *rest]
+    try:
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0

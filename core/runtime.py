@@ -1,0 +1,167 @@
+"""The kernel's own thread: one asyncio loop (the engine thread) and named, bounded executors.
+
+Both faces reach the kernel only through this surface:
+
+    fut = runtime.submit(kernel.market.bars("SPY", "5m"))   # any thread → concurrent Future
+    bars = await asyncio.wrap_future(fut)                    # from another asyncio loop (the GUI's)
+    bars = runtime.call(kernel.market.bars("SPY", "5m"))     # blocking, with a timeout (CLI, tests)
+
+Code already on the kernel loop awaits services directly and sends blocking work to
+`run_io` (store, files) or `run_cpu` (scan, ranking, features): bounded pools, so a burst of API
+requests queues instead of spawning threads without limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import functools
+import logging
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
+
+from core.errors import TradeCoachError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+IO_WORKERS = 4   # store and file access: mostly waiting, a few threads suffice
+CPU_WORKERS = 2  # numpy/numba work releases the GIL in parts; the machine type has 2 cores
+
+
+class RuntimeStopped(TradeCoachError):
+    """The kernel loop is not running (not started yet, or shut down)."""
+
+
+class KernelRuntime:
+    def __init__(self, *, name: str = "kernel", io_workers: int = IO_WORKERS, cpu_workers: int = CPU_WORKERS) -> None:
+        self.name = name
+        self._io_workers, self._cpu_workers = io_workers, cpu_workers
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.io: concurrent.futures.ThreadPoolExecutor | None = None
+        self.cpu: concurrent.futures.ThreadPoolExecutor | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._owns_thread = False
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the engine thread and its loop (returns once the loop runs)."""
+        if self.loop is not None:
+            return
+        self._make_pools()
+        self._owns_thread = True
+        self._thread = threading.Thread(target=self._run, name=f"{self.name}-loop", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+
+    def adopt_running_loop(self) -> None:
+        """Use the caller's running loop as the kernel loop (headless `serve`, tests, the CLI):
+        there is no GUI thread to protect there, so no second thread is needed."""
+        if self.loop is not None:
+            return
+        self._make_pools()
+        self.loop = asyncio.get_running_loop()
+        self._thread = threading.current_thread()
+        self._ready.set()
+
+    def _make_pools(self) -> None:
+        self.io = concurrent.futures.ThreadPoolExecutor(self._io_workers, thread_name_prefix=f"{self.name}-io")
+        self.cpu = concurrent.futures.ThreadPoolExecutor(self._cpu_workers, thread_name_prefix=f"{self.name}-cpu")
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        loop.set_default_executor(self.io)  # type: ignore[arg-type]
+        loop.set_exception_handler(_log_loop_exception)
+        asyncio.set_event_loop(loop)
+        self.loop = loop
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the loop thread (after the owner awaited its own shutdown) and the pools."""
+        loop = self.loop
+        if loop is not None and self._owns_thread and not loop.is_closed():
+            loop.call_soon_threadsafe(loop.stop)
+            if self._thread is not None and self._thread is not threading.current_thread():
+                self._thread.join(timeout)
+                if self._thread.is_alive():
+                    log.error("runtime: the kernel thread did not stop within %.1f s", timeout)
+        for pool in (self.io, self.cpu):
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
+        self.loop = None
+
+    @property
+    def running(self) -> bool:
+        return self.loop is not None and self.loop.is_running()
+
+    def on_loop_thread(self) -> bool:
+        return self._thread is threading.current_thread()
+
+    # -- the cross-thread surface -----------------------------------------------------------------
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Run a coroutine on the kernel loop from any thread; returns a concurrent Future."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            coro.close()
+            raise RuntimeStopped("the kernel is not running")
+        return asyncio.run_coroutine_threadsafe(coro, loop)
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = 60.0) -> T:
+        """Blocking form of submit for threads that may block (never the GUI thread, never the loop)."""
+        if self.on_loop_thread():
+            coro.close()
+            raise RuntimeError("KernelRuntime.call from the kernel loop would deadlock; await instead")
+        return self.submit(coro).result(timeout)
+
+    async def wrap(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await a kernel coroutine from another asyncio loop (the GUI's qasync loop)."""
+        if self.on_loop_thread():
+            return await coro
+        return await asyncio.wrap_future(self.submit(coro))
+
+    def call_soon(self, fn: Callable[..., object], *args: object) -> None:
+        """Schedule a plain callable on the kernel loop (fire and forget; errors are logged)."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            raise RuntimeStopped("the kernel is not running")
+        loop.call_soon_threadsafe(_logged(fn), *args)
+
+    # -- executors (from the kernel loop) ----------------------------------------------------------
+    async def run_io(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._run_in("io", fn, *args, **kwargs)
+
+    async def run_cpu(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._run_in("cpu", fn, *args, **kwargs)
+
+    async def _run_in(self, which: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if self.io is None or self.cpu is None:
+            self._make_pools()
+        pool = self.io if which == "io" else self.cpu
+        ctx = contextvars.copy_context()
+        call = functools.partial(ctx.run, fn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(pool, call)
+
+
+def _logged(fn: Callable[..., object]) -> Callable[..., None]:
+    @functools.wraps(fn)
+    def run(*args: object) -> None:
+        try:
+            fn(*args)
+        except Exception:
+            log.exception("runtime: callback %s failed", getattr(fn, "__qualname__", fn))
+    return run
+
+
+def _log_loop_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    exc = context.get("exception")
+    log.error("kernel loop: %s", context.get("message", "unhandled error"), exc_info=exc)

@@ -1,0 +1,129 @@
+"""Market data: bars, the latest price, live subscriptions and the replay controls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+from core.clock import Clock, ReplayClock
+from core.errors import InputError
+from core.events import FeedStatus
+from core.feeds.manager import FeedManager
+from core.feeds.replay import ReplayFeed
+from core.market.bars import Bars
+from core.market.intervals import Interval, parse_interval
+
+MAX_BARS = 50_000
+
+
+class StreamHandle(Protocol):
+    """What `subscribe` returns: the owner releases it when it no longer wants the stream."""
+
+    def release(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LastPrice:
+    symbol: str
+    price: float
+    ts_ns: int
+    source: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"symbol": self.symbol, "price": self.price, "ts_ns": self.ts_ns, "source": self.source}
+
+
+class _Release:
+    def __init__(self, feeds: FeedManager, symbol: str, interval: Interval) -> None:
+        self._feeds, self._key, self._done = feeds, (symbol, interval), False
+
+    def release(self) -> None:
+        if not self._done:
+            self._done = True
+            self._feeds.unsubscribe(*self._key)
+
+
+class MarketService:
+    def __init__(self, feeds: FeedManager, replay: ReplayFeed, replay_clock: ReplayClock,
+                 clock: Clock) -> None:
+        self._feeds, self._replay, self._replay_clock, self._clock = feeds, replay, replay_clock, clock
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    def symbols(self) -> list[str]:
+        return self._feeds.symbols()
+
+    def status(self) -> FeedStatus:
+        return self._feeds.status()
+
+    def health(self) -> dict[str, FeedStatus]:
+        return self._feeds.health_all()
+
+    @property
+    def vendor_mode(self) -> bool:
+        return self._feeds.vendor_mode
+
+    async def bars(self, symbol: str, interval: Interval | str, limit: int | None = None) -> Bars:
+        sym = _symbol(symbol)
+        if limit is not None and not 1 <= int(limit) <= MAX_BARS:
+            raise InputError("limit", f"must be between 1 and {MAX_BARS}")
+        return await self._feeds.history(sym, parse_interval(interval), limit=limit)
+
+    async def last_price(self, symbol: str) -> LastPrice:
+        """The latest trade (the in-progress 1-minute bar's close), not the last closed bar."""
+        sym = _symbol(symbol)
+        last = await self._feeds.history(sym, parse_interval("1m"), limit=1)
+        if not len(last):
+            raise InputError("symbol", f"the feed has no price for {sym}")
+        return LastPrice(sym, float(last.close[-1]), int(last.ts[-1]), self._feeds.status().source)
+
+    async def subscribe(self, symbol: str, interval: Interval | str) -> StreamHandle:
+        """Stream (symbol, interval) into the bus until the returned handle is released."""
+        sym, iv = _symbol(symbol), parse_interval(interval)
+        handle = self._feeds.subscribe(sym, iv)
+        return handle if handle is not None else _Release(self._feeds, sym, iv)
+
+    # -- replay controls --------------------------------------------------------------------------
+    async def replay_pause(self) -> FeedStatus:
+        self._replay_clock.pause()
+        self._feeds.refresh_status()
+        return self._feeds.status()
+
+    async def replay_resume(self) -> FeedStatus:
+        self._replay_clock.resume()
+        self._feeds.refresh_status()
+        return self._feeds.status()
+
+    async def replay_set_speed(self, speed: float) -> FeedStatus:
+        self._replay_clock.set_speed(float(speed))
+        self._feeds.refresh_status()
+        return self._feeds.status()
+
+    async def replay_step(self, symbol: str) -> None:
+        if not self._replay_clock.paused:
+            raise InputError("replay", "pause the replay before stepping")
+        self._replay.step(_symbol(symbol))
+
+    async def replay_sessions(self, symbol: str) -> list[date]:
+        return list(self._replay.sessions(_symbol(symbol)))
+
+    async def replay_jump(self, symbol: str, real_day: date) -> FeedStatus:
+        self._replay.jump_to_session(_symbol(symbol), real_day)
+        self._feeds.reset_all(f"replay jumped to {real_day}")
+        return self._feeds.status()
+
+    def replay_paused(self) -> bool:
+        return self._replay_clock.paused
+
+    def replay_speed(self) -> float:
+        return self._replay_clock.speed
+
+
+def _symbol(symbol: str) -> str:
+    sym = (symbol or "").strip().upper()
+    if not sym or len(sym) > 32:
+        raise InputError("symbol", "is required (at most 32 characters)")
+    return sym
