@@ -286,6 +286,7 @@ class FeedManager:
             pump = self._pumps[key] = _Pump(symbol.upper(), iv)
         handle = StreamHandle(self, pump.symbol, iv)
         pump.handles.append(handle)
+        self._announce()
         if pump.task is None or pump.task.done():
             pump.task = spawn(self._run(pump), name=f"pump:{pump.symbol}/{iv.name}", logger=log,
                               on_error=lambda exc, p=pump: self._pump_failed(p, exc))
@@ -308,6 +309,11 @@ class FeedManager:
             if pump.task is not None:
                 pump.task.cancel()
             del self._pumps[key]
+            self._announce()
+
+    def _announce(self) -> None:
+        """Tell the replay feed what is subscribed: its status describes exactly that."""
+        self._feed.set_subscribed(sorted({p.symbol for p in self._pumps.values()}))
 
     def subscriptions(self) -> dict[tuple[str, str], int]:
         """(symbol, interval name) -> number of live handles: what is streamed now."""

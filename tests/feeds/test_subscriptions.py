@@ -13,6 +13,7 @@ from core.bus import Bus
 from core.events import BarClosed, FeedHealthChanged, FeedState, FeedStatus
 from core.feeds.base import BarUpdate, Feed
 from core.feeds.manager import LIVE, FeedManager, StreamHandle
+from core.feeds.replay import ReplayFeed
 from core.market.bars import Bar, Bars
 from core.market.intervals import Interval
 
@@ -38,13 +39,14 @@ class BrokenFeed(Feed):
         return FeedStatus(self.name, FeedState.REPLAY, "broken test feed", replayed=True)
 
 
-async def test_handles_count_references_and_release_once(replay: Feed) -> None:
+async def test_handles_count_references_and_release_once(replay: ReplayFeed) -> None:
     bus = Bus()
     bus.bind()
     mgr = FeedManager(bus, replay)
     a = mgr.subscribe("spy", "1m")
     b = mgr.subscribe("SPY", "1m")
     assert isinstance(a, StreamHandle) and mgr.subscriptions() == {("SPY", "1m"): 2}
+    assert replay.status().extra["symbols"] == "SPY"   # the replay describes what is subscribed
     task = mgr._pumps[("SPY", "1m")].task
     a.release()
     a.release()                                  # idempotent: b's claim survives
@@ -55,6 +57,7 @@ async def test_handles_count_references_and_release_once(replay: Feed) -> None:
     b.release()
     await asyncio.sleep(0)
     assert mgr.subscriptions() == {} and task.cancelled()
+    assert replay.status().extra["symbols"] == ""
     mgr.subscribe("SPY", "1m")
     mgr.unsubscribe("SPY", "1m")                 # the deprecated call still releases one claim
     assert mgr.subscriptions() == {}
