@@ -329,9 +329,18 @@ class FeedManager:
                                                  "interval": pump.interval.name}))
 
     def reset_all(self, reason: str) -> None:
-        """Tell consumers every subscribed series must be reloaded (replay jump, backfill)."""
+        """Tell consumers every subscribed series must be reloaded (replay clock jump, backfill)."""
         for p in self._pumps.values():
             self._bus.publish(SeriesReset(p.symbol, p.interval, reason))
+        self.refresh_status()
+
+    def reset_symbol(self, symbol: str, reason: str) -> None:
+        """Tell consumers the subscribed series of one symbol must be reloaded (a replay session
+        chosen for that symbol: the clock and the other symbols are unchanged)."""
+        sym = symbol.upper()
+        for p in self._pumps.values():
+            if p.symbol == sym:
+                self._bus.publish(SeriesReset(p.symbol, p.interval, reason))
         self.refresh_status()
 
     def _live_chain(self) -> list[Feed]:

@@ -90,3 +90,21 @@ async def test_a_dead_pump_is_logged_and_degrades_live(caplog: pytest.LogCapture
     handle.release()
     await mgr.stop()
     await bus.close()
+
+
+async def test_reset_symbol_reloads_only_that_symbol(replay: ReplayFeed) -> None:
+    from core.events import SeriesReset
+
+    bus = Bus()
+    bus.bind()
+    resets: list[SeriesReset] = []
+    bus.subscribe(SeriesReset, resets.append)
+    mgr = FeedManager(bus, replay)
+    handles = [mgr.subscribe("SPY", "1m"), mgr.subscribe("SPY", "5m"), mgr.subscribe("ES", "1m")]
+    mgr.reset_symbol("es", "ES session 2013-10-11 chosen")
+    await bus.drain()
+    assert [(r.symbol, r.interval.name) for r in resets] == [("ES", "1m")]
+    for h in handles:
+        h.release()
+    await mgr.stop()
+    await bus.close()
