@@ -306,3 +306,14 @@ async def test_real_days_land_on_days_of_the_same_kind_around_thanksgiving(libra
     assert all(et(o).strftime("%H:%M") == "18:00" for o in session_opens)
     sunday = et(es.bars.ts[starts[-1]])
     assert sunday.strftime("%a %Y-%m-%d") == "Sun 2026-11-29" and sunday.hour >= 18  # first real bar: 20:00
+
+
+def test_every_default_replays_on_the_same_full_day_even_when_today_is_a_half_day(library: BarLibrary) -> None:
+    feed, clock = make_feed(library, today=date(2026, 11, 27))     # the day after Thanksgiving: 13:00 close
+    clock.pause()
+    targets = {sym: feed.window(sym).target_day for sym in feed.symbols()}
+    assert set(targets.values()) == {date(2026, 11, 25)}, targets
+    feed.jump_to_session("GOOG", date(2015, 12, 24))            # a half-day replays on the half-day …
+    assert feed.window("GOOG").target_day == date(2026, 11, 27)
+    now = et(clock.now_ns())
+    assert now.date() == date(2026, 11, 27) and now.strftime("%H:%M") == "10:15"   # … at the same time of day

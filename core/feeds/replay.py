@@ -158,16 +158,16 @@ class ReplayFeed(Feed):
         return cal.session_on_or_before(self._today)
 
     def default_session(self, symbol: str) -> date:
-        """A full session (not partial) of the same kind as today (full/half-day) with the most
-        consecutive sessions before it (chart history); the latest on ties."""
+        """A full session (neither partial nor a half-day, so every symbol's default replays on
+        the same full trading day) with the most consecutive sessions before it (chart history);
+        the latest on ties."""
         info = self.session_info(symbol)
         cal = calendar_for(symbol)
-        today_half = cal.is_half_day(self._today_index(cal))
-        candidates = [s for s in info if not s.partial] or info
-        same_kind = [s for s in candidates if s.half_day == today_half] or candidates
+        whole = [s for s in info if not s.partial] or info
+        candidates = [s for s in whole if not s.half_day] or whole
         days = [s.day for s in info]
-        best, best_run = same_kind[-1].day, -1
-        for s in same_kind:
+        best, best_run = candidates[-1].day, -1
+        for s in candidates:
             _, k = self._block(cal, days, s.day)
             if k > best_run or (k == best_run and s.day > best):
                 best, best_run = s.day, k
