@@ -467,7 +467,9 @@ class FeedManager:
     def refresh_status(self) -> None:
         if not self.vendor_mode:
             st = self._feed.status()
-            if st != self._last_status:
+            last = self._last_status
+            # Published when what the status bar says changes (not for the ticking clock in extra).
+            if last is None or (st.source, st.state, st.detail) != (last.source, last.state, last.detail):
                 self._last_status = st
                 self._bus.publish(FeedHealthChanged(BARS, st))
             return

@@ -419,8 +419,9 @@ class ReplayFeed(Feed):
         replays as, the clock, speed and state (FINISHED once every streamed symbol's session
         has ended); or one symbol's replay. Both always say "replayed" and "not live data".
 
-        extra: clock_et, symbols, real_session:<SYM>, target_session:<SYM>; plus real_session and
-        target_session when it describes exactly one symbol."""
+        extra: clock_et (the replay clock, see clock_text), symbols, real_session:<SYM>,
+        target_session:<SYM>; plus real_session and target_session when it describes exactly one
+        symbol."""
         now = self._clock.now_ns()
         speed = self._clock.speed
         paused = self._clock.paused
@@ -445,7 +446,9 @@ class ReplayFeed(Feed):
             extra["target_session"] = extra[f"target_session:{syms[0]}"]
         state = FeedState.FINISHED if done_all else FeedState.PAUSED if paused else FeedState.REPLAY
         what = "replayed: " + ", ".join(parts) if parts else "replayed bundled sessions (no symbol streaming)"
-        detail = (f"{what} · clock {self.clock_text()} at {speed:g}×" + (" (paused)" if paused else "")
+        # The clock is in extra, not in the detail: the detail changes only when something a
+        # trader must notice changes (a new health event per change), not every replayed second.
+        detail = (f"{what} · {speed:g}×" + (" (paused)" if paused else "")
                   + f" · {ATTRIBUTION} · not live data")
         return FeedStatus(SOURCE, state, detail, replayed=True, speed=speed, extra=extra)
 

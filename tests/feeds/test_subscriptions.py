@@ -108,3 +108,24 @@ async def test_reset_symbol_reloads_only_that_symbol(replay: ReplayFeed) -> None
         h.release()
     await mgr.stop()
     await bus.close()
+
+
+async def test_the_running_clock_alone_publishes_no_health_events(replay: ReplayFeed) -> None:
+    bus = Bus()
+    bus.bind()
+    events: list[FeedHealthChanged] = []
+    bus.subscribe(FeedHealthChanged, events.append)
+    mgr = FeedManager(bus, replay)
+    replay._clock.resume()
+    mgr.refresh_status()
+    first = replay.status().extra["clock_et"]
+    await asyncio.sleep(0.05)           # the clock moves (1×: at least a 50 ms step; text may tick)
+    mgr.refresh_status()
+    replay._clock.set_speed(1000)
+    await asyncio.sleep(0.05)           # 50 simulated seconds
+    mgr.refresh_status()
+    await bus.drain()
+    assert replay.status().extra["clock_et"] != first
+    assert [e.capability for e in events] == ["bars", "bars"]   # start, then the speed change only
+    await mgr.stop()
+    await bus.close()
