@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from core.errors import InputError
+from core.tasks import spawn
 
 NS = 1_000_000_000
 MAX_SPEED = 1000.0
@@ -41,14 +42,18 @@ class Clock(ABC):
     async def sleep(self, seconds: float) -> None:
         await self.sleep_until(self.now_ns() + int(seconds * NS))
 
-    def call_at(self, ts_ns: int, callback: Callable[[], object]) -> asyncio.Task[None]:
-        """Run callback at clock time ts_ns; cancel the returned task to call it off."""
+    def call_at(self, ts_ns: int, callback: Callable[[], object], *, name: str = "clock-timer"
+                ) -> asyncio.Task[None]:
+        """Run callback at clock time ts_ns; cancel the returned task to call it off.
+
+        An exception raised by the callback is logged with its traceback under `name` (see
+        core.tasks.spawn), never dropped."""
 
         async def _run() -> None:
             await self.sleep_until(ts_ns)
             callback()
 
-        return asyncio.get_running_loop().create_task(_run())
+        return spawn(_run(), name=name)
 
 
 class LiveClock(Clock):

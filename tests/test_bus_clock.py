@@ -154,3 +154,17 @@ async def test_live_clock_follows_wall_time() -> None:
     start = time.monotonic()
     await clock.sleep(0.05)
     assert time.monotonic() - start >= 0.045
+
+
+async def test_clock_timer_errors_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+    clock = ReplayClock(0, speed=1000.0)
+
+    def fail() -> None:
+        raise RuntimeError("phase change failed")
+
+    with caplog.at_level(logging.ERROR, logger="core.tasks"):
+        task = clock.call_at(clock.now_ns() + 1_000_000_000, fail, name="phase-timer")
+        await asyncio.gather(task, return_exceptions=True)
+        await asyncio.sleep(0)
+    rec = [r for r in caplog.records if "phase-timer" in r.getMessage()]
+    assert rec and rec[0].exc_info is not None and "phase change failed" in rec[0].getMessage()

@@ -7,7 +7,7 @@ into the bus as BarUpdated / BarClosed / Tick events, so consumers never talk to
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from core.events import FeedStatus
@@ -37,6 +37,10 @@ class Feed(ABC):
 
     async def stop(self) -> None:  # noqa: B027 - optional hook
         """Close connections and end all streams."""
+
+    def set_subscribed(self, symbols: Sequence[str]) -> None:  # noqa: B027 - optional hook
+        """The symbols the manager streams from this feed now (called on every change); a feed
+        whose status describes its subscriptions (the replay) keeps them."""
 
     @abstractmethod
     def symbols(self) -> list[str]:

@@ -6,7 +6,10 @@ With vendor providers attached (see `from_settings`) it also chooses a source pe
 falls back in order when one fails:
 
     bars        Polygon REST -> Yahoo chart -> last good cached answer -> replay
-    live        Polygon WebSocket -> replay stream (a SeriesReset tells charts to reload)
+    live        Polygon WebSocket -> replay stream while the socket is down (a SeriesReset tells
+                charts to reload; "live" health DEGRADED with the reason), back to the socket
+                when it reconnects (another SeriesReset: charts reload, the vendor's history
+                fills the gap)
     chains      Polygon options snapshot -> Tradier -> Yahoo options
     quotes      Polygon snapshot -> Tradier -> Yahoo quote
     enrichment  Finnhub (news sentiment, earnings, economic events)
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -31,17 +35,21 @@ import numpy as np
 from core.bus import Bus
 from core.errors import FeedError, InputError
 from core.events import BarClosed, BarUpdated, FeedHealthChanged, FeedState, FeedStatus, SeriesReset, Tick
-from core.feeds.base import Feed
+from core.feeds.base import BarUpdate, Feed
 from core.feeds.cache import TTL_CHAIN_S, TTL_QUOTE_S, TTLCache, bars_ttl
-from core.feeds.http import UNSUPPORTED, MarketStatus, ProviderError, Quote
+from core.feeds.http import AUTH, UNSUPPORTED, MarketStatus, ProviderError, Quote
 from core.market.bars import Bars
 from core.market.intervals import Interval, parse_interval
+from core.tasks import spawn
 
 log = logging.getLogger(__name__)
 NY = ZoneInfo("America/New_York")
 T = TypeVar("T")
 
 STATUS_POLL_S = 1.0
+LIVE_GRACE_S = 10.0   # a live vendor not streaming for this long -> replay stands in
+LIVE_PROBE_S = 0.25   # how often the live vendor's state is checked
+STREAM_FAILED = "stream_failed"
 BARS, LIVE, CHAINS, QUOTES, ENRICHMENT = "bars", "live", "chains", "quotes", "enrichment"
 
 
@@ -49,12 +57,48 @@ BARS, LIVE, CHAINS, QUOTES, ENRICHMENT = "bars", "live", "chains", "quotes", "en
 class _Pump:
     symbol: str
     interval: Interval
-    refs: int = 0
+    handles: list[StreamHandle] = field(default_factory=list)
     task: asyncio.Task[None] | None = None
     last_ts: int = -1
     updates: int = 0
     extra: dict[str, int] = field(default_factory=dict)
     source: str = ""
+
+    @property
+    def refs(self) -> int:
+        return len(self.handles)
+
+
+class StreamHandle:
+    """One owner's claim on the live stream of (symbol, interval), returned by
+    `FeedManager.subscribe`. `release()` gives it back (idempotent); the stream stops when the
+    last handle is released. Also a context manager:
+
+        with manager.subscribe("SPY", "1m"):
+            ...   # BarUpdated / BarClosed / Tick events for SPY 1m arrive on the bus
+    """
+
+    __slots__ = ("_manager", "interval", "released", "symbol")
+
+    def __init__(self, manager: FeedManager, symbol: str, interval: Interval) -> None:
+        self._manager = manager
+        self.symbol = symbol
+        self.interval = interval
+        self.released = False
+
+    def release(self) -> None:
+        if not self.released:
+            self.released = True
+            self._manager._release(self)
+
+    def __enter__(self) -> StreamHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def __repr__(self) -> str:
+        return f"StreamHandle({self.symbol} {self.interval.name}{', released' if self.released else ''})"
 
 
 @dataclass
@@ -74,7 +118,8 @@ class Providers:
 
 class FeedManager:
     def __init__(self, bus: Bus, bars_feed: Feed, *, providers: Providers | None = None,
-                 store: Any | None = None, cache_entries: int = 1024, iv_check_s: float = 3600.0) -> None:
+                 store: Any | None = None, cache_entries: int = 1024, iv_check_s: float = 3600.0,
+                 live_grace_s: float = LIVE_GRACE_S, live_probe_s: float = LIVE_PROBE_S) -> None:
         self._bus = bus
         self._feed = bars_feed          # the replay feed: default source and last resort
         self._providers = providers or Providers()
@@ -89,13 +134,15 @@ class FeedManager:
         self._health: dict[str, FeedStatus] = {}
         self._published: dict[str, tuple[str, str, str]] = {}
         self._bars_source = bars_feed.name
+        self._live_grace_s = live_grace_s
+        self._live_probe_s = live_probe_s
 
     # -- construction from settings -------------------------------------------------------------
     @classmethod
-    def from_settings(cls, bus: Bus, replay: Feed, settings: Any, store: Any | None = None, **kw: Any
-                      ) -> FeedManager:
+    def from_settings(cls, bus: Bus, replay: Feed, settings: Any, store: Any | None = None, *,
+                      live_grace_s: float = LIVE_GRACE_S, **kw: Any) -> FeedManager:
         """Providers chosen from the keys present; no keys (and feed=replay) -> replay only."""
-        return cls(bus, replay, providers=build_providers(settings, **kw), store=store)
+        return cls(bus, replay, providers=build_providers(settings, **kw), store=store, live_grace_s=live_grace_s)
 
     @property
     def feed(self) -> Feed:
@@ -122,10 +169,9 @@ class FeedManager:
         for f in self._bars_chain():
             await f.start()
         self.refresh_status()
-        loop = asyncio.get_running_loop()
-        self._status_task = loop.create_task(self._watch_status(), name="feed-status")
+        self._status_task = spawn(self._watch_status(), name="feed-status", logger=log)
         if self._store is not None and self._providers.iv_symbols and self._chain_sources():
-            self._iv_task = loop.create_task(self._record_iv_daily(), name="iv-recorder")
+            self._iv_task = spawn(self._record_iv_daily(), name="iv-recorder", logger=log)
 
     async def stop(self) -> None:
         tasks = [p.task for p in self._pumps.values() if p.task is not None]
@@ -228,32 +274,73 @@ class FeedManager:
         return bars
 
     # -- live ---------------------------------------------------------------------------------------
-    def subscribe(self, symbol: str, interval: Interval | str) -> None:
-        """Start (or share) the live stream of (symbol, interval) into the bus."""
+    def subscribe(self, symbol: str, interval: Interval | str) -> StreamHandle:
+        """Start (or share) the live stream of (symbol, interval) into the bus.
+
+        Returns the caller's handle: `handle.release()` (or leaving its `with` block) gives the
+        subscription back; the stream stops when the last handle is released."""
         iv = parse_interval(interval)
         key = (symbol.upper(), iv.name)
         pump = self._pumps.get(key)
         if pump is None:
             pump = self._pumps[key] = _Pump(symbol.upper(), iv)
-        pump.refs += 1
+        handle = StreamHandle(self, pump.symbol, iv)
+        pump.handles.append(handle)
+        self._announce()
         if pump.task is None or pump.task.done():
-            pump.task = asyncio.get_running_loop().create_task(self._run(pump), name=f"pump:{key}")
+            pump.task = spawn(self._run(pump), name=f"pump:{pump.symbol}/{iv.name}", logger=log,
+                              on_error=lambda exc, p=pump: self._pump_failed(p, exc))
+        return handle
 
     def unsubscribe(self, symbol: str, interval: Interval | str) -> None:
+        """Deprecated (kept for one release): release one handle of (symbol, interval)."""
         key = (symbol.upper(), parse_interval(interval).name)
         pump = self._pumps.get(key)
-        if pump is None:
+        if pump is not None and pump.handles:
+            pump.handles[0].release()
+
+    def _release(self, handle: StreamHandle) -> None:
+        key = (handle.symbol, handle.interval.name)
+        pump = self._pumps.get(key)
+        if pump is None or handle not in pump.handles:
             return
-        pump.refs -= 1
-        if pump.refs <= 0:
+        pump.handles.remove(handle)
+        if not pump.handles:
             if pump.task is not None:
                 pump.task.cancel()
             del self._pumps[key]
+            self._announce()
+
+    def _announce(self) -> None:
+        """Tell the replay feed what is subscribed: its status describes exactly that."""
+        self._feed.set_subscribed(sorted({p.symbol for p in self._pumps.values()}))
+
+    def subscriptions(self) -> dict[tuple[str, str], int]:
+        """(symbol, interval name) -> number of live handles: what is streamed now."""
+        return {k: p.refs for k, p in self._pumps.items()}
+
+    def _pump_failed(self, pump: _Pump, exc: BaseException) -> None:
+        """A pump died: the live capability is degraded, and says which stream and why."""
+        reason = exc.reason if isinstance(exc, ProviderError) else STREAM_FAILED
+        self._set_health(LIVE, FeedStatus(pump.source or self._feed.name, FeedState.DEGRADED,
+                                          f"live {pump.symbol} {pump.interval.name} stopped: "
+                                          f"{type(exc).__name__}: {exc}",
+                                          extra={"reason": reason, "symbol": pump.symbol,
+                                                 "interval": pump.interval.name}))
 
     def reset_all(self, reason: str) -> None:
-        """Tell consumers every subscribed series must be reloaded (replay jump, backfill)."""
+        """Tell consumers every subscribed series must be reloaded (replay clock jump, backfill)."""
         for p in self._pumps.values():
             self._bus.publish(SeriesReset(p.symbol, p.interval, reason))
+        self.refresh_status()
+
+    def reset_symbol(self, symbol: str, reason: str) -> None:
+        """Tell consumers the subscribed series of one symbol must be reloaded (a replay session
+        chosen for that symbol: the clock and the other symbols are unchanged)."""
+        sym = symbol.upper()
+        for p in self._pumps.values():
+            if p.symbol == sym:
+                self._bus.publish(SeriesReset(p.symbol, p.interval, reason))
         self.refresh_status()
 
     def _live_chain(self) -> list[Feed]:
@@ -262,40 +349,115 @@ class FeedManager:
 
     async def _run(self, pump: _Pump) -> None:
         chain = self._live_chain()
-        errors: list[ProviderError] = []
-        for i, feed in enumerate(chain):
-            pump.source = feed.name
-            if i > 0:
-                # The series now comes from another source: charts reload it from history.
-                self.cache.invalidate()
-                self._bus.publish(SeriesReset(pump.symbol, pump.interval, f"live source changed to {feed.name}"))
-            if len(chain) > 1:
-                self._served(LIVE, feed.name, chain[0].name, errors, feed.status())
+        if len(chain) == 1:
+            pump.source = self._feed.name
+            await self._pump_from(self._feed, pump)  # an error ends the pump: spawn logs it
+            return
+        await self._run_with_fallback(pump, chain[0], self._feed)
+
+    async def _run_with_fallback(self, pump: _Pump, primary: Feed, fallback: Feed) -> None:
+        """Stream from `primary`; while it is down (not LIVE for `live_grace_s`, or failed) the
+        fallback streams instead, labelled DEGRADED; when the primary is LIVE again the series
+        is reset so consumers reload history from the vendor (filling the gap) and follow the
+        primary again. The primary's stream keeps running throughout: it is what reconnects."""
+        inbox: asyncio.Queue[BarUpdate | BaseException] = asyncio.Queue()
+        name = f"{pump.symbol}/{pump.interval.name}"
+
+        async def read_primary() -> None:
             try:
-                await self._pump_from(feed, pump)
-                return
+                async for upd in primary.stream(pump.symbol, pump.interval):
+                    inbox.put_nowait(upd)
             except asyncio.CancelledError:
                 raise
-            except ProviderError as err:
-                _note(feed, err)
-                log.warning("live %s %s: %s", pump.symbol, pump.interval, err)
-                errors.append(err)
             except Exception as exc:
-                log.exception("feed %s: stream %s %s failed", feed.name, pump.symbol, pump.interval)
-                errors.append(ProviderError(feed.name, "stream_failed", f"{type(exc).__name__}: {exc}"))
-            self.refresh_status()
-        if len(chain) > 1:
-            self._failed(LIVE, errors)
+                log.exception("live %s from %s failed", name, primary.name)
+                inbox.put_nowait(exc)  # the pump loop falls back and reports it in the health
+
+        reader = spawn(read_primary(), name=f"live:{primary.name}:{name}", logger=log)
+        standby: asyncio.Task[None] | None = None
+        failure: ProviderError | None = None
+        down_since: float | None = None
+        pump.source = primary.name
+        self._set_health(LIVE, primary.status())
+        try:
+            while True:
+                try:
+                    item = await asyncio.wait_for(inbox.get(), self._live_probe_s)
+                except TimeoutError:
+                    item = None
+                if isinstance(item, BaseException):
+                    failure = _as_provider_error(primary.name, item)
+                    _note(primary, failure)
+                    log.warning("live %s from %s failed: %s", name, primary.name, failure)
+                elif item is not None and standby is None:
+                    self._publish(pump, item, primary.name)
+                if standby is not None and standby.done():
+                    standby.result()  # the stand-in failed too: the pump ends with its error
+                st = primary.status()
+                healthy = failure is None and st.state is FeedState.LIVE
+                if standby is None:
+                    if healthy:
+                        down_since = None
+                        self._set_health(LIVE, st)
+                        continue
+                    down_since = down_since if down_since is not None else time.monotonic()
+                    if failure is None and time.monotonic() - down_since < self._live_grace_s:
+                        continue
+                    why = failure or ProviderError(primary.name, _reason_of(st), st.detail)
+                    standby = self._stand_in(pump, fallback, why)
+                elif healthy:
+                    standby.cancel()
+                    await asyncio.gather(standby, return_exceptions=True)
+                    standby, down_since = None, None
+                    self._back_live(pump, primary, st)
+                elif failure is None:
+                    why = ProviderError(primary.name, _reason_of(st), st.detail)
+                    self._set_health(LIVE, self._replay_health(why.summary, why.reason))
+        finally:
+            for t in (reader, standby):
+                if t is not None:
+                    t.cancel()
+
+    def _stand_in(self, pump: _Pump, fallback: Feed, why: ProviderError) -> asyncio.Task[None]:
+        """Start streaming `pump` from the fallback feed, clearly labelled."""
+        log.warning("live %s %s: %s; streaming %s until it is back", pump.symbol, pump.interval.name,
+                    why.summary, fallback.name)
+        pump.source = fallback.name
+        self.cache.invalidate()
+        self._bus.publish(SeriesReset(pump.symbol, pump.interval, f"live source changed to {fallback.name}"))
+        self._set_health(LIVE, self._replay_health(why.summary, why.reason))
+        return spawn(self._pump_from(fallback, pump), name=f"standby:{fallback.name}:{pump.symbol}/"
+                     f"{pump.interval.name}", logger=log)
+
+    def _back_live(self, pump: _Pump, primary: Feed, st: FeedStatus) -> None:
+        log.info("live %s %s: %s is back; reloading the series from it", pump.symbol, pump.interval.name,
+                 primary.name)
+        pump.source = primary.name
+        self.cache.invalidate()  # the reload must ask the vendor, not a stale or replayed answer
+        self._bus.publish(SeriesReset(pump.symbol, pump.interval,
+                                      f"live source back: {primary.name} (reload to fill the gap)"))
+        self._set_health(LIVE, st)
+
+    def _replay_health(self, why: str, reason: str) -> FeedStatus:
+        """The replay standing in for a failed source: DEGRADED, with the failure and the
+        replay's own text (real day, "not live data")."""
+        rs = self._feed.status()
+        return FeedStatus(rs.source, FeedState.DEGRADED, f"{why} → replay: {rs.detail}", replayed=True,
+                          speed=rs.speed, extra={**rs.extra, "reason": reason, "why": why,
+                                                 "replay_state": rs.state.value})
 
     async def _pump_from(self, feed: Feed, pump: _Pump) -> None:
         src = feed.name
         async for upd in feed.stream(pump.symbol, pump.interval):
-            pump.updates += 1
-            pump.last_ts = upd.bar.ts
-            if upd.tick_price is not None:
-                self._bus.publish(Tick(upd.symbol, upd.bar.ts, upd.tick_price, upd.tick_size, src))
-            event = BarClosed if upd.closed else BarUpdated
-            self._bus.publish(event(upd.symbol, upd.interval, upd.bar, src))
+            self._publish(pump, upd, src)
+
+    def _publish(self, pump: _Pump, upd: BarUpdate, src: str) -> None:
+        pump.updates += 1
+        pump.last_ts = upd.bar.ts
+        if upd.tick_price is not None:
+            self._bus.publish(Tick(upd.symbol, upd.bar.ts, upd.tick_price, upd.tick_size, src))
+        event = BarClosed if upd.closed else BarUpdated
+        self._bus.publish(event(upd.symbol, upd.interval, upd.bar, src))
 
     async def _watch_status(self) -> None:
         while True:
@@ -305,7 +467,9 @@ class FeedManager:
     def refresh_status(self) -> None:
         if not self.vendor_mode:
             st = self._feed.status()
-            if st != self._last_status:
+            last = self._last_status
+            # Published when what the status bar says changes (not for the ticking clock in extra).
+            if last is None or (st.source, st.state, st.detail) != (last.source, last.state, last.detail):
                 self._last_status = st
                 self._bus.publish(FeedHealthChanged(BARS, st))
             return
@@ -313,13 +477,12 @@ class FeedManager:
         for cap in (BARS, LIVE):
             cur = self._health.get(cap)
             if cur is not None and cur.replayed:
+                if cur.state is FeedState.DEGRADED and "why" in cur.extra:
+                    self._set_health(cap, self._replay_health(cur.extra["why"], cur.extra.get("reason", "")))
+                    continue
                 rs = self._feed.status()
                 why = cur.detail.split(" → replay: ")[0] if " → replay: " in cur.detail else ""
                 self._set_health(cap, replace(rs, detail=f"{why} → replay: {rs.detail}" if why else rs.detail))
-        pg = self._providers.polygon
-        live_now = {p.source for p in self._pumps.values()}
-        if pg is not None and pg.name in live_now:
-            self._set_health(LIVE, pg.status())
         if BARS not in self._health:
             first = self._bars_chain()[0] if self._bars_chain() else self._feed
             self._set_health(BARS, first.status())
@@ -459,6 +622,19 @@ class FeedManager:
                     if s.upper() in done:
                         self._iv_done[s] = today
             await asyncio.sleep(self._iv_check_s)
+
+
+def _as_provider_error(provider: str, exc: BaseException) -> ProviderError:
+    if isinstance(exc, ProviderError):
+        return exc
+    return ProviderError(provider, STREAM_FAILED, f"{type(exc).__name__}: {exc}")
+
+
+def _reason_of(st: FeedStatus) -> str:
+    """A machine reason for a vendor that is not LIVE (connecting, reconnecting, key rejected)."""
+    if st.state is FeedState.ERROR and "key rejected" in st.detail:
+        return AUTH
+    return st.extra.get("reason") or ("connecting" if st.state is FeedState.CONNECTING else "disconnected")
 
 
 def _note(provider: Any, err: ProviderError) -> None:

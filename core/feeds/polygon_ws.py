@@ -30,6 +30,7 @@ from core.feeds.http import AUTH, ProviderError
 from core.feeds.polygon import MS, PolygonRest
 from core.feeds.symbols import polygon_cluster
 from core.market.bars import Bar
+from core.tasks import spawn
 
 log = logging.getLogger(__name__)
 NAME = "polygon-ws"
@@ -99,7 +100,9 @@ class PolygonStream:
         q: asyncio.Queue[Bar | BaseException] = asyncio.Queue()
         sub.queues.append(q)
         if cl.task is None or cl.task.done():
-            cl.task = asyncio.get_running_loop().create_task(self._run(cl), name=f"polygon-ws:{cl.name}")
+            # A crash of the connection loop is logged and handed to every subscriber (no silent hang).
+            cl.task = spawn(self._run(cl), name=f"polygon-ws:{cl.name}", logger=log,
+                            on_error=lambda exc, cl=cl: self._crashed(cl, exc))
         elif new and cl.ws is not None:
             await self._send_subscribe(cl, [ticker])
             await self._backfill(cl, ticker, sub)
@@ -184,6 +187,10 @@ class PolygonStream:
             cl.detail = f"reconnecting (attempt {cl.attempt}) after {reason}"
             log.info("polygon ws %s: %s; next try in %.2f s", cl.name, reason, delay)
             await asyncio.sleep(delay)
+
+    def _crashed(self, cl: _Cluster, exc: BaseException) -> None:
+        cl.state, cl.detail = FeedState.ERROR, f"connection loop failed: {type(exc).__name__}: {exc}"
+        self._fail_all(cl, exc)
 
     def _fail_all(self, cl: _Cluster, err: BaseException) -> None:
         for sub in cl.subs.values():

@@ -279,6 +279,5 @@ def replay(library: BarLibrary) -> ReplayFeed:
     clock = ReplayClock(0, speed=1.0)
     feed = ReplayFeed(library, clock, today=TODAY)
     clock.jump(feed.start_time_ns("SPY"))
-    feed.set_primary("SPY")
     clock.pause()
     return feed

@@ -67,8 +67,9 @@ class FixtureServer:
     def route(self, path: str, handler: Handler, *, prefix: bool = False) -> None:
         self.routes.append((path, prefix, handler))
 
-    async def start(self) -> FixtureServer:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+    async def start(self, port: int = 0) -> FixtureServer:
+        """Listen on `port` (0: any free one; a fixed one brings a "down" vendor back)."""
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", port)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -162,10 +163,15 @@ class BlackHole:
         self._sock.close()
 
 
-def closed_port_url() -> str:
-    """A port nobody listens on (connection refused)."""
+def free_port() -> int:
+    """A port nobody listens on now (connecting to it is refused)."""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
-    return f"http://127.0.0.1:{port}"
+    return int(port)
+
+
+def closed_port_url() -> str:
+    """A port nobody listens on (connection refused)."""
+    return f"http://127.0.0.1:{free_port()}"
