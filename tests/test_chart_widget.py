@@ -699,3 +699,20 @@ def test_short_history_opens_filled(chart: ChartWidget, spy5) -> None:  # type: 
     (x0, x1), _ = chart.price_plot.getViewBox().viewRange()
     assert chart.visible_range() == (0, len(hourly))
     assert len(hourly) / (x1 - x0) > 0.85
+
+
+def test_vwap_line_is_unbroken_between_session_resets(chart: ChartWidget, spy5) -> None:  # type: ignore[no-untyped-def]
+    """Grid lines used to be stacked above the plot and cut a 1-px gap into the line at each one."""
+    bars = spy5[0][:3000]
+    chart.set_bars(bars, M5, symbol="SPY")
+    starts = session_starts(bars, "SPY")
+    chart.set_line("VWAP", chart_lines(bars, "SPY", M5)["VWAP"], "#ff00ff", 1.6, breaks=starts)
+    for a, b in ((2000, 2300), (2600, 2999)):
+        chart.price_plot.getViewBox().setXRange(a, b, padding=0)
+        rgb = _rgb(_grab(chart))
+        drawn = (_mask(rgb, "#ff00ff") | _mask(rgb, DARK.last_price)).any(axis=0)
+        x0, x1 = chart.map_to_widget(a, 0).x(), chart.map_to_widget(b, 0).x()
+        cuts = [chart.map_to_widget(s - 0.5, 0).x() for s in starts]
+        cols = [x for x in range(x0 + 1, x1) if all(abs(x - c) > 3 for c in cuts)]
+        assert len(cols) > 500
+        assert [x for x in cols if not drawn[x]] == []

@@ -108,6 +108,10 @@ class ChartWidget(QtWidgets.QWidget):
             vb.disableAutoRange()
             vb.setLimits(minXRange=MIN_X_RANGE)
             vb.zoom_anchor = self._zoom_anchor
+            # pyqtgraph stacks the axes (and so their grid lines) above the ViewBox: every grid
+            # line then cut a 1-px gap into the VWAP and EMA lines and the candles. Grid below.
+            for name in ("right", "bottom"):
+                plot.getAxis(name).setZValue(-200)
         self._price.getAxis("bottom").setHeight(0)  # shares x with the volume plot's time axis
         # Fixed sizes: an auto-sized axis grows after its first labels paint, shifting the plots.
         self._time_axis.setHeight(TIME_AXIS_HEIGHT)
