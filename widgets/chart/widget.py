@@ -401,6 +401,7 @@ class ChartWidget(QtWidgets.QWidget):
         for k, (name, spec) in enumerate(lines.items()):
             if not isinstance(spec, LineSpec):
                 raise InputError(f"lines[{k}]", f"expected LineSpec for {name!r}, got {type(spec).__name__}")
+            make_pen(spec.color, spec.width, spec.style)   # refuse a bad set before changing anything
         for name in [n for n in self._lines if n not in lines]:
             self._price.removeItem(self._lines.pop(name)[1])
         self._in_autoscale = True   # one autoscale for the whole set, not one per line
