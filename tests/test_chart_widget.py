@@ -532,6 +532,7 @@ def test_symbol_switch_drops_the_old_lines_and_fits_the_new_symbol(chart: ChartW
     assert chart.volume_plot.getViewBox().height() <= 8
     assert chart.volume_plot.getAxis("right").style["showValues"] is False
     assert chart.time_axis.isVisible() and chart.time_axis.height() > 0
+    assert " V " not in chart.format_readout(i1 - 1) and " C " in chart.format_readout(i1 - 1)
     # Back to a symbol with volume: the pane comes back.
     chart.set_bars(spy, M5, symbol="SPY")
     assert chart.volume_shown() and chart.volume_plot.getViewBox().height() > 50

@@ -179,7 +179,7 @@ class PredictorPanel(QWidget):
             self.symbol.setText(symbol)
         if not self._price_edited:
             ok = price is not None and math.isfinite(price) and price > 0
-            self.price.setText(f"{price:.2f}" if ok else "")
+            self.price.setText((f"{price:.2f}" if price >= 1 else f"{price:.4f}") if ok else "")
         self._clear_field_error()
 
     def _on_price_edited(self, _text: str) -> None:

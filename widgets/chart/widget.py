@@ -730,8 +730,9 @@ class ChartWidget(QtWidgets.QWidget):
         when = session_time(t).strftime("%Y-%m-%d") if daily else t.strftime("%Y-%m-%d %H:%M ET")
         digits = 2 if abs(b.close) >= 1 else 4
         f = f"{{:.{digits}f}}"
+        vol = f"  V {short_volume(b.volume)}" if self._volume_shown else ""  # an index has none
         return (f"{when}  O {f.format(b.open)}  H {f.format(b.high)}  L {f.format(b.low)}"
-                f"  C {f.format(b.close)}  V {short_volume(b.volume)}")
+                f"  C {f.format(b.close)}{vol}")
 
     def _refresh_label(self) -> None:
         text = "\n".join(s for s in (self._title, self._readout) if s)
