@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 NO_SKILL = "no better than volatility alone"
+# "session": high/low are the whole session's (what already traded today counts);
+# "rest_of_session": no session bars were known, so they cover only from now to the close.
+ExtremesScope = Literal["session", "rest_of_session"]
 
 
 @dataclass(frozen=True)
@@ -20,7 +23,7 @@ class Forecast:
     minutes_to_close: float
     close: float                 # median estimate of the session close
     close_range: tuple[float, float]   # 80% interval of the close
-    high: float                  # median session high from here on
+    high: float                  # median session high (see extremes_scope)
     high_range: tuple[float, float]    # 80% interval of the session high
     low: float
     low_range: tuple[float, float]
@@ -35,6 +38,15 @@ class Forecast:
     skill_text: str
     note: str
     latency_ms: float
+    extremes_scope: ExtremesScope = "rest_of_session"
+    high_so_far: float | None = None   # the session's high/low up to the decision time, when known
+    low_so_far: float | None = None
+
+    def extremes_labels(self) -> tuple[str, str]:
+        """How to name high/low for the trader: the session's, or only from now to the close."""
+        if self.extremes_scope == "session":
+            return "Session high", "Session low"
+        return "High from now to the close", "Low from now to the close"
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -33,6 +33,7 @@ from models.dataset import (
     SEQ_FEATURES,
     SEQ_LEN,
     SESSION_MINUTES,
+    SessionBars,
     _realized_sigma,
     _windows,
     context_features,
@@ -40,7 +41,7 @@ from models.dataset import (
     sequence_features,
 )
 from models.evaluate import load_model
-from models.forecast import Forecast, skill_text
+from models.forecast import ExtremesScope, Forecast, skill_text
 from models.network import Predictor, image_tensor
 from models.render import load_screenshot
 
@@ -88,7 +89,9 @@ class LocalPredictor:
                     "(the overnight gap is not modelled)")
             at_ns = o_ns
         tau = (c_ns - at_ns) / MIN_NS
-        inputs = self._bar_inputs(bars, symbol, at_ns, o_ns, price, tau) if bars is not None and len(bars) else None
+        sb = regular_session_bars(bars, symbol) if bars is not None and len(bars) else None
+        inputs = self._bar_inputs(sb, symbol, at_ns, o_ns, price, tau) if sb is not None else None
+        so_far = session_extremes_so_far(sb, at_ns, o_ns) if sb is not None else None
         if inputs is None:
             if price is None:
                 raise InputError("price", "needed when no recent bars are given (type the current price)")
@@ -120,6 +123,11 @@ class LocalPredictor:
         def px(z: float) -> float:
             return float(anchor * math.exp(z * scale))
 
+        # The model forecasts the extremes of the rest of the session; the session's own high is at
+        # least what already traded (quantiles commute with max/min, so ranges combine the same way).
+        scope: ExtremesScope = "session" if so_far is not None or at_ns <= o_ns else "rest_of_session"
+        hi_floor, lo_cap = (max(so_far[0], anchor), min(so_far[1], anchor)) if so_far else (anchor, anchor)
+
         p_touch = p_base = None
         if level is not None:
             d = math.log(level / anchor) / scale
@@ -131,17 +139,17 @@ class LocalPredictor:
             symbol=symbol, anchor_price=anchor, price_source=src,
             anchor_time=datetime.fromtimestamp(at_ns / 1e9, UTC), horizon_end=datetime.fromtimestamp(c_ns / 1e9, UTC),
             minutes_to_close=tau, close=px(q[0, 1]), close_range=(px(q[0, 0]), px(q[0, 2])),
-            high=max(anchor, px(q[1, 1])), high_range=(max(anchor, px(q[1, 0])), max(anchor, px(q[1, 2]))),
-            low=min(anchor, px(q[2, 1])), low_range=(min(anchor, px(q[2, 0])), min(anchor, px(q[2, 2]))),
+            high=max(hi_floor, px(q[1, 1])), high_range=(max(hi_floor, px(q[1, 0])), max(hi_floor, px(q[1, 2]))),
+            low=min(lo_cap, px(q[2, 1])), low_range=(min(lo_cap, px(q[2, 0])), min(lo_cap, px(q[2, 2]))),
             level=level, p_touch=p_touch, p_touch_volatility_only=p_base,
             annual_volatility=float(sigma * math.sqrt(MINUTES_PER_YEAR)), volatility_source=vol_source,
             used_bars=used, model_version=self.version, skill=self.skill, skill_text=skill_text(self.skill),
-            note=note, latency_ms=(time.perf_counter() - t0) * 1e3)
+            note=note, latency_ms=(time.perf_counter() - t0) * 1e3, extremes_scope=scope,
+            high_so_far=so_far[0] if so_far else None, low_so_far=so_far[1] if so_far else None)
 
-    def _bar_inputs(self, bars: Bars, symbol: str, at_ns: int, open_ns: int, price: float | None,
+    def _bar_inputs(self, sb: SessionBars, symbol: str, at_ns: int, open_ns: int, price: float | None,
                     tau: float) -> tuple[Any, ...] | None:
         """Model inputs from the bars that ended by the decision time (past only, as in training)."""
-        sb = regular_session_bars(bars, symbol)
         done = np.flatnonzero(sb.end_ns <= at_ns)
         if len(done) < 2:
             return None
@@ -168,6 +176,15 @@ class LocalPredictor:
         window, n_bars, new_sess = _windows(sb.bars, sb.session, np.array([i]), np.array([anchor]))
         seq = sequence_features(window, n_bars, new_sess, np.array([sigma]), float(sb.interval_minutes))
         return anchor, sigma, ctx, seq, window, n_bars
+
+
+def session_extremes_so_far(sb: SessionBars, at_ns: int, open_ns: int) -> tuple[float, float] | None:
+    """(high, low) of the session opening at `open_ns`, over its bars that ended by `at_ns`;
+    None when none has (a bar still forming may hold prices from after the decision time)."""
+    today = (sb.open_ns == open_ns) & (sb.end_ns <= at_ns)
+    if not today.any():
+        return None
+    return float(sb.bars.high[today].max()), float(sb.bars.low[today].min())
 
 
 def default_sigma(symbol: str) -> tuple[float, str]:

@@ -140,6 +140,35 @@ def test_prediction_without_bars_needs_a_price_and_says_where_volatility_came_fr
         p.predict(_screenshot(tmp_path), "SPY", price=285.0, level=-1.0, at=at)
 
 
+def test_session_high_and_low_include_what_already_traded(tmp_path: Path) -> None:
+    """At 14:00 ET on 2019-05-09 SPY traded 286.64 after a 283.30 low: the session low can't be
+    above 283.30 (the panel used to say 'Session low' for the rest of the session only)."""
+    from models.inference import LocalPredictor
+
+    p = LocalPredictor.load(tiny_checkpoint())
+    at = datetime(2019, 5, 9, 18, 0, tzinfo=UTC)
+    bars = spy_between("2019-05-01", "2019-05-09T18:00")
+    open_ns = int(np.datetime64("2019-05-09T13:30", "ns").astype(np.int64))
+    today = (bars.ts >= open_ns) & (bars.ts + 5 * 60_000_000_000 <= int(at.timestamp() * 1e9))
+    hi_so_far, lo_so_far = float(bars.high[today].max()), float(bars.low[today].min())
+    last = float(bars.close[-1])
+    assert lo_so_far < last - 3.0                  # the case of the issue: price well off the low
+    f = p.predict(_screenshot(tmp_path), "SPY", bars=bars, at=at)
+    assert f.extremes_scope == "session" and f.extremes_labels() == ("Session high", "Session low")
+    assert (f.high_so_far, f.low_so_far) == (hi_so_far, lo_so_far)
+    assert f.low <= lo_so_far and f.low_range[0] <= f.low_range[1] <= lo_so_far
+    assert f.high >= hi_so_far and hi_so_far <= f.high_range[0] <= f.high_range[1]
+    assert f.to_dict()["extremes_scope"] == "session"
+    # Bars that end after the decision time are not used (no look-ahead).
+    later = p.predict(_screenshot(tmp_path), "SPY", bars=spy_between("2019-05-01", "2019-05-10"), at=at)
+    assert (later.high_so_far, later.low_so_far) == (hi_so_far, lo_so_far)
+    # No bars: nothing is known about the session so far, and the forecast says so.
+    blind = p.predict(_screenshot(tmp_path), "SPY", price=last, at=at)
+    assert blind.extremes_scope == "rest_of_session" and blind.low_so_far is None
+    assert blind.extremes_labels() == ("High from now to the close", "Low from now to the close")
+    assert blind.low <= last <= blind.high
+
+
 def test_skill_text_says_no_better_than_volatility_alone_when_it_is_not() -> None:
     from models.forecast import NO_SKILL, skill_text
 

@@ -1,15 +1,20 @@
-"""The predictor panel: drop a chart screenshot (or pick a file), optionally type a level, read
-the forecast; start or cancel training and watch its progress. It renders what it is given and
-emits the user's intent — the app decides what to do with it."""
+"""The predictor panel: drop a chart screenshot (or pick a file), check the symbol and price it is
+for, optionally type a level, read the forecast; start or cancel training and watch its progress.
+It renders what it is given and emits the user's intent — the app decides what to do with it."""
 
 from __future__ import annotations
 
+import math
+import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, get_args
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QFileDialog,
+    QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -20,7 +25,45 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.errors import InputError
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+ERROR_COLOR = "#e57373"
+TrainingState = Literal["idle", "running", "succeeded", "failed", "cancelled"]
+TRAINING_STATES: tuple[str, ...] = get_args(TrainingState)
+_LONG_NUMBER = re.compile(r"-?\d+\.\d{4,}")
+
+
+@dataclass(frozen=True, slots=True)
+class PredictRequest:
+    """What the trader asked to predict: the screenshot, for which symbol at which price, and the
+    level to test. price None: use the feed's latest price; level None: no touch probability."""
+
+    path: str
+    symbol: str
+    price: float | None
+    level: float | None
+
+
+def round_numbers(text: str) -> str:
+    """'best val loss 0.7039584356713234' -> 'best val loss 0.704' (4 significant digits)."""
+    def short(m: re.Match[str]) -> str:
+        v = float(m.group())
+        return f"{v:.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+    return _LONG_NUMBER.sub(short, text)
+
+
+def _positive_price(field: str, text: str) -> float | None:
+    text = text.strip().replace(",", "")
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(field, f"{text!r} is not a price") from None
+    if not math.isfinite(value) or value <= 0:
+        raise InputError(field, "must be a positive price")
+    return value
 
 
 class DropArea(QLabel):
@@ -57,15 +100,27 @@ class DropArea(QLabel):
 
 
 class PredictorPanel(QWidget):
-    predict_requested = Signal(str, object)   # image path, level (float | None)
+    predict_requested = Signal(object)   # PredictRequest
     train_requested = Signal()
     cancel_requested = Signal()
 
     def __init__(self) -> None:
         super().__init__()
         self.drop = DropArea()
+        self.symbol = QLineEdit()
+        self.symbol.setObjectName("predict_symbol")
+        self.symbol.setPlaceholderText("e.g. SPY")
+        self.price = QLineEdit()
+        self.price.setObjectName("predict_price")
+        self.price.setPlaceholderText("latest feed price")
         self.level = QLineEdit()
+        self.level.setObjectName("predict_level")
         self.level.setPlaceholderText("level to test, e.g. 432.50 (optional)")
+        self.field_error = QLabel("")
+        self.field_error.setObjectName("predict_field_error")
+        self.field_error.setStyleSheet(f"color: {ERROR_COLOR};")
+        self.field_error.setWordWrap(True)
+        self.field_error.setVisible(False)
         self.open_button = QPushButton("Open screenshot…")
         self.result = QLabel("No prediction yet.")
         self.result.setObjectName("prediction_result")
@@ -80,18 +135,27 @@ class PredictorPanel(QWidget):
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
         self.train_status = QLabel("")
+        self.train_status.setObjectName("train_status")
         self.train_status.setWordWrap(True)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Level"))
-        row.addWidget(self.level, 1)
-        row.addWidget(self.open_button)
+        self._training_state: TrainingState = "idle"
+        self._path: str | None = None            # the screenshot on display, re-run on Enter
+        self._context_symbol = ""
+        self._price_edited = False               # the trader typed a price: ticks don't overwrite it
+        form = QFormLayout()
+        form.addRow("Symbol", self.symbol)
+        form.addRow("Price", self.price)
+        level_row = QHBoxLayout()
+        level_row.addWidget(self.level, 1)
+        level_row.addWidget(self.open_button)
+        form.addRow("Level", level_row)
         train_row = QHBoxLayout()
         train_row.addWidget(self.train_button)
         train_row.addWidget(self.cancel_button)
         train_row.addWidget(self.progress, 1)
         lay = QVBoxLayout(self)
         lay.addWidget(self.drop)
-        lay.addLayout(row)
+        lay.addLayout(form)
+        lay.addWidget(self.field_error)
         lay.addWidget(self.result, 1)
         lay.addLayout(train_row)
         lay.addWidget(self.train_status)
@@ -99,30 +163,83 @@ class PredictorPanel(QWidget):
         self.open_button.clicked.connect(self._choose_file)
         self.train_button.clicked.connect(self.train_requested.emit)
         self.cancel_button.clicked.connect(self.cancel_requested.emit)
+        for edit in (self.symbol, self.price, self.level):
+            edit.returnPressed.connect(self._rerun)
+            edit.textEdited.connect(self._clear_field_error)
+        self.price.textEdited.connect(self._on_price_edited)
+
+    # -- context ---------------------------------------------------------------------------------
+    def set_context(self, symbol: str, price: float | None) -> None:
+        """Prefill the symbol and price from the chart. A new symbol resets both fields; for the
+        same symbol the price follows the feed until the trader types one."""
+        symbol = (symbol or "").strip().upper()
+        if symbol != self._context_symbol:
+            self._context_symbol = symbol
+            self._price_edited = False
+            self.symbol.setText(symbol)
+        if not self._price_edited:
+            ok = price is not None and math.isfinite(price) and price > 0
+            self.price.setText((f"{price:.2f}" if price >= 1 else f"{price:.4f}") if ok else "")
+        self._clear_field_error()
+
+    def _on_price_edited(self, _text: str) -> None:
+        self._price_edited = True
 
     # -- intent ----------------------------------------------------------------------------------
     def level_value(self) -> float | None:
-        """The typed level, None when empty; ValueError names the field when it is not a number."""
-        text = self.level.text().strip().replace(",", "")
+        """The typed level, None when empty; InputError names the field when it is not a price."""
+        return _positive_price("level", self.level.text())
+
+    def price_value(self) -> float | None:
+        """The typed price, None when empty (the app then uses the feed's latest price)."""
+        return _positive_price("price", self.price.text())
+
+    def symbol_value(self) -> str:
+        text = self.symbol.text().strip().upper()
         if not text:
-            return None
-        try:
-            value = float(text)
-        except ValueError:
-            raise ValueError(f"level: {text!r} is not a price") from None
-        if value <= 0:
-            raise ValueError("level: must be a positive price")
-        return value
+            raise InputError("symbol", "type the symbol the screenshot shows, e.g. SPY")
+        if not re.fullmatch(r"[A-Z0-9.^/=_-]{1,15}", text):
+            raise InputError("symbol", f"{text!r} is not a ticker")
+        return text
+
+    def request(self, path: str) -> PredictRequest:
+        """The request for `path` from the fields; InputError names the first bad field."""
+        return PredictRequest(str(path), self.symbol_value(), self.price_value(), self.level_value())
+
+    def current_screenshot(self) -> str | None:
+        return self._path
 
     def _emit_predict(self, path: str) -> None:
-        try:
-            level = self.level_value()
-        except ValueError as exc:
-            self.show_error(str(exc))
-            return
+        self._path = str(path)
         self.drop.setText(Path(path).name)
+        try:
+            req = self.request(path)
+        except InputError as exc:
+            self._show_field_error(exc)
+            return
+        self._clear_field_error()
         self.result.setText("Predicting…")
-        self.predict_requested.emit(path, level)
+        self.predict_requested.emit(req)
+
+    def _rerun(self) -> None:
+        """Enter in a field: predict the screenshot on display again with the new values."""
+        if self._path is None:
+            self._show_field_error(InputError("screenshot", "drop a chart screenshot first"))
+            return
+        self._emit_predict(self._path)
+
+    def _show_field_error(self, exc: InputError) -> None:
+        edits = {"symbol": self.symbol, "price": self.price, "level": self.level}
+        for name, edit in edits.items():
+            edit.setStyleSheet(f"border: 1px solid {ERROR_COLOR};" if name == exc.field else "")
+        self.field_error.setText(f"{exc.field.capitalize()}: {exc.reason}")
+        self.field_error.setVisible(True)
+
+    def _clear_field_error(self, *_: object) -> None:
+        for edit in (self.symbol, self.price, self.level):
+            edit.setStyleSheet("")
+        self.field_error.setText("")
+        self.field_error.setVisible(False)
 
     def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Chart screenshot", "", "Images (*.png *.jpg *.jpeg *.bmp *.webp)")
@@ -134,10 +251,32 @@ class PredictorPanel(QWidget):
         self.result.setText(html)
 
     def show_error(self, text: str) -> None:
-        self.result.setText(f"<span style='color:#e57373'>{text}</span>")
+        self.result.setText(f"<span style='color:{ERROR_COLOR}'>{text}</span>")
 
-    def show_training(self, running: bool, fraction: float, text: str) -> None:
+    @property
+    def training_state(self) -> TrainingState:
+        return self._training_state
+
+    def show_training(self, state: TrainingState, fraction: float, message: str = "") -> None:
+        """Training as the job reports it. The bar shows how far it got: a cancelled or failed run
+        stays where it stopped (not 100 %), and the text says so with rounded figures."""
+        if state not in TRAINING_STATES:
+            raise InputError("state", f"expected one of {', '.join(TRAINING_STATES)}, got {state!r}")
+        if not isinstance(fraction, int | float) or not math.isfinite(fraction):
+            raise InputError("fraction", f"expected a number 0..1, got {fraction!r}")
+        fraction = min(max(float(fraction), 0.0), 1.0)
+        self._training_state = state
+        running = state == "running"
         self.train_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
+        if state == "succeeded":
+            fraction = 1.0
         self.progress.setValue(round(fraction * 1000))
-        self.train_status.setText(text)
+        self.progress.setFormat({"cancelled": "Cancelled at %p%", "failed": "Failed at %p%"}.get(state, "%p%"))
+        text = round_numbers(re.sub(rf"^\s*{state}\s*[:\-–]\s*", "", message, flags=re.IGNORECASE))
+        title = {"running": "", "succeeded": "Done", "failed": "Failed", "cancelled": "Cancelled",
+                 "idle": ""}[state]
+        line = f"{title}: {text}" if title and text else title or text
+        color = ERROR_COLOR if state == "failed" else ""
+        self.train_status.setStyleSheet(f"color: {color};" if color else "")
+        self.train_status.setText(line)

@@ -4,6 +4,6 @@ from widgets.chart.items import CHUNK, CandleItem, VolumeItem
 from widgets.chart.overlays import Zone
 from widgets.chart.throttle import Throttle
 from widgets.chart.time_axis import TimeAxis
-from widgets.chart.widget import Y_MARGIN, ChartWidget
+from widgets.chart.widget import Y_MARGIN, ChartWidget, LineSpec
 
-__all__ = ["CHUNK", "Y_MARGIN", "CandleItem", "ChartWidget", "Throttle", "TimeAxis", "VolumeItem", "Zone"]
+__all__ = ["CHUNK", "Y_MARGIN", "CandleItem", "ChartWidget", "LineSpec", "Throttle", "TimeAxis", "VolumeItem", "Zone"]

@@ -9,6 +9,8 @@ stored at once but painted through a 30 Hz throttle.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
@@ -19,9 +21,11 @@ from core.market.bars import Bar, Bars
 from core.market.intervals import Interval
 from widgets.chart.items import CandleItem, VolumeItem, visible_slice
 from widgets.chart.overlays import Zone, ZonesItem, check_color, make_pen, price_line
+from widgets.chart.price_axis import PriceAxis
 from widgets.chart.store import BarStore
 from widgets.chart.throttle import Throttle
 from widgets.chart.time_axis import TimeAxis, ny_time, session_time
+from widgets.chart.view import MIN_X_RANGE, ChartViewBox, clamp_x_range
 from widgets.chart.volume_axis import VolumeAxis, short_volume
 from widgets.theme import DARK, Theme
 
@@ -29,11 +33,22 @@ log = logging.getLogger(__name__)
 
 Y_MARGIN = 0.05          # fraction of the visible high-low range added above and below
 VOLUME_HEADROOM = 1.1    # volume plot top = visible max volume * this
-DEFAULT_VISIBLE = 150    # bars shown after the first set_bars / an interval change
+DEFAULT_VISIBLE = 120    # bars shown after the first set_bars / an interval change / reset_view
 RIGHT_PAD = 3.0          # empty bars kept right of the last bar when following
 AXIS_WIDTH = 72          # both right axes share this width so the plots line up
-MIN_X_RANGE = 5.0        # bars; zooming in further is refused
 TIME_AXIS_HEIGHT = 26
+NO_VOLUME_STRIP = 4      # px of volume pane left above the time axis for a symbol without volume
+
+
+@dataclass(frozen=True, slots=True)
+class LineSpec:
+    """One overlay line for `ChartWidget.set_lines`: values aligned to the bars (NaN = no value)."""
+
+    values: np.ndarray
+    color: str
+    width: float = 1.0
+    style: str = "solid"
+    breaks: np.ndarray | None = None   # bar indices where the series resets (session VWAP)
 
 
 class ChartWidget(QtWidgets.QWidget):
@@ -47,6 +62,7 @@ class ChartWidget(QtWidgets.QWidget):
         super().__init__(parent)
         self._store = BarStore()
         self._interval: Interval | None = None
+        self._symbol: str | None = None
         self._theme = theme
         self._follow_live = True
         self._dirty_from: int | None = None
@@ -60,6 +76,10 @@ class ChartWidget(QtWidgets.QWidget):
         self._title = ""
         self._readout = ""
         self._in_autoscale = False
+        self._in_clamp = False
+        self._mouse_pos: QtCore.QPointF | None = None   # scene position while hovering a plot
+        self._hovered = -1
+        self._volume_shown = True
 
         self._glw = pg.GraphicsLayoutWidget(self)
         lay = QtWidgets.QVBoxLayout(self)
@@ -69,9 +89,11 @@ class ChartWidget(QtWidgets.QWidget):
         self._price_axis_x = TimeAxis(self._store)
         self._price_axis_x.setStyle(showValues=False)
         self._time_axis = TimeAxis(self._store)
-        self._price = self._glw.addPlot(row=0, col=0, axisItems={"bottom": self._price_axis_x})
-        self._volume = self._glw.addPlot(row=1, col=0, axisItems={"bottom": self._time_axis,
-                                                                  "right": VolumeAxis("right")})
+        self._price_axis = PriceAxis("right")
+        self._price = self._glw.addPlot(row=0, col=0, viewBox=ChartViewBox(),
+                                        axisItems={"bottom": self._price_axis_x, "right": self._price_axis})
+        self._volume = self._glw.addPlot(row=1, col=0, viewBox=ChartViewBox(),
+                                         axisItems={"bottom": self._time_axis, "right": VolumeAxis("right")})
         self._glw.ci.layout.setRowStretchFactor(0, 4)
         self._glw.ci.layout.setRowStretchFactor(1, 1)
         self._glw.ci.layout.setSpacing(0)
@@ -85,6 +107,11 @@ class ChartWidget(QtWidgets.QWidget):
             vb.setMouseEnabled(x=True, y=False)   # wheel and drag act on X only
             vb.disableAutoRange()
             vb.setLimits(minXRange=MIN_X_RANGE)
+            vb.zoom_anchor = self._zoom_anchor
+            # pyqtgraph stacks the axes (and so their grid lines) above the ViewBox: every grid
+            # line then cut a 1-px gap into the VWAP and EMA lines and the candles. Grid below.
+            for name in ("right", "bottom"):
+                plot.getAxis(name).setZValue(-200)
         self._price.getAxis("bottom").setHeight(0)  # shares x with the volume plot's time axis
         # Fixed sizes: an auto-sized axis grows after its first labels paint, shifting the plots.
         self._time_axis.setHeight(TIME_AXIS_HEIGHT)
@@ -97,10 +124,10 @@ class ChartWidget(QtWidgets.QWidget):
         self._zones = ZonesItem()
         self._price.addItem(self._zones, ignoreBounds=True)
 
-        self._last_line = price_line(0.0, "{value:.2f}", theme.last_price, style="dot", z=15,
-                                     fill=theme.last_price, text_color=theme.last_price_text,
-                                     position=0.98)
-        self._last_line.label.format = "{value:.2f}"
+        # The last price: a dotted line across the plot and a tag on the price axis (never over
+        # the candles).
+        self._last_line = pg.InfiniteLine(angle=0, movable=False)
+        self._last_line.setZValue(15)
         self._last_line.setVisible(False)
         self._price.addItem(self._last_line, ignoreBounds=True)
 
@@ -116,6 +143,16 @@ class ChartWidget(QtWidgets.QWidget):
         self._label = QtWidgets.QLabel(self._glw)
         self._label.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self._label.move(8, 4)
+
+        # Shown while the live bar is out of view; the window binds a hotkey to the same method.
+        self._realtime_button = QtWidgets.QToolButton(self)
+        self._realtime_button.setObjectName("scroll_to_realtime")
+        self._realtime_button.setText("\u21e5")   # ⇥
+        self._realtime_button.setToolTip("Scroll to real time")
+        self._realtime_button.setAutoRaise(True)
+        self._realtime_button.setFixedSize(26, 22)
+        self._realtime_button.clicked.connect(self.scroll_to_realtime)
+        self._realtime_button.setVisible(False)
 
         self._throttle = Throttle(self._flush_updates, throttle_ms, self)
         self._price.getViewBox().sigXRangeChanged.connect(self._on_x_range_changed)
@@ -229,22 +266,40 @@ class ChartWidget(QtWidgets.QWidget):
         for line in (self._vline, self._hline, self._vline_vol):
             line.setPen(cross)
         self._last_line.setPen(make_pen(theme.last_price, 1.0, "dot"))
-        self._last_line.label.fill = pg.mkBrush(theme.last_price)
-        self._last_line.label.setColor(theme.last_price_text)
+        self._price_axis.set_tag_colors(theme.last_price, theme.last_price_text)
         self._label.setStyleSheet(f"color: {theme.text}; background: transparent;")
+        self._realtime_button.setStyleSheet(
+            f"QToolButton {{ color: {theme.text}; background: {theme.background};"
+            f" border: 1px solid {theme.axis}; border-radius: 3px; }}")
         if self._plan_args is not None:
             self.set_plan_bands(*self._plan_args)
         if self._levels_args:
             self.set_levels(self._levels_args)
 
-    def set_bars(self, bars: Bars, interval: Interval) -> None:
-        """Replace all bars. Keeps the user's time window when scrolled back, else shows the end."""
+    @property
+    def symbol(self) -> str | None:
+        return self._symbol
+
+    def set_bars(self, bars: Bars, interval: Interval, symbol: str | None = None) -> None:
+        """Replace all bars. Keeps the user's time window when scrolled back, else shows the end.
+
+        A new series (another symbol or interval) also drops every line, level, plan and zone:
+        they belong to the series they were computed for, and the caller sets the new ones.
+        The same series (a reload, a backfill) keeps them until the caller replaces them.
+        """
         if not isinstance(bars, Bars):
             raise InputError("bars", f"expected Bars, got {type(bars).__name__}")
         if not isinstance(interval, Interval):
             raise InputError("interval", f"expected Interval, got {type(interval).__name__}")
+        if symbol is not None and (not isinstance(symbol, str) or not symbol.strip()):
+            raise InputError("symbol", f"expected a symbol like 'SPY', got {symbol!r}")
+        symbol = symbol.strip().upper() if symbol is not None else self._symbol
         old_n = len(self._store)
         same_interval = interval == self._interval
+        symbol_changed = symbol != self._symbol
+        if symbol_changed or not same_interval:
+            self.clear_overlays()
+        self._symbol = symbol
         following = old_n == 0 or self._last_bar_in_view()
         (x0, x1), _ = self._price.getViewBox().viewRange()
         width = x1 - x0
@@ -260,17 +315,39 @@ class ChartWidget(QtWidgets.QWidget):
         self._candles.reset()
         self._volume_bars.reset()
         self._update_last_price()
+        self._show_volume(self._store.volume_max > 0)
 
         n = len(self._store)
         if n == 0:
             self._price.getViewBox().setXRange(-0.5, DEFAULT_VISIBLE, padding=0)
-        elif old_n == 0 or not same_interval:
-            self._show_right_edge(DEFAULT_VISIBLE + RIGHT_PAD)
+        elif old_n == 0 or not same_interval or symbol_changed:
+            self.reset_view()
         elif following or old_ts is None:
             self._show_right_edge(width)
         else:
             self._show_time_window(*old_ts)
         self._autoscale_y()  # the x-range may be unchanged, in which case no signal fires
+        self._after_view_change()
+
+    def scroll_to_realtime(self) -> None:
+        """Bring the live bar back to the right edge at the current zoom; new bars then follow."""
+        if len(self._store):
+            self._show_right_edge(self._view_width())
+
+    def reset_view(self) -> None:
+        """The default view: the last DEFAULT_VISIBLE bars (fewer when there are fewer) at the
+        right edge, price and volume fitted to them."""
+        n = len(self._store)
+        if n:
+            self._show_right_edge(min(DEFAULT_VISIBLE, n) + RIGHT_PAD)
+            self._autoscale_y()
+
+    def volume_shown(self) -> bool:
+        """False while the series has no volume at all (an index like SPX): the pane is folded."""
+        return self._volume_shown
+
+    def realtime_button(self) -> QtWidgets.QToolButton:
+        return self._realtime_button
 
     def update_bar(self, bar: Bar) -> None:
         """The in-progress bar (same ts as the last bar) or a new bar (newer ts). Painting is throttled."""
@@ -318,6 +395,35 @@ class ChartWidget(QtWidgets.QWidget):
             item.setDownsampling(auto=breaks is None, method="peak")
         self._lines[name] = (arr, item)
         self._autoscale_y()
+
+    def set_lines(self, lines: Mapping[str, LineSpec]) -> None:
+        """Replace the whole set of overlay lines at once: lines not named here are removed."""
+        for k, (name, spec) in enumerate(lines.items()):
+            if not isinstance(spec, LineSpec):
+                raise InputError(f"lines[{k}]", f"expected LineSpec for {name!r}, got {type(spec).__name__}")
+            make_pen(spec.color, spec.width, spec.style)   # refuse a bad set before changing anything
+        for name in [n for n in self._lines if n not in lines]:
+            self._price.removeItem(self._lines.pop(name)[1])
+        self._in_autoscale = True   # one autoscale for the whole set, not one per line
+        try:
+            for name, spec in lines.items():
+                self.set_line(name, spec.values, spec.color, spec.width, spec.style, spec.breaks)
+        finally:
+            self._in_autoscale = False
+        self._autoscale_y()
+
+    def clear_lines(self) -> None:
+        for _values, item in self._lines.values():
+            self._price.removeItem(item)
+        self._lines.clear()
+        self._autoscale_y()
+
+    def clear_overlays(self) -> None:
+        """Drop every line, level, plan and zone (they belong to the series they came with)."""
+        self.clear_lines()
+        self.clear_plan_bands()
+        self.set_levels([])
+        self.set_zones([])
 
     def remove_line(self, name: str) -> None:
         entry = self._lines.pop(name, None)
@@ -428,8 +534,67 @@ class ChartWidget(QtWidgets.QWidget):
         self._price.getViewBox().setXRange(min(i0, i1 - MIN_X_RANGE), i1, padding=0)
 
     def _on_x_range_changed(self, *_: object) -> None:
+        if self._clamp_x():
+            return  # the clamped range fired its own signal, which did the rest
         self._autoscale_y()
+        self._after_view_change()
         self.visible_range_changed.emit(*self.visible_range())
+
+    def _clamp_x(self) -> bool:
+        """Pull a zoom or pan that went past the limits (view.clamp_x_range) back; True if moved."""
+        if self._in_clamp:
+            return False
+        vb = self._price.getViewBox()
+        (x0, x1), _ = vb.viewRange()
+        c0, c1 = clamp_x_range(x0, x1, len(self._store))
+        if abs(c0 - x0) < 1e-9 and abs(c1 - x1) < 1e-9:
+            return False
+        self._in_clamp = True
+        try:
+            vb.setXRange(c0, c1, padding=0)
+        finally:
+            self._in_clamp = False
+        return True
+
+    def _zoom_anchor(self, x: float) -> float:
+        """Wheel zoom centre: the live bar while it is in view (so it stays put), else the cursor."""
+        n = len(self._store)
+        return float(n - 1) if n and self._follow_live and self._last_bar_in_view() else x
+
+    def _after_view_change(self) -> None:
+        n = len(self._store)
+        lost = n > 0 and not self._last_bar_in_view()
+        if lost != self._realtime_button.isVisible():
+            self._realtime_button.setVisible(lost)
+        if lost:
+            self._place_realtime_button()
+        self._refresh_hover()
+
+    def _place_realtime_button(self) -> None:
+        rect = self._price.getViewBox().sceneBoundingRect()
+        corner = self._glw.mapFromScene(rect.bottomRight())
+        corner = self._glw.viewport().mapTo(self, corner)
+        b = self._realtime_button
+        b.move(corner.x() - b.width() - 6, corner.y() - b.height() - 6)
+        b.raise_()
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._realtime_button.isVisible():
+            QtCore.QTimer.singleShot(0, self._place_realtime_button)  # after the layout settles
+
+    def _show_volume(self, shown: bool) -> None:
+        """Fold the volume pane down to the time axis for a series without volume: an empty pane
+        with '0 0 1 1' ticks only looks like a broken feed."""
+        if shown == self._volume_shown:
+            return
+        self._volume_shown = shown
+        axis = self._volume.getAxis("right")
+        axis.setStyle(showValues=shown)
+        self._volume_bars.setVisible(shown)
+        self._glw.ci.layout.setRowStretchFactor(1, 1 if shown else 0)
+        self._volume.setMaximumHeight(16_777_215 if shown else TIME_AXIS_HEIGHT + NO_VOLUME_STRIP)
+        self._glw.ci.layout.activate()   # now, so pixel mappings read right before the next event
 
     def _autoscale_y(self, grow_only: bool = False) -> None:
         """Fit y to the visible bars' low..high and the visible part of overlay lines.
@@ -475,15 +640,25 @@ class ChartWidget(QtWidgets.QWidget):
         appended = n - self._flushed_n
         was_in_view = self._flushed_n > 0 and self._x_in_view(self._flushed_n - 1)
         self._flushed_n = n
+        appended_all = appended == n
         self._candles.bars_changed(first)
         self._volume_bars.bars_changed(first)
         self._update_last_price()
-        if appended > 0 and self._follow_live and was_in_view:
+        if not self._volume_shown and self._store.volume_max > 0:
+            self._show_volume(True)
+        if appended_all:   # the first bars of an empty chart
+            self.reset_view()
+        elif appended > 0 and self._follow_live and was_in_view:
             vb = self._price.getViewBox()
             (x0, x1), _ = vb.viewRange()
-            vb.setXRange(x0 + appended, x1 + appended, padding=0)  # signal -> autoscale
+            vb.setXRange(x0 + appended, x1 + appended, padding=0)  # signal -> autoscale, hover
+            return
         elif self._x_in_view(first) or self._x_in_view(n - 1):
             self._autoscale_y(grow_only=True)
+        if appended > 0:
+            self._after_view_change()   # the live bar may have left the view: offer the button
+        elif self._mouse_pos is not None and self._hovered >= first:
+            self._refresh_hover()       # the bar under a still cursor ticked
 
     def _x_in_view(self, i: int) -> bool:
         (x0, x1), _ = self._price.getViewBox().viewRange()
@@ -492,8 +667,14 @@ class ChartWidget(QtWidgets.QWidget):
     def _update_last_price(self) -> None:
         n = len(self._store)
         self._last_line.setVisible(n > 0)
-        if n:
-            self._last_line.setValue(float(self._store.close[n - 1]))
+        last = float(self._store.close[n - 1]) if n else None
+        if last is not None:
+            self._last_line.setValue(last)
+        self._price_axis.set_tag(last)
+
+    @property
+    def price_axis(self) -> PriceAxis:
+        return self._price_axis
 
     # -- crosshair ----------------------------------------------------------------------------
     def _on_mouse_moved(self, pos: QtCore.QPointF) -> None:
@@ -504,6 +685,7 @@ class ChartWidget(QtWidgets.QWidget):
         if n == 0 or not (in_price or in_volume):
             self._hide_crosshair()
             return
+        self._mouse_pos = QtCore.QPointF(pos)
         x = (pvb if in_price else vvb).mapSceneToView(pos).x()
         i = min(max(round(x), 0), n - 1)
         for line in (self._vline, self._vline_vol):
@@ -514,9 +696,21 @@ class ChartWidget(QtWidgets.QWidget):
             self._hline.setPos(pvb.mapSceneToView(pos).y())
         self._readout = self.format_readout(i)
         self._refresh_label()
+        self._hovered = i
         self.hovered_bar.emit(i)
 
+    def _refresh_hover(self) -> None:
+        """Re-read the bar under a still cursor: the bars, the view or the hovered bar changed."""
+        if self._mouse_pos is not None:
+            self._on_mouse_moved(self._mouse_pos)
+
+    def hovered_index(self) -> int:
+        """Bar index under the crosshair, -1 when the mouse is away."""
+        return self._hovered
+
     def _hide_crosshair(self) -> None:
+        self._mouse_pos = None
+        self._hovered = -1
         for line in (self._vline, self._hline, self._vline_vol):
             line.setVisible(False)
         if self._readout:
@@ -536,8 +730,9 @@ class ChartWidget(QtWidgets.QWidget):
         when = session_time(t).strftime("%Y-%m-%d") if daily else t.strftime("%Y-%m-%d %H:%M ET")
         digits = 2 if abs(b.close) >= 1 else 4
         f = f"{{:.{digits}f}}"
+        vol = f"  V {short_volume(b.volume)}" if self._volume_shown else ""  # an index has none
         return (f"{when}  O {f.format(b.open)}  H {f.format(b.high)}  L {f.format(b.low)}"
-                f"  C {f.format(b.close)}  V {short_volume(b.volume)}")
+                f"  C {f.format(b.close)}{vol}")
 
     def _refresh_label(self) -> None:
         text = "\n".join(s for s in (self._title, self._readout) if s)
