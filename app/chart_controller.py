@@ -17,7 +17,7 @@ from core.market.intervals import Interval, parse_interval
 from core.services.market import StreamHandle
 from core.tasks import spawn
 from core.workstation import Workstation
-from widgets.chart import ChartWidget
+from widgets.chart import ChartWidget, LineSpec
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class ChartController:
         self.reloads += 1
         self._bars = bars
         self._chart.set_title(f"{sym} · {iv.name}")
-        self._chart.set_bars(bars, iv)
+        self._chart.set_bars(bars, iv, symbol=sym)
         await self._refresh_lines()
 
     def _matches(self, symbol: str, interval: Interval) -> bool:
@@ -125,10 +125,12 @@ class ChartController:
             lines = await loop.run_in_executor(None, chart_lines, bars, sym, iv)
             starts = await loop.run_in_executor(None, session_starts, bars, sym)
             if (sym, iv) == (self.symbol, self.interval) and (self._bars is bars or len(self._bars) == len(bars)):
-                for name, values in lines.items():
-                    color, width, style = LINE_STYLE.get(name, ("#cccccc", 1.0, "solid"))
-                    resets = starts if name.startswith("VWAP") else None
-                    self._chart.set_line(name, values, color, width, style, breaks=resets)
+                # One call replaces the whole set: a line the new symbol lacks (SPX has no VWAP)
+                # never lingers from the previous one.
+                self._chart.set_lines({
+                    name: LineSpec(values, *LINE_STYLE.get(name, ("#cccccc", 1.0, "solid")),
+                                   breaks=starts if name.startswith("VWAP") else None)
+                    for name, values in lines.items()})
             if not self._lines_dirty:
                 return
             await asyncio.sleep(0.2)  # at most ~5 recomputations per second

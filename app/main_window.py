@@ -13,8 +13,8 @@ from collections.abc import Callable, Coroutine
 from datetime import date
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QByteArray, QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QMainWindow, QMessageBox, QToolBar, QWidget
 
 from app.chart_controller import ChartController
@@ -66,8 +66,15 @@ class MainWindow(QMainWindow):
         self.bridge.bar_closed.connect(self.controller.on_bar)
         self.bridge.series_reset.connect(self.controller.on_reset)
         self.bridge.feed_health.connect(self._on_feed_health)
+        self.bridge.bar_updated.connect(self._on_live_bar)
         self.predictor = PredictorController(kernel, self.predictor_panel, lambda: self.controller.symbol or "SPY")
         self.bridge.job_progress.connect(self.predictor.on_job_progress)
+        self._build_shortcuts()
+        # The replay clock in exchange time, once a second (read on the kernel thread).
+        self._clock_timer = QTimer(self)
+        self._clock_timer.setInterval(1000)
+        self._clock_timer.timeout.connect(self._tick_clock)
+        self._clock_timer.start()
 
     # -- kernel access -----------------------------------------------------------------------------
     async def call(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -177,8 +184,12 @@ class MainWindow(QMainWindow):
         self.status_label = QLabel()
         self.status_label.setObjectName("feed_status")
         self.status_label.setWordWrap(False)
+        self.clock_label = QLabel()
+        self.clock_label.setObjectName("replay_clock")
+        self.clock_label.setToolTip("Replay clock (exchange time): every replayed symbol shares it")
         self.statusBar().addWidget(self.badge)
         self.statusBar().addWidget(self.status_label, 1)
+        self.statusBar().addPermanentWidget(self.clock_label)
 
     def _build_menus(self) -> None:
         view = self.menuBar().addMenu("&View")
@@ -187,6 +198,25 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         self.market_toolbar_action = self.findChild(QToolBar, "market_toolbar").toggleViewAction()
         view.addAction(self.market_toolbar_action)
+
+    def _build_shortcuts(self) -> None:
+        scope = Qt.ShortcutContext.WidgetWithChildrenShortcut
+        for keys, slot in (("Alt+R", self.chart.reset_view), ("Shift+End", self.chart.scroll_to_realtime)):
+            sc = QShortcut(QKeySequence(keys), self.chart, slot)
+            sc.setContext(scope)
+
+    def _tick_clock(self) -> None:
+        if self.kernel.runtime.running and not self.closed.is_set():
+            spawn(self._show_clock(), name="ui:clock")
+
+    async def _show_clock(self) -> None:
+        text = await self.call(_sync(self.kernel.market.replay_clock_text))
+        self.clock_label.setText(f" {text} ")
+
+    def _on_live_bar(self, event: object) -> None:
+        bars = self.controller.bars
+        if self.controller.symbol and len(bars):
+            self.predictor_panel.set_context(self.controller.symbol, float(bars.close[-1]))
 
     # -- startup -----------------------------------------------------------------------------------
     async def open_initial(self, symbol: str | None = None, interval: str | None = None) -> None:
@@ -242,17 +272,23 @@ class MainWindow(QMainWindow):
 
     async def _show(self, symbol: str, interval: str) -> None:
         await self.controller.show(symbol, interval)
+        bars = self.controller.bars
+        self.predictor_panel.set_context(symbol, float(bars.close[-1]) if len(bars) else None)
         await self._refresh_sessions(symbol)
 
     async def _refresh_sessions(self, symbol: str) -> None:
-        days = await self.call(self.kernel.market.replay_sessions(symbol))
-        status = await self.call(_sync(self.kernel.market.status))
+        market = self.kernel.market
+        sessions = await self.call(market.replay_sessions(symbol))
+        status = await self.call(_sync(lambda: market.replay_status(symbol)))
         self.session_box.blockSignals(True)
         self.session_box.clear()
-        self.session_box.addItems([d.isoformat() for d in days])
+        for s in sessions:
+            self.session_box.addItem(s.label, s.day.isoformat())
         current = status.extra.get("real_session")
         if current:
-            self.session_box.setCurrentText(current)
+            i = self.session_box.findData(current)
+            if i >= 0:
+                self.session_box.setCurrentIndex(i)
         self.session_box.blockSignals(False)
 
     def _toggle_play(self) -> None:
@@ -275,9 +311,8 @@ class MainWindow(QMainWindow):
         self._spawn(self.call(self.kernel.market.replay_set_speed(float(SPEEDS[index]))), "speed")
 
     def _session_chosen(self, index: int) -> None:
-        text = self.session_box.itemText(index)
-        self._spawn(self.call(self.kernel.market.replay_jump(self.symbol_box.currentText(),
-                                                              date.fromisoformat(text))), "session")
+        day = date.fromisoformat(str(self.session_box.itemData(index)))
+        self._spawn(self.call(self.kernel.market.replay_jump(self.symbol_box.currentText(), day)), "session")
 
     # -- state → view ------------------------------------------------------------------------------
     def _on_feed_health(self, event: FeedHealthChanged) -> None:
@@ -308,6 +343,7 @@ class MainWindow(QMainWindow):
             self._set_paused(st.state == FeedState.PAUSED)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self._clock_timer.stop()
         self.save_layout()
         self.controller.close()
         self.bridge.close()

@@ -11,12 +11,12 @@ from pathlib import Path
 
 from core.errors import TradeCoachError
 from core.events import JobProgress
-from core.services.predictor import PredictRequest
+from core.services.predictor import PredictRequest as KernelPredictRequest
 from core.tasks import spawn
 from core.training_job import KIND as TRAIN_KIND
 from core.workstation import Workstation
 from models.forecast_text import forecast_html
-from widgets.predictor_panel import PredictorPanel
+from widgets.predictor_panel import PredictorPanel, PredictRequest
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +34,15 @@ class PredictorController:
         text = str(exc) if isinstance(exc, TradeCoachError | OSError) else f"{type(exc).__name__}: {exc}"
         self._panel.show_error(text)
 
-    def _on_predict(self, path: str, level: float | None) -> None:
-        spawn(self._predict(Path(path), level), name="ui:predict", on_error=self._report)
+    def _on_predict(self, req: PredictRequest) -> None:
+        spawn(self._predict(req), name="ui:predict", on_error=self._report)
 
-    async def _predict(self, path: Path, level: float | None) -> None:
-        symbol = self._symbol()
-        data = await asyncio.get_running_loop().run_in_executor(None, path.read_bytes)
-        req = PredictRequest(image=data, symbol=symbol, level=level, image_path=str(path))
-        result = await self._k.runtime.wrap(self._k.predictor.predict(req))
-        self._panel.show_forecast(forecast_html(result.forecast, result.prediction_id, symbol))
+    async def _predict(self, req: PredictRequest) -> None:
+        data = await asyncio.get_running_loop().run_in_executor(None, Path(req.path).read_bytes)
+        kreq = KernelPredictRequest(image=data, symbol=req.symbol, level=req.level, price=req.price,
+                                    image_path=req.path)
+        result = await self._k.runtime.wrap(self._k.predictor.predict(kreq))
+        self._panel.show_forecast(forecast_html(result.forecast, result.prediction_id, self._symbol()))
 
     def _on_train(self) -> None:
         spawn(self._k.runtime.wrap(self._k.predictor.train()), name="ui:train", on_error=self._training_error)
@@ -52,13 +52,14 @@ class PredictorController:
               on_error=self._training_error)
 
     def _training_error(self, exc: BaseException) -> None:
-        self._panel.show_training(False, 0.0, str(exc))
+        self._panel.show_training("failed", 0.0, str(exc))
 
     def on_job_progress(self, event: JobProgress) -> None:
         if event.kind != TRAIN_KIND:
             return
         if event.status == "failed":
-            text = f"training failed: {(event.error or '')[-300:]}"
+            self._panel.show_training("failed", event.fraction, f"training failed: {(event.error or '')[-300:]}")
+        elif event.status in ("succeeded", "cancelled"):
+            self._panel.show_training(event.status, event.fraction, event.message)
         else:
-            text = event.message
-        self._panel.show_training(not event.done, event.fraction, text)
+            self._panel.show_training("running", event.fraction, event.message)

@@ -12,9 +12,7 @@ NY = ZoneInfo("America/New_York")
 def forecast_lines(f: Any, prediction_id: int | None = None) -> list[str]:
     """Plain lines: anchor and horizon, close/high/low with their 80% ranges, touch probability
     next to the volatility-only baseline, the model's measured skill, notes."""
-    scope = getattr(f, "extremes_scope", "session")
-    hi_name, lo_name = (("Session high", "Session low") if scope == "session"
-                        else ("High from now to the close", "Low from now to the close"))
+    hi_name, lo_name = f.extremes_labels()
     lines = [
         f"{f.symbol} at {f.anchor_time.astimezone(NY):%Y-%m-%d %H:%M} ET · price {f.anchor_price:.2f} "
         f"({f.price_source}) · close {f.horizon_end.astimezone(NY):%H:%M} ET ({f.minutes_to_close:.0f} min)",
@@ -22,6 +20,8 @@ def forecast_lines(f: Any, prediction_id: int | None = None) -> list[str]:
         f"{hi_name} {f.high:.2f} (80%: {f.high_range[0]:.2f} – {f.high_range[1]:.2f})",
         f"{lo_name} {f.low:.2f} (80%: {f.low_range[0]:.2f} – {f.low_range[1]:.2f})",
     ]
+    if f.extremes_scope == "session" and f.high_so_far is not None and f.low_so_far is not None:
+        lines.append(f"Traded so far today: high {f.high_so_far:.2f}, low {f.low_so_far:.2f}")
     if f.level is not None and f.p_touch is not None:
         base = (f" · volatility alone {f.p_touch_volatility_only:.0%}"
                 if f.p_touch_volatility_only is not None else "")

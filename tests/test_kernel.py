@@ -13,6 +13,7 @@ from core.config import load_settings
 from core.errors import DataError, InputError
 from core.events import BarClosed, BarUpdated, FeedHealthChanged, SeriesReset, Tick
 from core.market.intervals import M5
+from core.services.predictor import PredictRequest
 from core.store import ImportedBarsRepo
 from core.workstation import Workstation
 
@@ -23,7 +24,7 @@ async def test_workstation_streams_replay_bars_into_the_bus(isolated_dirs: Path)
     try:
         assert (isolated_dirs / "data" / "tradecoach.db").exists() and k.store is not None
         assert k.store.is_current()
-        hist = await k.bars("SPY", "5m")
+        hist = await k.market.bars("SPY", "5m")
         assert len(hist) > 300
         got: dict[type, int] = {}
         closed_5m: list = []
@@ -35,20 +36,20 @@ async def test_workstation_streams_replay_bars_into_the_bus(isolated_dirs: Path)
 
         for t in (BarUpdated, BarClosed, Tick, FeedHealthChanged):
             k.bus.subscribe(t, count)
-        k.subscribe("SPY", "1m")
-        k.subscribe("SPY", "5m")
-        k.subscribe("SPY", "1m")        # shared stream: still one pump
+        await k.market.subscribe("SPY", "1m")
+        await k.market.subscribe("SPY", "5m")
+        await k.market.subscribe("SPY", "1m")        # shared stream: still one pump
         for _ in range(100):
             await asyncio.sleep(0.05)
             if len(closed_5m) >= 2:
                 break
         assert got.get(BarClosed, 0) >= len(closed_5m) + 5 and got.get(Tick, 0) >= 5  # 5m closes need 5 1m closes
-        later = await k.bars("SPY", M5)
+        later = await k.market.bars("SPY", M5)
         i = int(np.searchsorted(later.ts, closed_5m[0].ts))
         assert later.bar(i) == closed_5m[0]     # live and history agree bar for bar
         resets: list[SeriesReset] = []
         k.bus.subscribe(SeriesReset, resets.append)
-        k.replay_jump("SPY", date(2013, 10, 9))
+        await k.market.replay_jump("SPY", date(2013, 10, 9))
         await k.bus.drain()
         assert {(r.symbol, r.interval.name) for r in resets} == {("SPY", "1m"), ("SPY", "5m")}
     finally:
@@ -57,33 +58,33 @@ async def test_workstation_streams_replay_bars_into_the_bus(isolated_dirs: Path)
 
 async def test_import_bars_lands_in_the_store(isolated_dirs: Path, shared_data: Path) -> None:
     k = Workstation(load_settings(), today=date(2026, 11, 22))
-    k.bus.bind()
-    k.store = await asyncio.get_running_loop().run_in_executor(None, k.open_store)
+    await k.start(feeds=False)
     try:
         imp = await k.import_bars(shared_data / "intraday" / "SPX_index_1min_samples_lean.csv", "SPX")
+        assert k.store is not None
         back = ImportedBarsRepo(k.store).load("SPX", imp.interval)
         assert back.equals(imp.bars)
     finally:
-        k.store.close()
+        await k.stop()
 
 
 async def test_option_ranker_on_the_replay_feed(isolated_dirs: Path) -> None:
     k = Workstation(load_settings(), today=date(2026, 11, 22))
     await k.start()
     try:
-        k.replay_pause()
-        chain = await k.option_chain("SPY")
-        spot = float((await k.bars("SPY", "1m", limit=1)).close[-1])
+        await k.market.replay_pause()
+        chain = await k.options.chain("SPY")
+        spot = float((await k.market.bars("SPY", "1m", limit=1)).close[-1])
         assert chain.source == "modelled" and bool(np.all(chain.modelled))
         assert chain.underlying_price == pytest.approx(spot)
-        idea = await k.rank_options("SPY", "long", "swing")
+        idea = await k.options.rank("SPY", "long", "swing")
         result = idea.result
         assert not idea.index_mode and idea.chain_symbol == "SPY"
         assert result.modelled and len(result.best) == 3 and len(result.alternatives) > 0
         assert all(c.right == "C" and 10 <= c.dte <= 45 and 0.30 <= c.delta <= 0.55 for c in result.best)
         assert {r.code for r in result.rejections} >= {"DTE_OUT_OF_RANGE", "DELTA_OUT_OF_RANGE", "SIDE_MISMATCH"}
         with pytest.raises(InputError, match="style"):
-            await k.rank_options("SPY", "long", "yolo")
+            await k.options.rank("SPY", "long", "yolo")
     finally:
         await k.stop()
 
@@ -96,11 +97,15 @@ async def test_scan_stores_and_announces_plans(isolated_dirs: Path, shared_data:
     k = Workstation(load_settings(), today=date(2026, 11, 22))
     await k.start()
     try:
-        k.replay_pause()
+        await k.market.replay_pause()
+        # 12:45 ET on the replayed day: a moment when the 1-minute scan has setups (found by scanning
+        # the session minute by minute); the test must see real plans, not pass on an empty scan.
+        k.replay.jump_to_time(k.replay.start_time_ns("SPY") + 150 * 60 * 1_000_000_000)
         issued: list[PlanIssued] = []
         k.bus.subscribe(PlanIssued, issued.append)
-        result = await k.scan(interval="1m")
+        result = await k.plans.scan(interval="1m")
         await k.bus.drain()
+        assert len(result.plans) >= 1
         assert len(issued) == len(result.plans)
         for plan in result.plans:
             stored = PlansRepo(k.store).latest(plan.plan_id)
@@ -108,11 +113,11 @@ async def test_scan_stores_and_announces_plans(isolated_dirs: Path, shared_data:
             assert plan.confidence_source == "heuristic"      # no calibration file yet
         # Fit a calibration on real history; live scans then use it.
         assert eval_main(["--bars", str(shared_data / "intraday" / "SPY_5min_2018-2020_ib.csv"), "--symbol",
-                          "SPY", "--save-calibration", str(k.calibration_path), "--json"]) == 0
-        again = await k.scan(interval="1m")
-        assert all(p.confidence_source == "calibrated" for p in again.plans)
+                          "SPY", "--save-calibration", str(k.plans.calibration_path), "--json"]) == 0
+        again = await k.plans.scan(interval="1m")
+        assert again.plans and all(p.confidence_source == "calibrated" for p in again.plans)
         with pytest.raises(InputError, match="symbol: replay has no data for NOPE"):
-            await k.scan(["NOPE"])
+            await k.plans.scan(["NOPE"])
     finally:
         await k.stop()
 
@@ -125,9 +130,10 @@ async def test_predict_from_a_screenshot_on_the_replay_feed(isolated_dirs: Path)
     k = Workstation(load_settings(), today=date(2026, 11, 22))
     await k.start()
     try:
-        k.replay_pause()
-        spot = float((await k.bars("SPY", "1m", limit=1)).close[-1])
-        forecast, pid = await k.predict(image, "spy", level=round(spot * 1.003, 2))
+        await k.market.replay_pause()
+        spot = float((await k.market.bars("SPY", "1m", limit=1)).close[-1])
+        res = await k.predictor.predict(PredictRequest(image, "spy", level=round(spot * 1.003, 2)))
+        forecast, pid = res.forecast, res.prediction_id
         assert forecast.symbol == "SPY" and forecast.anchor_price == pytest.approx(spot)
         assert forecast.price_source.startswith("feed")
         assert forecast.low_range[0] <= forecast.close <= forecast.high_range[1]
@@ -135,7 +141,7 @@ async def test_predict_from_a_screenshot_on_the_replay_feed(isolated_dirs: Path)
         row = PredictionsRepo(k.store).get(pid)
         assert row is not None and row.model_predicted_price == pytest.approx(forecast.close)
         with pytest.raises(InputError, match="file"):
-            await k.predict(b"", "SPY")
+            await k.predictor.predict(PredictRequest(b"", "SPY"))
     finally:
         await k.stop()
 
@@ -147,15 +153,15 @@ async def test_index_mode_ranks_the_proxy_and_translates_the_plan(isolated_dirs:
     await k.start()
     try:
         with pytest.raises(DataError, match="same real session"):
-            await k.index_proxy("ES", "SPY")          # ES replays 2013-10-15 by default, SPY 2013-10-11
+            await k.options.index_proxy("ES", "SPY")   # ES replays 2013-10-14 by default, SPY 2013-10-11
         k.replay.choose_session("ES", date(2013, 10, 11))
-        k.replay_jump("SPY", date(2013, 10, 11))
+        await k.market.replay_jump("SPY", date(2013, 10, 11))
         k.replay.jump_to_time(k.replay.start_time_ns("SPY") + 150 * 60 * 1_000_000_000)  # 12:45 ET
-        k.replay_pause()
-        es = float((await k.bars("ES", "1m", limit=1)).close[-1])
-        spy = float((await k.bars("SPY", "1m", limit=1)).close[-1])
+        await k.market.replay_pause()
+        es = float((await k.market.bars("ES", "1m", limit=1)).close[-1])
+        spy = float((await k.market.bars("SPY", "1m", limit=1)).close[-1])
         # No ES chain on the replay feed (no bundled daily ES bars to model one): index mode by itself.
-        idea = await k.rank_options("ES", "long", "swing", plan_levels=(es, es - 6.0, (es + 6.0, es + 12.0)))
+        idea = await k.options.rank("ES", "long", "swing", plan_levels=(es, es - 6.0, (es + 6.0, es + 12.0)))
         assert idea.index_mode and idea.chain_symbol == "SPY" and idea.proxy is not None
         assert "ES chain unavailable" in idea.reason
         assert 0.5 < idea.proxy.beta < 1.3 and idea.proxy.bars >= 60
@@ -167,8 +173,8 @@ async def test_index_mode_ranks_the_proxy_and_translates_the_plan(isolated_dirs:
         assert lv["stop"] < lv["entry"] < lv["targets"][0] < lv["targets"][1]
         assert len(idea.result.best) == 3 and all(c.right == "C" for c in idea.result.best)
         with pytest.raises(InputError, match="symbol"):
-            await k.rank_options("AAPL", "long", via_proxy=True)
+            await k.options.rank("AAPL", "long", via_proxy=True)
         with pytest.raises(DataError, match="no bundled session has both"):
-            await k.rank_options("SPX", "long")       # bundled SPX minutes share no day with SPY
+            await k.options.rank("SPX", "long")       # bundled SPX minutes share no day with SPY
     finally:
         await k.stop()

@@ -10,7 +10,7 @@ from core.clock import Clock, ReplayClock
 from core.errors import InputError
 from core.events import FeedStatus
 from core.feeds.manager import FeedManager
-from core.feeds.replay import ReplayFeed
+from core.feeds.replay import ReplayFeed, ReplaySession
 from core.market.bars import Bars
 from core.market.intervals import Interval, parse_interval
 
@@ -32,16 +32,6 @@ class LastPrice:
 
     def to_dict(self) -> dict[str, object]:
         return {"symbol": self.symbol, "price": self.price, "ts_ns": self.ts_ns, "source": self.source}
-
-
-class _Release:
-    def __init__(self, feeds: FeedManager, symbol: str, interval: Interval) -> None:
-        self._feeds, self._key, self._done = feeds, (symbol, interval), False
-
-    def release(self) -> None:
-        if not self._done:
-            self._done = True
-            self._feeds.unsubscribe(*self._key)
 
 
 class MarketService:
@@ -82,9 +72,7 @@ class MarketService:
 
     async def subscribe(self, symbol: str, interval: Interval | str) -> StreamHandle:
         """Stream (symbol, interval) into the bus until the returned handle is released."""
-        sym, iv = _symbol(symbol), parse_interval(interval)
-        handle = self._feeds.subscribe(sym, iv)
-        return handle if handle is not None else _Release(self._feeds, sym, iv)
+        return self._feeds.subscribe(_symbol(symbol), parse_interval(interval))
 
     # -- replay controls --------------------------------------------------------------------------
     async def replay_pause(self) -> FeedStatus:
@@ -107,13 +95,23 @@ class MarketService:
             raise InputError("replay", "pause the replay before stepping")
         self._replay.step(_symbol(symbol))
 
-    async def replay_sessions(self, symbol: str) -> list[date]:
-        return list(self._replay.sessions(_symbol(symbol)))
+    async def replay_sessions(self, symbol: str) -> list[ReplaySession]:
+        """The real sessions of `symbol` the replay can play as today (partial ones marked)."""
+        return list(self._replay.session_info(_symbol(symbol)))
 
     async def replay_jump(self, symbol: str, real_day: date) -> FeedStatus:
-        self._replay.jump_to_session(_symbol(symbol), real_day)
-        self._feeds.reset_all(f"replay jumped to {real_day}")
-        return self._feeds.status()
+        """Replay `real_day` of `symbol` as today; other symbols keep streaming."""
+        sym = _symbol(symbol)
+        self._replay.jump_to_session(sym, real_day)
+        self._feeds.reset_symbol(sym, f"replay jumped to {real_day}")
+        return self._replay.status(sym)
+
+    def replay_status(self, symbol: str) -> FeedStatus:
+        return self._replay.status(_symbol(symbol))
+
+    def replay_clock_text(self) -> str:
+        """The replay clock in exchange time, e.g. "Mon 2026-11-30 10:15:00 ET"."""
+        return self._replay.clock_text()
 
     def replay_paused(self) -> bool:
         return self._replay_clock.paused
