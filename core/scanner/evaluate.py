@@ -96,6 +96,7 @@ class Calibration:
     weight: float
     pooled: float                 # intercept for playbooks not seen in the fit
     fit_count: int
+    source: str = "fitted"        # which history it was fitted on (shown with each confidence)
 
     def apply(self, playbook: str, raw: float) -> float:
         b = self.intercepts.get(playbook, self.pooled)
@@ -103,12 +104,12 @@ class Calibration:
 
     def to_dict(self) -> dict[str, Any]:
         return {"intercepts": dict(self.intercepts), "weight": self.weight, "pooled": self.pooled,
-                "fit_count": self.fit_count}
+                "fit_count": self.fit_count, "source": self.source}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Calibration:
         return cls({str(k): float(v) for k, v in d["intercepts"].items()}, float(d["weight"]),
-                   float(d["pooled"]), int(d["fit_count"]))
+                   float(d["pooled"]), int(d["fit_count"]), str(d.get("source", "fitted")))
 
 
 def fit_calibration(playbooks: Sequence[str], raw: np.ndarray, hit: np.ndarray, ridge: float = 2.0) -> Calibration:

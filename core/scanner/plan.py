@@ -3,6 +3,7 @@ that name the field; construction from a playbook signal; versioned storage thro
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -91,6 +92,12 @@ class Plan:
     def rr_t1(self) -> float:
         return self.rr[0] if self.rr else float("nan")
 
+    @property
+    def setup_key(self) -> str:
+        """Stable identity of the setup: the same symbol, playbook, direction, interval and trigger
+        bar always give the same key (the plan store keeps one plan id/version per key)."""
+        return setup_key(self.symbol, self.playbook, self.direction, self.interval, self.bar_ts)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, with the field names the GPT already uses (entry, stop, tps, rr_t1 …)."""
         d = asdict(self)
@@ -103,6 +110,7 @@ class Plan:
         for k in ("notes", "reasons", "target_labels", "prob_touch"):
             d[k] = list(d[k])
         d["extra"] = dict(self.extra)
+        d["setup_key"] = self.setup_key
         return _json_floats(d)
 
     @classmethod
@@ -210,6 +218,12 @@ class Rejected:
     bar_ts: int
     field: str
     reason: str
+
+
+def setup_key(symbol: str, playbook: str, direction: str, interval: str, bar_ts: int) -> str:
+    """16 hex digits of SHA-1 over symbol|playbook|direction|interval|trigger bar start (UTC ns)."""
+    raw = f"{symbol.upper()}|{playbook}|{direction}|{interval}|{int(bar_ts)}"
+    return hashlib.sha1(raw.encode()).hexdigest()[:16]
 
 
 def plan_id_for(symbol: str, playbook: str, bar_ts: int, direction: str) -> str:
