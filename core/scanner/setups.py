@@ -20,10 +20,11 @@ Score = state points (triggered 300, armed 200, forming 100) + 100 × confidence
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -32,8 +33,8 @@ from core.market.bars import Bars
 from core.market.intervals import Interval, parse_interval
 from core.market.sessions import SessionPhase
 from core.scanner.features import Features, SeriesInput, build_features
-from core.scanner.levels import Level, key_levels_at, prior_profile
-from core.scanner.plan import Plan, PlanContext, build_plan, raw_confidence
+from core.scanner.levels import Level
+from core.scanner.plan import Plan, PlanContext, Rejected, bar_levels, build_plan, raw_confidence
 from core.scanner.playbooks import Playbook
 from core.scanner.playbooks.base import ARMED, FORMING, Setups, bars_for
 from core.scanner.scan import select_playbooks
@@ -41,6 +42,7 @@ from core.scanner.scan import select_playbooks
 LIVE_MINUTES = 30          # a triggered plan stays "triggered" this long while it is live
 ACTIONABLE_ATR = 0.5       # actionable_soon: within 0.5 bar-ATR of the (would-be) entry
 SPEED_BARS = 10            # bars_to_trigger from the mean |close change| of the last 10 bars
+NY = ZoneInfo("America/New_York")
 STATE_POINTS = {"triggered": 300.0, "armed": 200.0, "forming": 100.0}
 
 
@@ -225,12 +227,13 @@ def _plan_state(f: Features, plan: Plan, i: int, last: int) -> str:
 
 
 def _ny_time(ns: int) -> str:
-    import pandas as pd
-
-    return pd.Timestamp(ns, tz="UTC").tz_convert("America/New_York").strftime("%H:%M ET")
+    return datetime.fromtimestamp(ns / 1e9, tz=NY).strftime("%H:%M ET")
 
 
-def _triggered(f: Features, pb: Playbook, last_idx: np.ndarray, ctx: PlanContext
+PlanMemo = MutableMapping[tuple[str, str, int, int], "Plan | Rejected"]
+
+
+def _triggered(f: Features, pb: Playbook, last_idx: np.ndarray, ctx: PlanContext, memo: PlanMemo | None
                ) -> tuple[dict[int, tuple[Plan, int]], dict[int, str]]:
     """Per series number: the most recent live plan of `pb` in its last LIVE_MINUTES of this session,
     and the note for plans that ended."""
@@ -253,7 +256,12 @@ def _triggered(f: Features, pb: Playbook, last_idx: np.ndarray, ctx: PlanContext
         s = int(f.series_of[i])
         if s in seen:
             continue
-        out = build_plan(f, sig, k, ctx, pb.spec.conditions, pb.spec.invalidation)
+        key = (f.symbols[s], pb.name, int(f.ts[i]), int(sig.direction[k]))
+        out = memo.get(key) if memo is not None else None
+        if out is None:
+            out = build_plan(f, sig, k, ctx, pb.spec.conditions, pb.spec.invalidation)
+            if memo is not None:
+                memo[key] = out
         if not isinstance(out, Plan):
             continue                                 # refused triggers never become plans
         seen.add(s)
@@ -321,13 +329,7 @@ def _armed_or_forming(f: Features, pb: Playbook, su: Setups, j: int, ctx: PlanCo
 def _symbol_row(f: Features, s: int, ctx: PlanContext, count: int, none_reasons: dict[str, str]) -> SymbolRow:
     i = int(f.series_end[s]) - 1
     stack = {1: "bull", -1: "bear"}.get(int(f.stack[i]), "mixed")
-    avw: dict[str, float] = {}
-    if f.row[i] >= 0:
-        avw = {n: float(v[0]) for n, v in f.avwaps(np.array([i]), ctx.avwaps).items() if np.isfinite(v[0])}
-    levels = key_levels_at(f, i, avw, prior_profile(f, i, ctx.profiles))
-    from core.scanner.plan import _expected_move  # the same estimate plans carry
-
-    em = _expected_move(f, i) if f.row[i] >= 0 else float("nan")
+    levels, em = bar_levels(f, i, ctx)
     reason = None
     if count == 0:
         reason = "; ".join(sorted({v for v in none_reasons.values()})[:3]) if none_reasons else "no playbooks"
@@ -347,19 +349,22 @@ def _empty_row(symbol: str, reason: str) -> SymbolRow:
 
 def scan_setups(series: Sequence[SeriesInput] | Mapping[str, Bars], interval: Interval | str, *,
                 style: str = "intraday", playbooks: Sequence[str] | None = None,
-                ctx: PlanContext | None = None, now_ns: int | None = None) -> ScanReport:
+                ctx: PlanContext | None = None, now_ns: int | None = None,
+                memo: PlanMemo | None = None) -> ScanReport:
     """Every playbook's state for every symbol at its latest bar, ranked (see the module doc).
 
     `now_ns` (UTC): bars starting at or after it are ignored (never read an unfinished bar) and a
     symbol whose latest bar closed more than two intervals before it gets a `stale` warning.
-    `ctx.calibration` makes confidences calibrated; candidates name the calibration."""
+    `ctx.calibration` makes confidences calibrated; candidates name the calibration. `memo` (a dict
+    kept by the caller between live rescans) remembers the plan built for each trigger bar: a plan
+    depends only on bars up to its trigger, so it is built once — the same setup keeps the same
+    plan (and plan id) on every later scan."""
     iv = parse_interval(interval)
     books = select_playbooks(playbooks)
     context = ctx or PlanContext.with_caches(style)
     if context.style != style:
         context = replace(context, style=style)
-    if context.profiles is None or context.avwaps is None:
-        context = replace(context, profiles={}, avwaps={})
+    context = context.fresh()  # caches are keyed by this scan's frame
     warnings: list[str] = []
     rows: dict[str, SymbolRow] = {}
     usable: list[SeriesInput] = []
@@ -385,7 +390,7 @@ def scan_setups(series: Sequence[SeriesInput] | Mapping[str, Bars], interval: In
         none: list[dict[str, str]] = [{} for _ in usable]
         counts = [0] * len(usable)
         for pb in books:
-            live, ended = _triggered(f, pb, last_idx, context)
+            live, ended = _triggered(f, pb, last_idx, context, memo)
             su = pb.setups(f, last_idx)
             for s in range(len(usable)):
                 if s in live:
@@ -413,17 +418,18 @@ def scan_setups(series: Sequence[SeriesInput] | Mapping[str, Bars], interval: In
 
 def rescan(prev: ScanReport | None, series: Sequence[SeriesInput] | Mapping[str, Bars], closed: Iterable[str],
            interval: Interval | str, *, style: str = "intraday", playbooks: Sequence[str] | None = None,
-           ctx: PlanContext | None = None, now_ns: int | None = None) -> ScanReport:
+           ctx: PlanContext | None = None, now_ns: int | None = None,
+           memo: PlanMemo | None = None) -> ScanReport:
     """Rescan only the symbols whose bar just closed (`closed`) and keep the other symbols' rows and
     candidates from `prev`; re-rank the whole watchlist. Without `prev`, a full scan."""
     items = _items(series)
     if prev is None:
-        return scan_setups(items, interval, style=style, playbooks=playbooks, ctx=ctx, now_ns=now_ns)
+        return scan_setups(items, interval, style=style, playbooks=playbooks, ctx=ctx, now_ns=now_ns, memo=memo)
     want = {s.upper() for s in closed}
     fresh = [s for s in items if s.symbol.upper() in want]
     if not fresh:
         return prev
-    part = scan_setups(fresh, interval, style=style, playbooks=playbooks, ctx=ctx, now_ns=now_ns)
+    part = scan_setups(fresh, interval, style=style, playbooks=playbooks, ctx=ctx, now_ns=now_ns, memo=memo)
     redone = {s.symbol for s in fresh}
     kept = [c for c in prev.candidates if c.symbol not in redone]
     rows = {r.symbol: r for r in prev.symbols if r.symbol not in redone}
