@@ -13,8 +13,9 @@ States (docs/scanner.md, "Setup states"):
   armed structure whose would-be plan fails validation is reported as forming with that reason.
 * none — the reason per playbook is in the symbol row (`none_reasons`).
 
-Score = state points (triggered 300, armed 200, forming 100) + 100 × confidence
-− 20 × min(entry distance in ATR, 5): the state always ranks first, then confidence, then distance.
+Score = state points (triggered 300, armed 200, forming 100) + 50 × confidence
+− 10 × min(entry distance in bar ATR, 5): the last two terms stay within ±50, so the state always
+ranks first, then confidence, then distance.
 """
 
 from __future__ import annotations
@@ -115,6 +116,7 @@ class SymbolRow:
     candidates: int                    # how many candidates this symbol has
     no_candidate_reason: str | None    # why there is none (when there is none)
     none_reasons: Mapping[str, str]    # playbook → why it has nothing at this bar
+    ended: Mapping[str, str] = field(default_factory=dict)  # playbook → how its last plan ended
 
     def to_dict(self) -> dict[str, object]:
         return _clean({
@@ -123,7 +125,7 @@ class SymbolRow:
             "expected_move": self.expected_move, "atr": self.atr, "vwap": self.vwap,
             "as_of_bar": _iso(self.bar_ts) if self.bar_ts is not None else None,
             "candidates": self.candidates, "no_candidate_reason": self.no_candidate_reason,
-            "none_reasons": dict(self.none_reasons),
+            "none_reasons": dict(self.none_reasons), "ended": dict(self.ended),
         })
 
 
@@ -163,10 +165,10 @@ def _clean(obj: object) -> object:
 
 
 def score(state: SetupState, confidence: float, distance_atr: float | None) -> float:
-    """State points + 100 × confidence − 20 × min(distance in ATR, 5) (see the module doc)."""
+    """State points + 50 × confidence − 10 × min(distance in ATR, 5) (see the module doc)."""
     pts = STATE_POINTS.get(state.value, 0.0)
     dist = 0.0 if distance_atr is None or not math.isfinite(distance_atr) else min(distance_atr, 5.0)
-    return round(pts + 100.0 * confidence - 20.0 * dist, 3)
+    return round(pts + 50.0 * confidence - 10.0 * dist, 3)
 
 
 def rank(candidates: Iterable[Candidate]) -> tuple[Candidate, ...]:
@@ -239,11 +241,12 @@ def _triggered(f: Features, pb: Playbook, last_idx: np.ndarray, ctx: PlanContext
     and the note for plans that ended."""
     look = max(3, bars_for(f, LIVE_MINUTES))
     idx_parts = []
+    # One bar more than the live window: a plan leaving the window is reported as ended (once).
     for i in last_idx:
         r = int(f.row[i])
         if r < 0:
             continue
-        first = max(int(f.sessions.first[r]), int(i) - look + 1)
+        first = max(int(f.sessions.first[r]), int(i) - look)
         idx_parts.append(np.arange(first, int(i) + 1))
     live: dict[int, tuple[Plan, int]] = {}
     ended: dict[int, str] = {}
@@ -265,7 +268,10 @@ def _triggered(f: Features, pb: Playbook, last_idx: np.ndarray, ctx: PlanContext
         if not isinstance(out, Plan):
             continue                                 # refused triggers never become plans
         seen.add(s)
-        status = _plan_state(f, out, i, int(f.series_end[s]) - 1)
+        last = int(f.series_end[s]) - 1
+        status = _plan_state(f, out, i, last)
+        if status == "live" and last - i >= look:
+            status = f"older than the {LIVE_MINUTES}-minute live window"
         if status == "live":
             live[s] = (out, i)
         else:
@@ -326,7 +332,8 @@ def _armed_or_forming(f: Features, pb: Playbook, su: Setups, j: int, ctx: PlanCo
     )
 
 
-def _symbol_row(f: Features, s: int, ctx: PlanContext, count: int, none_reasons: dict[str, str]) -> SymbolRow:
+def _symbol_row(f: Features, s: int, ctx: PlanContext, count: int, none_reasons: dict[str, str],
+                ended: dict[str, str]) -> SymbolRow:
     i = int(f.series_end[s]) - 1
     stack = {1: "bull", -1: "bear"}.get(int(f.stack[i]), "mixed")
     levels, em = bar_levels(f, i, ctx)
@@ -339,7 +346,7 @@ def _symbol_row(f: Features, s: int, ctx: PlanContext, count: int, none_reasons:
         symbol=f.symbols[s], price=_fin(float(f.close[i])), session_phase=SessionPhase(int(f.phase[i])).label,
         trend_stack=stack, key_levels=tuple(sorted(levels, key=lambda lv: -lv.priority)),
         expected_move=_fin(em), atr=_fin(float(f.atr[i])), vwap=_fin(float(f.vwap[i])), bar_ts=int(f.ts[i]),
-        candidates=count, no_candidate_reason=reason, none_reasons=none_reasons,
+        candidates=count, no_candidate_reason=reason, none_reasons=none_reasons, ended=ended,
     )
 
 
@@ -388,10 +395,13 @@ def scan_setups(series: Sequence[SeriesInput] | Mapping[str, Bars], interval: In
         last_idx = f.series_end - 1
         cal = _calibration_label(context)
         none: list[dict[str, str]] = [{} for _ in usable]
+        ends: list[dict[str, str]] = [{} for _ in usable]
         counts = [0] * len(usable)
         for pb in books:
             live, ended = _triggered(f, pb, last_idx, context, memo)
             su = pb.setups(f, last_idx)
+            for s, note in ended.items():
+                ends[s][pb.name] = note
             for s in range(len(usable)):
                 if s in live:
                     plan, i_trig = live[s]
@@ -403,9 +413,9 @@ def scan_setups(series: Sequence[SeriesInput] | Mapping[str, Bars], interval: In
                     candidates.append(out)
                     counts[s] += 1
                 else:
-                    none[s][pb.name] = f"{ended[s]}; now: {out}" if s in ended else out
+                    none[s][pb.name] = out
         for s in range(len(usable)):
-            rows[f.symbols[s]] = _symbol_row(f, s, context, counts[s], none[s])
+            rows[f.symbols[s]] = _symbol_row(f, s, context, counts[s], none[s], ends[s])
         if as_of_ns is None:
             as_of_ns = int(f.ts[last_idx].max()) + iv.ns
     order = [s.symbol for s in _items(series)]
@@ -463,11 +473,20 @@ class SetupChange:
                 "detail": self.detail, "candidate": self.candidate.to_dict() if self.candidate else None}
 
 
+def _gone(old: Candidate | None, row: SymbolRow | None) -> str:
+    """Why a triggered plan left the scan when no note says it: the session ended, or it aged out."""
+    if old is not None and row is not None and row.bar_ts is not None:
+        day = datetime.fromtimestamp(old.bar_ts / 1e9, tz=NY).date()
+        if datetime.fromtimestamp(row.bar_ts / 1e9, tz=NY).date() != day:
+            return "the session ended"
+    return f"no longer live (older than the {LIVE_MINUTES}-minute window)"
+
+
 def diff_reports(prev: ScanReport | None, new: ScanReport) -> list[SetupChange]:
     """What changed from `prev` to `new` for the symbols `new` covers (all are new without prev)."""
     old = {(c.symbol, c.playbook): c for c in (prev.candidates if prev else ())}
     cur = {(c.symbol, c.playbook): c for c in new.candidates}
-    reasons = {r.symbol: r.none_reasons for r in new.symbols}
+    rows = {r.symbol: r for r in new.symbols}
     covered = {r.symbol for r in new.symbols}
     out: list[SetupChange] = []
     for key in sorted(set(old) | set(cur)):
@@ -476,13 +495,17 @@ def diff_reports(prev: ScanReport | None, new: ScanReport) -> list[SetupChange]:
         a, b = old.get(key), cur.get(key)
         sa = a.state if a else SetupState.NONE
         sb = b.state if b else SetupState.NONE
-        why = reasons.get(key[0], {}).get(key[1], "")
+        row = rows.get(key[0])
+        why = ""
+        if row is not None:
+            why = row.ended.get(key[1]) or row.none_reasons.get(key[1], "")
         if sb is SetupState.TRIGGERED and (sa is not SetupState.TRIGGERED or a.setup_key != b.setup_key):  # type: ignore[union-attr]
             if sa is SetupState.TRIGGERED and a is not None:
                 out.append(SetupChange("invalidated", *key, sa, sb, b, a.setup_key, "replaced by a new trigger"))
             out.append(SetupChange("triggered", *key, sa, sb, b, b.setup_key))  # type: ignore[union-attr]
         elif sa is SetupState.TRIGGERED and sb is not SetupState.TRIGGERED:
-            out.append(SetupChange("invalidated", *key, sa, sb, b, a.setup_key, why or (b.missing if b else "")))  # type: ignore[union-attr]
+            out.append(SetupChange("invalidated", *key, sa, sb, b, a.setup_key,  # type: ignore[union-attr]
+                                   why or _gone(a, row)))
         elif sb is SetupState.ARMED and sa is not SetupState.ARMED:
             out.append(SetupChange("armed", *key, sa, sb, b, None, b.trigger))  # type: ignore[union-attr]
         elif sa is SetupState.ARMED and sb is not SetupState.ARMED and sb is not SetupState.TRIGGERED:
