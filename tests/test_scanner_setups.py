@@ -174,6 +174,7 @@ def test_ranking_state_first_then_confidence_and_distance_and_gpt_fields() -> No
         assert ROW_FIELDS <= set(doc["symbols"][0]) and doc["interval"] == "5m"
 
 
+@pytest.mark.slow
 def test_diff_reports_armed_triggered_invalidated_on_a_real_sequence() -> None:
     """Walk consecutive bars of real sessions as live rescans; every change is explained by the
     states of the two scans, and the sequence shows armed, triggered and invalidated."""
@@ -182,7 +183,7 @@ def test_diff_reports_armed_triggered_invalidated_on_a_real_sequence() -> None:
     memo: dict = {}
     start = int(rth_ends()[0])
     b = spy5()
-    for e in range(start, start + 78 * 6):
+    for e in range(start, start + 78 * 3):
         rep = rescan(prev, {"SPY": b[e - HISTORY + 1:e + 1]}, ["SPY"], "5m", memo=memo)
         for ch in diff_reports(prev, rep):
             kinds.add(ch.kind)
