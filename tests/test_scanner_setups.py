@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from functools import cache
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from core.scanner.calibration import (
 from core.scanner.features import SeriesInput, build_features
 from core.scanner.plan import PlanContext
 from core.scanner.playbooks import BY_NAME, PLAYBOOKS
-from core.scanner.playbooks.base import ARMED, FORMING, NONE
+from core.scanner.playbooks.base import ARMED, FORMING, NONE, row_nanmedian
 from core.scanner.setups import (
     ACTIONABLE_ATR,
     Candidate,
@@ -84,6 +85,17 @@ def moments() -> dict[str, tuple[int, Candidate]]:
         if {"triggered", "armed", "forming"} <= set(found) and "armed:orb_retest" in found:
             break
     return found
+
+
+def test_row_nanmedian_equals_numpy_on_real_volume_windows() -> None:
+    f = build_features([SeriesInput("SPY", spy5()[:2000])], M5)
+    idx = np.arange(0, 2000, 7)
+    for w in (1, 2, 5, 20):
+        win = f.window(f.volume, idx, w)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)   # all-NaN rows at the series start
+            ref = np.nanmedian(win, axis=1)
+        np.testing.assert_array_equal(row_nanmedian(win), ref)
 
 
 def test_every_playbook_declares_how_it_is_armed() -> None:

@@ -226,9 +226,21 @@ def tolerance(f: Features, idx: np.ndarray, atr_mult: float = 0.25, pct: float =
 
 def volume_ok(f: Features, idx: np.ndarray, mult: float = 1.0, w: int = 20) -> np.ndarray:
     """This bar's volume at least `mult` × the median of the last w bars (False without volume)."""
-    med = np.nanmedian(f.window(f.volume, idx, w), axis=1) if len(idx) else np.empty(0)
+    med = row_nanmedian(f.window(f.volume, idx, w)) if len(idx) else np.empty(0)
     with np.errstate(invalid="ignore"):
         return (f.volume[idx] > 0) & (f.volume[idx] >= mult * med)
+
+
+def row_nanmedian(a: np.ndarray) -> np.ndarray:
+    """np.nanmedian(a, axis=1) without its masked-array path (a scan calls it per playbook):
+    NaN sorts last, so the median of the k finite values sits at positions (k−1)//2 and k//2."""
+    if not a.shape[1]:
+        return np.full(len(a), np.nan)
+    srt = np.sort(a, axis=1)
+    k = np.isfinite(a).sum(axis=1)
+    rows = np.arange(len(a))
+    lo, hi = srt[rows, np.maximum((k - 1) // 2, 0)], srt[rows, k // 2 if a.shape[1] > 1 else 0]
+    return np.where(k > 0, (lo + hi) / 2, np.nan)
 
 
 def side(cond_long: np.ndarray, cond_short: np.ndarray) -> np.ndarray:
