@@ -39,6 +39,7 @@ from core.scanner.plan import Plan, PlanContext, Rejected, bar_levels, build_pla
 from core.scanner.playbooks import Playbook
 from core.scanner.playbooks.base import ARMED, FORMING, Setups, bars_for
 from core.scanner.scan import select_playbooks
+from core.scanner.targets import check_style
 
 LIVE_MINUTES = 30          # a triggered plan stays "triggered" this long while it is live
 ACTIONABLE_ATR = 0.5       # actionable_soon: within 0.5 bar-ATR of the (would-be) entry
@@ -367,6 +368,7 @@ def scan_setups(series: Sequence[SeriesInput] | Mapping[str, Bars], interval: In
     depends only on bars up to its trigger, so it is built once — the same setup keeps the same
     plan (and plan id) on every later scan."""
     iv = parse_interval(interval)
+    check_style(style)
     books = select_playbooks(playbooks)
     context = ctx or PlanContext.with_caches(style)
     if context.style != style:
@@ -431,9 +433,10 @@ def rescan(prev: ScanReport | None, series: Sequence[SeriesInput] | Mapping[str,
            ctx: PlanContext | None = None, now_ns: int | None = None,
            memo: PlanMemo | None = None) -> ScanReport:
     """Rescan only the symbols whose bar just closed (`closed`) and keep the other symbols' rows and
-    candidates from `prev`; re-rank the whole watchlist. Without `prev`, a full scan."""
+    candidates from `prev`; re-rank the whole watchlist. A full scan without `prev` or when `prev`
+    was for another interval or style. Symbols no longer in `series` are dropped."""
     items = _items(series)
-    if prev is None:
+    if prev is None or prev.interval != parse_interval(interval).name or prev.style != style:
         return scan_setups(items, interval, style=style, playbooks=playbooks, ctx=ctx, now_ns=now_ns, memo=memo)
     want = {s.upper() for s in closed}
     fresh = [s for s in items if s.symbol.upper() in want]
@@ -441,8 +444,9 @@ def rescan(prev: ScanReport | None, series: Sequence[SeriesInput] | Mapping[str,
         return prev
     part = scan_setups(fresh, interval, style=style, playbooks=playbooks, ctx=ctx, now_ns=now_ns, memo=memo)
     redone = {s.symbol for s in fresh}
-    kept = [c for c in prev.candidates if c.symbol not in redone]
-    rows = {r.symbol: r for r in prev.symbols if r.symbol not in redone}
+    watch = {s.symbol for s in items}
+    kept = [c for c in prev.candidates if c.symbol not in redone and c.symbol in watch]
+    rows = {r.symbol: r for r in prev.symbols if r.symbol not in redone and r.symbol in watch}
     rows.update({r.symbol: r for r in part.symbols})
     order = [s.symbol for s in items]
     as_of = max(prev.as_of, part.as_of)
@@ -511,3 +515,35 @@ def diff_reports(prev: ScanReport | None, new: ScanReport) -> list[SetupChange]:
         elif sa is SetupState.ARMED and sb is not SetupState.ARMED and sb is not SetupState.TRIGGERED:
             out.append(SetupChange("disarmed", *key, sa, sb, b, None, why or (b.missing if b else "")))
     return out
+
+
+def format_report(report: ScanReport, limit: int = 20) -> str:
+    """Plain-text rendering for a terminal (`python -m app scan`): the ranked candidates, then one
+    line per symbol with its phase, trend and why it has no candidate."""
+    c = report.candidates
+    counts = {st.value: sum(x.state is st for x in c) for st in (SetupState.TRIGGERED, SetupState.ARMED,
+                                                                   SetupState.FORMING)}
+    head = (f"scan {report.interval} {report.style} as of {report.as_of:%Y-%m-%d %H:%M} UTC: "
+            f"{len(report.symbols)} symbols, {counts['triggered']} triggered, {counts['armed']} armed, "
+            f"{counts['forming']} forming")
+    lines = [head, ""]
+    for x in c[:limit]:
+        if x.state is SetupState.FORMING:
+            lines.append(f"{x.rank:3d} {x.symbol:6s} {x.playbook:22s} forming   {x.missing}")
+            continue
+        tps = "/".join(f"{t:g}" for t in x.tps[:2])
+        dist = f"{x.entry_distance_atr:.2f} ATR" if x.entry_distance_atr is not None else "—"
+        extra = f"  id {x.plan_id}" if x.plan_id else f"  ~{x.bars_to_trigger} bars: {x.trigger}"
+        lines.append(f"{x.rank:3d} {x.symbol:6s} {x.playbook:22s} {x.state.value:9s} {x.direction:5s} "
+                     f"entry {x.entry:g} stop {x.stop:g} tp {tps} R:R {x.rr_t1:.2f} conf {x.confidence:.2f} "
+                     f"({x.confidence_kind}) dist {dist}{' soon' if x.actionable_soon else ''}{extra}")
+    if len(c) > limit:
+        lines.append(f"… {len(c) - limit} more")
+    lines.append("")
+    for r in report.symbols:
+        price = f"{r.price:g}" if r.price is not None else "—"
+        why = f"  none: {r.no_candidate_reason}" if r.no_candidate_reason else ""
+        lines.append(f"{r.symbol:6s} {price:>10s} {r.session_phase:11s} {r.trend_stack:5s} "
+                     f"{r.candidates} candidates{why}")
+    lines += [f"warning: {w}" for w in report.warnings]
+    return "\n".join(lines)
