@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.errors import InputError
+from core.errors import DataError, InputError
 from core.market.bars import Bars
 from core.market.bundle import BarLibrary
 from core.market.calendar import calendar_for
@@ -24,6 +24,7 @@ from core.scanner.calibration import (
     fit_calibration,
     lean_hourly_session_bars,
     load_calibration,
+    save_calibration,
 )
 from core.scanner.features import SeriesInput, build_features
 from core.scanner.plan import PlanContext
@@ -287,7 +288,7 @@ def test_shipped_calibration_is_used_and_named() -> None:
     assert cal is not None and cal.source == "bundled SPY 1h 1998–2021" and cal.fit_count >= 100
     assert default_calibration("5m") is None
     doc = load_calibration(REPO / "resources" / "calibration" / "spy_1h.json")
-    assert doc == cal
+    assert doc == cal and doc.provenance["licence"].startswith("Apache-2.0")
     e = int(moments()["armed"][0])
     rep = scan_at(e, ctx=PlanContext(calibration=cal))
     for c in rep.candidates:
@@ -295,16 +296,24 @@ def test_shipped_calibration_is_used_and_named() -> None:
         assert 0 < c.confidence < 1
 
 
-def test_fit_calibration_on_real_hourly_bars_and_refuses_too_little_history() -> None:
+def test_fit_calibration_on_real_hourly_bars_and_refuses_too_little_history(tmp_path: Path) -> None:
     hourly = lean_hourly_session_bars(BarLibrary(REPO / "resources" / "data").hourly("SPY"))
     ny = hourly.index.tz_convert("America/New_York")
     assert ((ny.hour * 60 + ny.minute)[: 7] == [570, 600, 660, 720, 780, 840, 900]).all()
-    cal, prov = fit_calibration(hourly[-7 * 700:], "SPY", "1h")
+    cal = fit_calibration(hourly[-7 * 700:], "SPY", "1h")
+    prov = cal.provenance
     assert cal.source.startswith("SPY 1h ") and prov["plans"] == cal.fit_count >= 30
     assert 0 < prov["hit_rate"] < 1 and math.isfinite(prov["holdout"]["ece"])
+    path = save_calibration(cal, tmp_path / "mine.json")
+    back = load_calibration(path)
+    assert back == cal and back.provenance["plans"] == prov["plans"]
+    assert back.apply("ema_pullback", 0.7) == cal.apply("ema_pullback", 0.7)
     with pytest.raises(InputError) as e:
         fit_calibration(hourly[-7 * 20:], "SPY", "1h")
     assert e.value.field == "bars"
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(DataError):
+        load_calibration(tmp_path / "bad.json")
 
 
 def _replay_cut(m: Bars, d: object, off: int) -> Bars | None:

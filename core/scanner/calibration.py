@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ def load_calibration(path: Path) -> Calibration:
     try:
         doc = json.loads(Path(path).read_text())
         cal = Calibration.from_dict(doc["model"])
+        cal = replace(cal, provenance=dict(doc.get("provenance", {})))
     except FileNotFoundError:
         raise DataError(f"calibration: {path} does not exist") from None
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
@@ -49,8 +51,9 @@ def load_calibration(path: Path) -> Calibration:
     return cal
 
 
-def save_calibration(cal: Calibration, path: Path, provenance: Mapping[str, Any]) -> Path:
-    """Write {source, provenance, model} atomically."""
+def save_calibration(cal: Calibration, path: Path, provenance: Mapping[str, Any] | None = None) -> Path:
+    """Write {source, provenance, model} atomically (provenance: the given one or `cal.provenance`)."""
+    provenance = cal.provenance if provenance is None else provenance
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -61,10 +64,11 @@ def save_calibration(cal: Calibration, path: Path, provenance: Mapping[str, Any]
 
 
 def fit_calibration(bars: Bars, symbol: str, interval: Interval | str, *, style: str = "intraday",
-                    source: str | None = None) -> tuple[Calibration, dict[str, Any]]:
+                    source: str | None = None) -> Calibration:
     """Fit the calibration on every plan the playbooks would have issued on `bars` (a job: seconds
-    per year of 5-minute bars). Returns it with its provenance: sessions, plans, hit rate and the
-    reliability (ECE) measured by fitting on the first 60 % of the sessions and testing on the rest.
+    per year of 5-minute bars). `cal.provenance` says what it was fitted on: sessions, plans, hit rate
+    and the reliability (ECE) measured by fitting on the first 60 % of the sessions and testing on the
+    rest. `source` (default "SYMBOL interval first–last year") is what candidates show.
     InputError("bars") when the history gives fewer than 30 resolved plans."""
     iv = parse_interval(interval)
     report = evaluate(bars, symbol.upper(), iv, style=style)
@@ -76,8 +80,7 @@ def fit_calibration(bars: Bars, symbol: str, interval: Interval | str, *, style:
     first = datetime.fromtimestamp(int(bars.ts[0]) / 1e9, tz=UTC).date()
     last = datetime.fromtimestamp(int(bars.ts[-1]) / 1e9, tz=UTC).date()
     label = source or f"{symbol.upper()} {iv.name} {first.year}–{last.year}"
-    cal = Calibration(cal.intercepts, cal.weight, cal.pooled, cal.fit_count, label)
-    provenance = {
+    provenance: dict[str, Any] = {
         "symbol": symbol.upper(), "interval": iv.name, "style": style, "first_bar": first.isoformat(),
         "last_bar": last.isoformat(), "sessions": report.sessions, "plans": len(trades),
         "hit_rate": float(hit.mean()),
@@ -86,7 +89,7 @@ def fit_calibration(bars: Bars, symbol: str, interval: Interval | str, *, style:
         "fitted_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "method": "logistic(raw confidence, playbook intercepts shrunk to the pooled rate)",
     }
-    return cal, provenance
+    return Calibration(cal.intercepts, cal.weight, cal.pooled, cal.fit_count, label, provenance)
 
 
 def lean_hourly_session_bars(bars: Bars) -> Bars:
@@ -106,7 +109,8 @@ def fit_bundled(data_dir: Path, out: Path | None = None) -> Path:
     bars = lean_hourly_session_bars(BarLibrary(data_dir).hourly("SPY"))
     if not len(bars):
         raise DataError(f"calibration: no bundled SPY hourly bars under {data_dir}")
-    cal, prov = fit_calibration(bars, "SPY", "1h", source="bundled SPY 1h 1998–2021")
+    cal = fit_calibration(bars, "SPY", "1h", source="bundled SPY 1h 1998–2021")
+    prov = dict(cal.provenance)
     prov["data"] = ("resources/data/spy_hourly.parquet — QuantConnect Lean sample data, Apache-2.0 "
                     "(Data/equity/usa/hour/spy), first bar of each session restamped 09:30 ET")
     prov["licence"] = "Apache-2.0 (data); the fitted numbers ship with the app"

@@ -97,6 +97,7 @@ class Calibration:
     pooled: float                 # intercept for playbooks not seen in the fit
     fit_count: int
     source: str = "fitted"        # which history it was fitted on (shown with each confidence)
+    provenance: Mapping[str, Any] = field(default_factory=dict, compare=False)  # data, sessions, ECE …
 
     def apply(self, playbook: str, raw: float) -> float:
         b = self.intercepts.get(playbook, self.pooled)

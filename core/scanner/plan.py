@@ -279,7 +279,7 @@ def bar_levels(f: Features, i: int, ctx: PlanContext) -> tuple[list[Level], floa
         return cache[i]
     avw = {}
     if int(f.row[i]) >= 0:
-        avw = {n: float(v[0]) for n, v in f.avwaps(np.array([i]), ctx.avwaps).items() if np.isfinite(v[0])}
+        avw = {n: float(v[0]) for n, v in f.avwaps(np.array([i])).items() if np.isfinite(v[0])}
     out = key_levels_at(f, i, avw, prior_profile(f, i, ctx.profiles)), _expected_move(f, i)
     if cache is not None:
         cache[i] = out
