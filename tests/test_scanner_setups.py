@@ -278,6 +278,12 @@ def test_bad_input_names_the_field() -> None:
     with pytest.raises(InputError) as e:
         scan_setups({}, "5m")
     assert e.value.field == "series"
+    with pytest.raises(InputError) as e:
+        scan_setups([SeriesInput("SPY", spy5()[:200]), SeriesInput("SPY", spy5()[:300])], "5m")
+    assert e.value.field == "series" and "duplicate symbol SPY" in e.value.reason
+    with pytest.raises(InputError) as e:
+        scan_setups({"SPY": spy5()[:200]}, "5m", style="yolo")
+    assert e.value.field == "style"
     rep = scan_setups({"SPY": spy5()[:200], "EMPTY": Bars.empty()}, "5m")
     assert [r.symbol for r in rep.symbols] == ["SPY", "EMPTY"]
     assert rep.symbols[1].no_candidate_reason == "no bars" and "EMPTY: no bars" in rep.warnings

@@ -21,6 +21,7 @@ ranks first, then confidence, then distance.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -377,7 +378,11 @@ def scan_setups(series: Sequence[SeriesInput] | Mapping[str, Bars], interval: In
     warnings: list[str] = []
     rows: dict[str, SymbolRow] = {}
     usable: list[SeriesInput] = []
-    for s in _items(series):
+    items = _items(series)
+    dup = sorted(k for k, n in Counter(s.symbol for s in items).items() if n > 1)
+    if dup:
+        raise InputError("series", f"duplicate symbol {', '.join(dup)}")
+    for s in items:
         bars = s.bars
         if now_ns is not None and len(bars):
             bars = bars[: int(np.searchsorted(bars.ts, int(now_ns) - iv.ns, side="right"))]

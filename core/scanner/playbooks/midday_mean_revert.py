@@ -64,7 +64,8 @@ class MiddayMeanRevert(Playbook):
             far = np.abs(dist) >= 0.6 * a
             d = side(far & quiet & (dist < 0), far & quiet & (dist > 0))
             stop = pick(d, lo2 - 0.25 * a, hi2 + 0.25 * a)
-            conds = [np.abs(dist) >= a, f.adx[idx] < 12, volume_ok(f, idx), np.ones(len(idx), dtype=bool)]
+            new_ext = pick(d, lo < f.lag(f.s_low, idx, 1), hi > f.lag(f.s_high, idx, 1))
+            conds = [np.abs(dist) >= a, f.adx[idx] < 12, volume_ok(f, idx), ~new_ext]
             forming = (quiet & (np.abs(dist) >= 0.3 * a)) | (far & ~quiet)
             why = explain("not stretched: |close − VWAP| < 0.3·ATR",
                           (~np.isfinite(vw), "no session VWAP (no volume)"),
