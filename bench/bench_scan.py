@@ -104,7 +104,9 @@ def live(count: int, repeats: int) -> None:
     full = best_cpu(lambda: scan_setups(now, "1m"), repeats)
     print(f"live: {count} symbols × 391 one-minute bars, one bar close; candidates {states}")
     print(f"rescan on the close (memo kept): {inc * 1e3:8.1f} ms CPU   (goal ≤ 20 ms)")
+    one = best_cpu(lambda: rescan(prev, now, closed[:1], "1m", memo=dict(memo)), repeats)
     print(f"full scan_setups, same symbols : {full * 1e3:8.1f} ms CPU   (ratio {full / inc:.2f}×)")
+    print(f"rescan, 1 of the {count} closed     : {one * 1e3:8.1f} ms CPU   (ratio {full / one:.1f}× vs full)")
 
 
 def main() -> None:
