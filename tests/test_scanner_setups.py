@@ -33,6 +33,7 @@ from core.scanner.playbooks.base import ARMED, FORMING, NONE, row_nanmedian
 from core.scanner.setups import (
     ACTIONABLE_ATR,
     Candidate,
+    LiveScanner,
     ScanReport,
     SetupState,
     diff_reports,
@@ -212,6 +213,28 @@ def test_diff_reports_armed_triggered_invalidated_on_a_real_sequence() -> None:
         prev = rep
     assert {"armed", "triggered", "invalidated"} <= kinds
     assert diff_reports(prev, prev) == []
+
+
+def test_live_scanner_keeps_one_plan_per_setup_across_bar_closes() -> None:
+    b = spy5()
+    start = int(rth_ends()[40])
+    live = LiveScanner("5m")
+    seen: dict[str, tuple[str, float, int]] = {}
+    triggered = 0
+    for e in range(start, start + 40):
+        rep, changes = live.update({"SPY": b[e - HISTORY + 1:e + 1]}, ["SPY"])
+        assert live.report is rep
+        for c in rep.candidates:
+            if c.state is SetupState.TRIGGERED and c.plan is not None:
+                key = c.setup_key
+                assert key is not None
+                ident = (c.plan.plan_id, c.plan.entry, c.plan.version)
+                assert seen.setdefault(key, ident) == ident     # same setup → same plan, every bar
+        triggered += sum(ch.kind == "triggered" for ch in changes)
+    assert seen and triggered == len(seen)
+    assert all(k[2] >= int(b.ts[start]) - LiveScanner.MEMO_KEEP_NS - M5.ns for k in live.memo)
+    with pytest.raises(InputError):
+        LiveScanner("5m", playbooks=["nope"])
 
 
 def test_diff_of_a_first_scan_reports_every_armed_and_triggered_setup() -> None:

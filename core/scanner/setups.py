@@ -552,3 +552,37 @@ def format_report(report: ScanReport, limit: int = 20) -> str:
                      f"{r.candidates} candidates{why}")
     lines += [f"warning: {w}" for w in report.warnings]
     return "\n".join(lines)
+
+
+class LiveScanner:
+    """What the kernel keeps between bar closes of one watchlist scan: the last report and the plan
+    memo. `update(series, closed)` rescans the symbols whose bar closed and returns the new report
+    with its changes (publish them as `SetupChanged`; store the plans of `triggered` changes —
+    `change.candidate.plan`, one per `setup_key`)."""
+
+    MEMO_KEEP_NS = 86_400 * 1_000_000_000   # plans of triggers older than a day are forgotten
+
+    def __init__(self, interval: Interval | str, *, style: str = "intraday",
+                 playbooks: Sequence[str] | None = None, ctx: PlanContext | None = None) -> None:
+        self.interval = parse_interval(interval)
+        check_style(style)
+        self.style = style
+        self.playbooks = tuple(playbooks) if playbooks is not None else None
+        select_playbooks(self.playbooks)                 # unknown names fail here, not on a bar close
+        self.ctx = ctx
+        self.report: ScanReport | None = None
+        self.memo: dict[tuple[str, str, int, int], Plan | Rejected] = {}
+
+    def update(self, series: Sequence[SeriesInput] | Mapping[str, Bars], closed: Iterable[str] | None = None,
+               now_ns: int | None = None) -> tuple[ScanReport, list[SetupChange]]:
+        """`closed=None` rescans every symbol."""
+        items = _items(series)
+        names = [s.symbol for s in items] if closed is None else list(closed)
+        new = rescan(self.report, items, names, self.interval, style=self.style, playbooks=self.playbooks,
+                     ctx=self.ctx, now_ns=now_ns, memo=self.memo)
+        changes = diff_reports(self.report, new)
+        self.report = new
+        horizon = int(new.as_of.timestamp() * 1e9) - self.MEMO_KEEP_NS
+        for key in [k for k in self.memo if k[2] < horizon]:
+            del self.memo[key]
+        return new, changes
