@@ -237,6 +237,22 @@ def test_live_scanner_keeps_one_plan_per_setup_across_bar_closes() -> None:
         LiveScanner("5m", playbooks=["nope"])
 
 
+def test_plan_memo_never_serves_a_plan_built_from_other_bars() -> None:
+    """A replay that maps another real day onto the same timestamps gets plans from its own bars."""
+    e, c = moments()["triggered"]
+    b = spy5()[e - HISTORY + 1:e + 1]
+    memo: dict = {}
+    first = scan_setups({"SPY": b}, "5m", memo=memo).state_of("SPY", c.playbook)
+    assert first is not None and first.plan is not None and memo
+    k = 1.1
+    other = Bars.from_arrays(b.ts, b.open * k, b.high * k, b.low * k, b.close * k, b.volume)
+    again = scan_setups({"SPY": other}, "5m", memo=memo).state_of("SPY", c.playbook)
+    fresh = scan_setups({"SPY": other}, "5m").state_of("SPY", c.playbook)
+    assert again is not None and fresh is not None and again.to_dict() == fresh.to_dict()
+    if again.entry is not None:
+        assert again.entry == pytest.approx(first.plan.entry * k, rel=1e-3)
+
+
 def test_diff_of_a_first_scan_reports_every_armed_and_triggered_setup() -> None:
     rep = scan_at(int(moments()["armed"][0]))
     changes = diff_reports(None, rep)

@@ -234,7 +234,7 @@ def _ny_time(ns: int) -> str:
     return datetime.fromtimestamp(ns / 1e9, tz=NY).strftime("%H:%M ET")
 
 
-PlanMemo = MutableMapping[tuple[str, str, int, int], "Plan | Rejected"]
+PlanMemo = MutableMapping[tuple, "Plan | Rejected"]   # (symbol, playbook, bar ts, direction, OHLCV)
 
 
 def _triggered(f: Features, pb: Playbook, last_idx: np.ndarray, ctx: PlanContext, memo: PlanMemo | None
@@ -261,7 +261,10 @@ def _triggered(f: Features, pb: Playbook, last_idx: np.ndarray, ctx: PlanContext
         s = int(f.series_of[i])
         if s in seen:
             continue
-        key = (f.symbols[s], pb.name, int(f.ts[i]), int(sig.direction[k]))
+        # The trigger bar's prices are part of the key: a replay that maps another real day onto the
+        # same timestamps must not get the plan built from the old bars.
+        key = (f.symbols[s], pb.name, int(f.ts[i]), int(sig.direction[k]),
+               float(f.open[i]), float(f.high[i]), float(f.low[i]), float(f.close[i]), float(f.volume[i]))
         out = memo.get(key) if memo is not None else None
         if out is None:
             out = build_plan(f, sig, k, ctx, pb.spec.conditions, pb.spec.invalidation)
@@ -571,7 +574,7 @@ class LiveScanner:
         select_playbooks(self.playbooks)                 # unknown names fail here, not on a bar close
         self.ctx = ctx
         self.report: ScanReport | None = None
-        self.memo: dict[tuple[str, str, int, int], Plan | Rejected] = {}
+        self.memo: dict[tuple, Plan | Rejected] = {}
 
     def update(self, series: Sequence[SeriesInput] | Mapping[str, Bars], closed: Iterable[str] | None = None,
                now_ns: int | None = None) -> tuple[ScanReport, list[SetupChange]]:
