@@ -96,6 +96,8 @@ class Calibration:
     weight: float
     pooled: float                 # intercept for playbooks not seen in the fit
     fit_count: int
+    source: str = "fitted"        # which history it was fitted on (shown with each confidence)
+    provenance: Mapping[str, Any] = field(default_factory=dict, compare=False)  # data, sessions, ECE …
 
     def apply(self, playbook: str, raw: float) -> float:
         b = self.intercepts.get(playbook, self.pooled)
@@ -103,12 +105,12 @@ class Calibration:
 
     def to_dict(self) -> dict[str, Any]:
         return {"intercepts": dict(self.intercepts), "weight": self.weight, "pooled": self.pooled,
-                "fit_count": self.fit_count}
+                "fit_count": self.fit_count, "source": self.source}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Calibration:
         return cls({str(k): float(v) for k, v in d["intercepts"].items()}, float(d["weight"]),
-                   float(d["pooled"]), int(d["fit_count"]))
+                   float(d["pooled"]), int(d["fit_count"]), str(d.get("source", "fitted")))
 
 
 def fit_calibration(playbooks: Sequence[str], raw: np.ndarray, hit: np.ndarray, ridge: float = 2.0) -> Calibration:
@@ -190,10 +192,12 @@ class EvalReport:
     fit_sessions: int
     test_sessions: int
     trades: tuple[Trade, ...] = field(repr=False, default=())
+    armed: Mapping[str, ArmedStats] = field(default_factory=dict)   # with evaluate(armed=True)
 
     def to_dict(self) -> dict[str, Any]:
         """The object `eval-scanner --json` prints."""
         return _clean({
+            **({"armed": {k: v.to_dict() for k, v in self.armed.items()}} if self.armed else {}),
             "playbooks": {k: v.to_dict() for k, v in self.playbooks.items()},
             "calibration": {"ece": self.ece, "bins": self.bins, "method": "logistic(raw confidence, playbook)",
                             "fit_sessions": self.fit_sessions, "test_sessions": self.test_sessions,
@@ -256,13 +260,16 @@ def walk(f: Features, playbooks: Sequence[Playbook], ctx: PlanContext) -> tuple[
 
 
 def evaluate(bars: Bars, symbol: str, interval: Interval, *, style: str = "intraday",
-             playbooks: Sequence[Playbook] = PLAYBOOKS, fit_fraction: float = FIT_FRACTION) -> EvalReport:
+             playbooks: Sequence[Playbook] = PLAYBOOKS, fit_fraction: float = FIT_FRACTION,
+             armed: bool = False) -> EvalReport:
+    """The playbooks' record on one history; `armed=True` adds the armed → triggered table."""
     if not 0 < fit_fraction < 1:
         raise InputError("fit_fraction", "must be between 0 and 1")
     if len(bars) < 2:
         raise InputError("bars", "need history to evaluate")
     f = build_features([SeriesInput(symbol, bars)], interval)
     trades, rejected = walk(f, playbooks, PlanContext.with_caches(style))
+    armed_stats = armed_followthrough(f, playbooks, PlanContext.with_caches(style)) if armed else {}
     n_sessions = len(f.sessions.first)
     split_row = math.floor(n_sessions * fit_fraction)
     fit = [t for t in trades if t.session_row < split_row]
@@ -274,4 +281,94 @@ def evaluate(bars: Bars, symbol: str, interval: Interval, *, style: str = "intra
     per = {pb.name: _stats([t for t in trades if t.playbook == pb.name], rejected.get(pb.name, 0))
            for pb in playbooks}
     return EvalReport(symbol, interval.name, n_sessions, per, ece, bins, cal, split_row,
-                      n_sessions - split_row, tuple(trades))
+                      n_sessions - split_row, tuple(trades), armed_stats)
+
+
+# -- armed → triggered ----------------------------------------------------------------------------
+
+ARMED_HORIZONS = (3, 6, 12)
+
+
+@dataclass(frozen=True, slots=True)
+class ArmedStats:
+    """How armed setups of one playbook played out: `armed` episodes (a run of consecutive armed
+    bars in one direction within a session counts once, from its first bar), the share that
+    triggered in the same direction within N bars (same session), and the outcome of the plans
+    those first triggers issued (resolved like `walk`; refused triggers count as `refused`)."""
+
+    armed: int
+    triggered_within: Mapping[int, float]
+    plans: int
+    refused: int
+    hit_rate: float
+    mean_r: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"armed": self.armed, "triggered_within": {str(k): v for k, v in self.triggered_within.items()},
+                "plans": self.plans, "refused": self.refused, "hit_rate": self.hit_rate, "mean_r": self.mean_r}
+
+
+def armed_followthrough(f: Features, playbooks: Sequence[Playbook], ctx: PlanContext,
+                        horizons: Sequence[int] = ARMED_HORIZONS) -> dict[str, ArmedStats]:
+    """Armed → triggered rates and the triggered plans' record, per playbook (no look-ahead: the
+    armed state at bar i reads bars ≤ i, the trigger is looked for after it)."""
+    from core.scanner.playbooks.base import ARMED
+
+    idx = np.flatnonzero(f.row >= 0)
+    far = max(horizons)
+    out: dict[str, ArmedStats] = {}
+    for pb in playbooks:
+        su = pb.setups(f, idx)
+        armed = su.state == ARMED
+        d = su.direction.astype(np.int64)
+        row = f.row[idx]
+        prev_same = np.zeros(len(idx), dtype=bool)
+        prev_same[1:] = armed[:-1] & (d[1:] == d[:-1]) & (row[1:] == row[:-1]) & (idx[1:] == idx[:-1] + 1)
+        starts = np.flatnonzero(armed & ~prev_same)
+        sig = pb.detect(f, idx)
+        gaps = np.full(len(starts), np.inf)
+        first_k = np.full(len(starts), -1)
+        for sign in (1, -1):
+            ks = np.flatnonzero(sig.direction == sign)
+            bars = sig.idx[ks]
+            sel = starts[d[starts] == sign]
+            s_bar = idx[sel]
+            pos = np.searchsorted(bars, s_bar, side="right")
+            ok = pos < len(bars)
+            t_bar = np.where(ok, bars[np.minimum(pos, len(bars) - 1)], -1)
+            ok &= (t_bar - s_bar <= far) & (f.row[np.maximum(t_bar, 0)] == f.row[s_bar])
+            where = np.searchsorted(starts, sel)
+            gaps[where[ok]] = (t_bar - s_bar)[ok]
+            first_k[where[ok]] = ks[np.minimum(pos, len(bars) - 1)][ok]
+        within = {h: float((gaps <= h).mean()) if len(starts) else float("nan") for h in horizons}
+        hits: list[float] = []
+        rs: list[float] = []
+        refused = 0
+        for k in sorted({int(x) for x in first_k if x >= 0}):
+            plan = build_plan(f, sig, k, ctx, pb.spec.conditions, pb.spec.invalidation)
+            if not isinstance(plan, Plan):
+                refused += 1
+                continue
+            t = resolve(f, plan, int(sig.idx[k]))
+            if t is not None:
+                hits.append(float(t.hit))
+                rs.append(t.r)
+        nan = float("nan")
+        out[pb.name] = ArmedStats(len(starts), within, len(hits), refused,
+                                  float(np.mean(hits)) if hits else nan, float(np.mean(rs)) if rs else nan)
+    return out
+
+
+def render_armed(report: EvalReport) -> str:
+    """The armed → triggered table as Markdown (empty without `evaluate(armed=True)`)."""
+    if not report.armed:
+        return ""
+    hs = sorted(next(iter(report.armed.values())).triggered_within)
+    head = "| playbook | armed | " + " | ".join(f"trig ≤ {h} bars" for h in hs) + " | plans | refused | hit | mean R |"
+    lines = [head, "|---|" + "---:|" * (len(hs) + 5)]
+    for name, s in report.armed.items():
+        cells = " | ".join(f"{s.triggered_within[h]:.1%}" if s.armed else "—" for h in hs)
+        hit = f"{s.hit_rate:.1%}" if s.plans else "—"
+        mr = f"{s.mean_r:+.3f}" if s.plans else "—"
+        lines.append(f"| {name} | {s.armed} | {cells} | {s.plans} | {s.refused} | {hit} | {mr} |")
+    return "\n".join(lines)

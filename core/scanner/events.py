@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from core.events import Event
 from core.scanner.plan import Plan
+from core.scanner.setups import SetupChange
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,3 +29,11 @@ class FollowerEvent(Event):
     price: float
     detail: str = ""
     target: int = 0     # 1-based target number for tp_hit
+
+
+@dataclass(frozen=True, slots=True)
+class SetupChanged(Event):
+    """A live rescan changed a setup (from `diff_reports`): armed, triggered, invalidated, disarmed."""
+
+    change: SetupChange
+    interval: str

@@ -14,7 +14,7 @@ bar interval, and `atr_d` is Wilder's ATR(14) of the completed regular sessions 
 from __future__ import annotations
 
 from collections.abc import MutableMapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -99,6 +99,8 @@ class Features:
     ppdl: np.ndarray
     atr_d: np.ndarray            # daily ATR known before today's open
     sessions: SessionTable
+    # AVWAP lines by session row, filled on first use (valid for this frame only)
+    avwap_cache: dict[int, dict[str, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -134,7 +136,10 @@ class Features:
         high bar, low bar and last bar (prior close). NaN where an anchor is unknown.
 
         Each line is accumulated from its anchor to the session's last bar present; the value at
-        bar i uses bars anchor..i only. `cache` keeps a session's lines between calls."""
+        bar i uses bars anchor..i only. A session's lines are kept between calls (in `cache` when
+        given, else in this frame's own cache), so detectors and plans share them."""
+        if cache is None:
+            cache = self.avwap_cache
         out = {k: np.full(len(idx), np.nan) for k in AVWAP_NAMES}
         rows = self.row[idx]
         for r in np.unique(rows[rows >= 0]):

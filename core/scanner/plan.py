@@ -3,6 +3,7 @@ that name the field; construction from a playbook signal; versioned storage thro
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -91,6 +92,12 @@ class Plan:
     def rr_t1(self) -> float:
         return self.rr[0] if self.rr else float("nan")
 
+    @property
+    def setup_key(self) -> str:
+        """Stable identity of the setup: the same symbol, playbook, direction, interval and trigger
+        bar always give the same key (the plan store keeps one plan id/version per key)."""
+        return setup_key(self.symbol, self.playbook, self.direction, self.interval, self.bar_ts)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, with the field names the GPT already uses (entry, stop, tps, rr_t1 …)."""
         d = asdict(self)
@@ -103,6 +110,7 @@ class Plan:
         for k in ("notes", "reasons", "target_labels", "prob_touch"):
             d[k] = list(d[k])
         d["extra"] = dict(self.extra)
+        d["setup_key"] = self.setup_key
         return _json_floats(d)
 
     @classmethod
@@ -196,11 +204,17 @@ class PlanContext:
     target_stats: Mapping[str, TargetStats] | None = None
     profiles: MutableMapping[int, VolumeProfile | None] | None = None  # caches by session row
     avwaps: MutableMapping[int, dict[str, np.ndarray]] | None = None
+    # key levels and expected move by bar index: every playbook planning at one bar shares them
+    bar_levels: MutableMapping[int, tuple[list[Level], float]] | None = None
 
     @classmethod
     def with_caches(cls, style: str = "intraday", calibration: Any = None,
                     target_stats: Mapping[str, TargetStats] | None = None) -> PlanContext:
-        return cls(style, calibration, target_stats, {}, {})
+        return cls(style, calibration, target_stats, {}, {}, {})
+
+    def fresh(self) -> PlanContext:
+        """The same settings with empty caches (the caches are keyed by one Features frame)."""
+        return replace(self, profiles={}, avwaps={}, bar_levels={})
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +224,12 @@ class Rejected:
     bar_ts: int
     field: str
     reason: str
+
+
+def setup_key(symbol: str, playbook: str, direction: str, interval: str, bar_ts: int) -> str:
+    """16 hex digits of SHA-1 over symbol|playbook|direction|interval|trigger bar start (UTC ns)."""
+    raw = f"{symbol.upper()}|{playbook}|{direction}|{interval}|{int(bar_ts)}"
+    return hashlib.sha1(raw.encode()).hexdigest()[:16]
 
 
 def plan_id_for(symbol: str, playbook: str, bar_ts: int, direction: str) -> str:
@@ -252,6 +272,20 @@ def _expected_move(f: Features, i: int) -> float:
     return float(expected_move(float(f.close[i]), sigma, minutes))
 
 
+def bar_levels(f: Features, i: int, ctx: PlanContext) -> tuple[list[Level], float]:
+    """Labelled levels known at bar i and the expected move to the close (cached per bar)."""
+    cache = ctx.bar_levels
+    if cache is not None and i in cache:
+        return cache[i]
+    avw = {}
+    if int(f.row[i]) >= 0:
+        avw = {n: float(v[0]) for n, v in f.avwaps(np.array([i])).items() if np.isfinite(v[0])}
+    out = key_levels_at(f, i, avw, prior_profile(f, i, ctx.profiles)), _expected_move(f, i)
+    if cache is not None:
+        cache[i] = out
+    return out
+
+
 def build_plan(f: Features, sig: Signals, k: int, ctx: PlanContext, spec_conditions: Sequence[str],
                invalidation_note: str) -> Plan | Rejected:
     """Turn trigger k of `sig` into a validated plan, or say which field failed."""
@@ -287,12 +321,7 @@ def build_plan(f: Features, sig: Signals, k: int, ctx: PlanContext, spec_conditi
     if best_tp1 / risk < gate - 1e-9:
         return Rejected(sig.playbook, symbol, bar_ts, "rr_t1", f"{best_tp1 / risk:.2f} < {gate} at best")
     # Snap the style-base targets to labelled levels inside the style window.
-    row = int(f.row[i])
-    avw = {}
-    if row >= 0:
-        avw = {n: float(v[0]) for n, v in f.avwaps(np.array([i]), ctx.avwaps).items() if np.isfinite(v[0])}
-    profile = prior_profile(f, i, ctx.profiles)
-    levels = key_levels_at(f, i, avw, profile)
+    levels, move = bar_levels(f, i, ctx)
     floor = 0.3 * float(f.atr[i])
     labels: list[str | None] = []
     used: list[Level] = []
@@ -332,7 +361,7 @@ def build_plan(f: Features, sig: Signals, k: int, ctx: PlanContext, spec_conditi
         plan_id=plan_id_for(symbol, sig.playbook, bar_ts, direction), version=1, symbol=symbol,
         playbook=sig.playbook, direction=direction, entry=entry, stop=stop, targets=targets, rr=rr,
         confidence=conf, confidence_raw=raw_conf, confidence_source=src,
-        expected_move=_expected_move(f, i), notes=tuple(notes), reasons=reasons, key_levels=tuple(used),
+        expected_move=move, notes=tuple(notes), reasons=reasons, key_levels=tuple(used),
         target_labels=tuple(labels), invalidation=float(sig.invalidation[k]),
         invalidation_note=invalidation_note, created_at=created, session_phase=phase, style=style,
         interval=f.interval.name, atr=float(f.atr[i]), atr_daily=atr_d, atr_source=atr_src,

@@ -33,13 +33,17 @@ class PlaybookSpec:
     targets: str
     conditions: tuple[str, ...]       # names of the conditions behind the raw confidence
     invalidation: str
+    armed: str = ""                   # when the setup is armed: structure in place, trigger known
+    forming: str = ""                 # what "part of the structure" means for this playbook
+    armed_entry: str = ""             # how the would-be entry and stop of an armed setup are set
     min_bars: int = MIN_BARS
 
     def to_dict(self) -> dict[str, object]:
         return {"name": self.name, "title": self.title, "phases": [p.label for p in self.phases],
                 "inputs": list(self.inputs), "trigger": self.trigger, "entry": self.entry,
                 "stop": self.stop, "targets": self.targets, "conditions": list(self.conditions),
-                "invalidation": self.invalidation, "min_bars": self.min_bars}
+                "invalidation": self.invalidation, "armed": self.armed, "forming": self.forming,
+                "armed_entry": self.armed_entry, "min_bars": self.min_bars}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,71 @@ class Signals:
 
     def __len__(self) -> int:
         return len(self.idx)
+
+
+NONE, FORMING, ARMED = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class Arming:
+    """What a playbook's `_arm` returns for its eligible decision bars (one entry per row).
+
+    `direction` ≠ 0 marks an armed row: the structure is in place and the next bars only need the
+    trigger. `trigger` is the price the trigger needs (the would-be entry), `stop` the would-be stop
+    if it triggered there. `forming` rows have part of the structure; `why` says what is missing
+    (forming) or why there is nothing (neither). `templates` (long, short) describe the trigger in
+    words; they may use {trigger} and {level} (the structure's level, e.g. the OR high).
+    """
+
+    direction: np.ndarray
+    trigger: np.ndarray
+    stop: np.ndarray
+    invalidation: np.ndarray
+    conditions: list[np.ndarray]
+    forming: np.ndarray
+    why: np.ndarray
+    templates: tuple[str, str]
+    level: np.ndarray
+    tp1: np.ndarray | None = None
+    tp2: np.ndarray | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Setups:
+    """State of one playbook at every decision bar it was asked about (short of a trigger)."""
+
+    playbook: str
+    idx: np.ndarray
+    state: np.ndarray                # NONE / FORMING / ARMED
+    direction: np.ndarray            # +1 / -1 (0 where unknown)
+    trigger: np.ndarray
+    stop: np.ndarray
+    invalidation: np.ndarray
+    conditions: np.ndarray           # bool (n, len(spec.conditions))
+    tp1: np.ndarray
+    tp2: np.ndarray
+    why: np.ndarray                  # str: missing part (forming) or reason (none)
+    words: np.ndarray                # str: template of the trigger in words (armed)
+    level: np.ndarray
+
+    def describe(self, row: int) -> str:
+        """The trigger condition of an armed row in words, with its prices."""
+        return str(self.words[row]).format(trigger=float(self.trigger[row]), level=float(self.level[row]))
+
+    def signals(self, rows: np.ndarray) -> Signals:
+        """The armed rows as would-be Signals (entry = the trigger price) for `build_plan`."""
+        return Signals(self.playbook, self.idx[rows], self.direction[rows].astype(np.int8),
+                       self.trigger[rows], self.stop[rows], self.invalidation[rows],
+                       self.conditions[rows], self.tp1[rows], self.tp2[rows])
+
+
+def explain(default: str, *pairs: tuple[np.ndarray, str]) -> np.ndarray:
+    """Per row, the message of the first true condition (pairs in priority order), else default."""
+    if not pairs:
+        raise ValueError("explain needs at least one condition")
+    n = len(pairs[0][0])
+    return np.select([np.asarray(c, dtype=bool) for c, _ in pairs], [m for _, m in pairs],
+                     default=default).astype(object) if n else np.empty(0, dtype=object)
 
 
 def _nan_like(k: int) -> np.ndarray:
@@ -86,6 +155,49 @@ class Playbook(ABC):
     @abstractmethod
     def _detect(self, f: Features, idx: np.ndarray) -> Signals:
         """Detector body on eligible decision bars."""
+
+    @abstractmethod
+    def _arm(self, f: Features, idx: np.ndarray) -> Arming:
+        """Armed / forming / none on eligible decision bars (reads bars ≤ each decision bar)."""
+
+    def setups(self, f: Features, idx: np.ndarray) -> Setups:
+        """The state short of a trigger at each decision bar, with the reason when there is none:
+        wrong session phase, not enough bars, ATR undefined, or the playbook's own reason."""
+        idx = np.asarray(idx, dtype=np.int64)
+        n, k = len(idx), len(self.spec.conditions)
+        state = np.zeros(n, dtype=np.int8)
+        direction = np.zeros(n, dtype=np.int8)
+        nan = np.full(n, np.nan)
+        trig, stop, inval, tp1, tp2, level = (nan.copy() for _ in range(6))
+        conds = np.zeros((n, k), dtype=bool)
+        words = np.full(n, "", dtype=object)
+        phase_ok = np.isin(f.phase[idx], np.array([int(p) for p in self.spec.phases], dtype=np.uint8))
+        enough = f.bars_seen[idx] >= self.spec.min_bars
+        runs_in = ", ".join(p.label for p in self.spec.phases)
+        labels = np.array([SessionPhase(int(c)).label for c in range(8)], dtype=object)
+        why = np.where(phase_ok, "", "session phase " + labels[f.phase[idx]] + "; runs in " + runs_in)
+        why = np.where(phase_ok & ~enough, f"not enough bars (< {self.spec.min_bars})", why)
+        ok = phase_ok & enough & np.isfinite(f.atr[idx])
+        why = np.where(phase_ok & enough & ~ok, "ATR not defined yet", why).astype(object)
+        rows = np.flatnonzero(ok)
+        if len(rows):
+            a = self._arm(f, idx[rows])
+            armed = a.direction != 0
+            armed &= np.isfinite(a.trigger) & np.isfinite(a.stop) & ((a.trigger - a.stop) * a.direction > 0)
+            st = np.where(armed, ARMED, np.where(a.forming, FORMING, NONE)).astype(np.int8)
+            state[rows] = st
+            direction[rows] = a.direction
+            trig[rows], stop[rows], inval[rows] = a.trigger, a.stop, a.invalidation
+            if a.tp1 is not None:
+                tp1[rows] = a.tp1
+            if a.tp2 is not None:
+                tp2[rows] = a.tp2
+            if k:
+                conds[rows] = np.stack([np.asarray(c, dtype=bool) for c in a.conditions], axis=1)
+            why[rows] = np.where(armed, "", a.why)
+            words[rows] = np.where(armed, np.where(a.direction > 0, *a.templates), "")
+            level[rows] = a.level
+        return Setups(self.name, idx, state, direction, trig, stop, inval, conds, tp1, tp2, why, words, level)
 
     def _signals(self, idx: np.ndarray, fire: np.ndarray, direction: np.ndarray, entry: np.ndarray,
                  stop: np.ndarray, invalidation: np.ndarray, conds: list[np.ndarray],
@@ -114,9 +226,21 @@ def tolerance(f: Features, idx: np.ndarray, atr_mult: float = 0.25, pct: float =
 
 def volume_ok(f: Features, idx: np.ndarray, mult: float = 1.0, w: int = 20) -> np.ndarray:
     """This bar's volume at least `mult` × the median of the last w bars (False without volume)."""
-    med = np.nanmedian(f.window(f.volume, idx, w), axis=1) if len(idx) else np.empty(0)
+    med = row_nanmedian(f.window(f.volume, idx, w)) if len(idx) else np.empty(0)
     with np.errstate(invalid="ignore"):
         return (f.volume[idx] > 0) & (f.volume[idx] >= mult * med)
+
+
+def row_nanmedian(a: np.ndarray) -> np.ndarray:
+    """np.nanmedian(a, axis=1) without its masked-array path (a scan calls it per playbook):
+    NaN sorts last, so the median of the k finite values sits at positions (k−1)//2 and k//2."""
+    if not a.shape[1]:
+        return np.full(len(a), np.nan)
+    srt = np.sort(a, axis=1)
+    k = np.isfinite(a).sum(axis=1)
+    rows = np.arange(len(a))
+    lo, hi = srt[rows, np.maximum((k - 1) // 2, 0)], srt[rows, k // 2 if a.shape[1] > 1 else 0]
+    return np.where(k > 0, (lo + hi) / 2, np.nan)
 
 
 def side(cond_long: np.ndarray, cond_short: np.ndarray) -> np.ndarray:

@@ -7,7 +7,18 @@ import numpy as np
 from core.market.sessions import SessionPhase as P
 from core.overlays.liquidity import pivot_indices
 from core.scanner.features import Features
-from core.scanner.playbooks.base import Playbook, PlaybookSpec, Signals, pick, row_max, row_min, side, volume_ok
+from core.scanner.playbooks.base import (
+    Arming,
+    Playbook,
+    PlaybookSpec,
+    Signals,
+    explain,
+    pick,
+    row_max,
+    row_min,
+    side,
+    volume_ok,
+)
 
 PIVOT_K = 3        # a pivot low is the lowest low of the 3 bars either side (known 3 bars later)
 POOL_WINDOW = 48   # both pivots of a pool within the last 48 bars
@@ -60,6 +71,11 @@ class LiquiditySweep(Playbook):
         targets="style base (ATR multiples of the style horizon: hourly intraday, daily swing) snapped to key levels",
         conditions=("volume_ge_median", "vwap_side", "ema_stack_not_against", "wick_rejection"),
         invalidation="a close back beyond the swept level",
+        armed="equal lows (highs) from two pivots within the last 48 bars, still intact (or swept this bar "
+              "without a reclaim): waiting for a trade below (above) them and a close back above (below)",
+        forming="—",
+        armed_entry="entry ≈ the pool level, stop the level − 0.1·ATR sweep − 0.25·ATR (mirrored); when this "
+                    "bar already swept: stop this bar's low − 0.25·ATR",
     )
 
     def _detect(self, f: Features, idx: np.ndarray) -> Signals:
@@ -78,3 +94,25 @@ class LiquiditySweep(Playbook):
             conds = [volume_ok(f, idx), np.sign(c - f.vwap[idx]) == d, f.stack[idx] != -d, wick >= 0.4]
         level = pick(d, eq_lo, eq_hi)
         return self._signals(idx, d != 0, d, c, stop, level, conds, levels={"liquidity_pool": level})
+
+    def _arm(self, f: Features, idx: np.ndarray) -> Arming:
+        c, a, lo, hi = f.close[idx], f.atr[idx], f.low[idx], f.high[idx]
+        eq_lo, eq_hi = pools(f, idx, f.low, True), pools(f, idx, f.high, False)
+        prev_lo, prev_hi = f.lag(f.low, idx, 1), f.lag(f.high, idx, 1)
+        with np.errstate(invalid="ignore"):
+            # Intact through the previous bar; this bar may have swept without reclaiming.
+            ok_lo = np.isfinite(eq_lo) & ~(prev_lo < eq_lo) & ((lo >= eq_lo) | (c < eq_lo))
+            ok_hi = np.isfinite(eq_hi) & ~(prev_hi > eq_hi) & ((hi <= eq_hi) | (c > eq_hi))
+            nearer_lo = np.where(ok_lo & ok_hi, (c - eq_lo) <= (eq_hi - c), ok_lo)
+            d = side(ok_lo & nearer_lo, ok_hi & ~nearer_lo)
+            level = pick(d, eq_lo, eq_hi)
+            swept = pick(d, lo < eq_lo, hi > eq_hi)
+            stop = pick(d, np.where(swept, lo, eq_lo - 0.1 * a) - 0.25 * a,
+                        np.where(swept, hi, eq_hi + 0.1 * a) + 0.25 * a)
+            conds = [volume_ok(f, idx), np.sign(c - f.vwap[idx]) == d, f.stack[idx] != -d,
+                     np.zeros(len(idx), dtype=bool)]
+            why = explain("no intact equal highs/lows within the last 48 bars",
+                          (np.isfinite(eq_lo) | np.isfinite(eq_hi), "equal highs/lows already traded through"))
+        return Arming(d, level.copy(), stop, level.copy(), conds, np.zeros(len(idx), dtype=bool), why,
+                      ("a trade below the equal lows {level:.2f} and a close back above them",
+                       "a trade above the equal highs {level:.2f} and a close back below them"), level)
