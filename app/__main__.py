@@ -99,6 +99,7 @@ def _scan_time(kernel: object, text: str) -> int:
 def _scan(args: argparse.Namespace) -> int:
     from app.logs import setup_logging
     from core.config import load_settings
+    from core.scanner.setups import format_report
     from core.workstation import NY, Workstation
 
     settings = load_settings()
@@ -110,20 +111,15 @@ def _scan(args: argparse.Namespace) -> int:
                 if kernel.market.vendor_mode:
                     raise InputError("at", "only the replay feed can scan another time of day")
                 kernel.replay.jump_to_time(_scan_time(kernel, args.at))
-            result = await kernel.plans.scan(args.symbols, args.scan_interval, args.style)
-            as_of = kernel.clock.now()
+            report = await kernel.plans.scan(args.symbols, args.scan_interval, args.style)
+            scanned_at = kernel.clock.now()
             feed = kernel.market.status().detail
         if args.json:
-            print(json.dumps({"as_of": as_of.isoformat(), "feed": feed,
-                              "candidates": [p.to_dict() for p in result.plans],
-                              "rejected": len(result.rejected)}, default=str))
+            print(json.dumps({**report.to_dict(), "scanned_at": scanned_at.isoformat(), "feed": feed},
+                             default=str))
         else:
-            print(f"scanned at {as_of.astimezone(NY):%Y-%m-%d %H:%M} ET ({feed})")
-            print(f"{len(result.plans)} plans from {len(result.symbols)} symbols")
-            for p in result.plans:
-                tps = ", ".join(f"{t:.2f}" for t in p.targets)
-                print(f"  {p.symbol:5s} {p.playbook:20s} {p.direction:5s} entry {p.entry:.2f} stop {p.stop:.2f} "
-                      f"targets {tps}  conf {p.confidence:.2f}")
+            print(f"scanned at {scanned_at.astimezone(NY):%Y-%m-%d %H:%M} ET ({feed})")
+            print(format_report(report))
         return 0
 
     return asyncio.run(run())

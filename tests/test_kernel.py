@@ -98,25 +98,35 @@ async def test_scan_stores_and_announces_plans(isolated_dirs: Path, shared_data:
     await k.start()
     try:
         await k.market.replay_pause()
-        # 12:45 ET on the replayed day: a moment when the 1-minute scan has setups (found by scanning
-        # the session minute by minute); the test must see real plans, not pass on an empty scan.
+        # 12:45 ET on the replayed day: a moment when the 1-minute scan has triggered setups (found
+        # by scanning the session); the test must see real plans, not pass on an empty scan.
         k.replay.jump_to_time(k.replay.start_time_ns("SPY") + 150 * 60 * 1_000_000_000)
         issued: list[PlanIssued] = []
         k.bus.subscribe(PlanIssued, issued.append)
-        result = await k.plans.scan(interval="1m")
+        report = await k.plans.scan(interval="1m")
         await k.bus.drain()
-        assert len(result.plans) >= 1
-        assert len(issued) == len(result.plans)
-        for plan in result.plans:
-            stored = PlansRepo(k.store).latest(plan.plan_id)
-            assert stored is not None and stored.payload["entry"] == plan.entry
-            assert plan.confidence_source == "heuristic"      # no calibration file yet
+        assert {r.symbol for r in report.symbols} == set(k.market.symbols())   # every symbol answers
+        triggered = [c for c in report.candidates if c.state == "triggered"]
+        assert triggered and len(issued) == len(triggered)
+        assert any(c.state == "armed" for c in report.candidates)
+        repo = PlansRepo(k.store)
+        for c in triggered:
+            stored = repo.latest(c.plan_id)
+            assert stored is not None and stored.payload["entry"] == c.entry
+            assert c.confidence_kind == "heuristic"      # no calibration for 1-minute scans yet
+        # The same scan again stores no new version (idempotent plans).
+        before = {c.plan_id: repo.versions(c.plan_id) for c in triggered}
+        await k.plans.scan(interval="1m")
+        assert {c.plan_id: repo.versions(c.plan_id) for c in triggered} == before
         # Fit a calibration on real history; live scans then use it.
         assert eval_main(["--bars", str(shared_data / "intraday" / "SPY_5min_2018-2020_ib.csv"), "--symbol",
                           "SPY", "--save-calibration", str(k.plans.calibration_path), "--json"]) == 0
         again = await k.plans.scan(interval="1m")
-        assert again.plans and all(p.confidence_source == "calibrated" for p in again.plans)
-        with pytest.raises(InputError, match="symbol: replay has no data for NOPE"):
+        assert again.candidates and all(c.confidence_kind == "calibrated" for c in again.candidates
+                                        if c.state in ("triggered", "armed"))
+        report = await k.plans.scan(["SPY", "NOPE"])
+        assert any("NOPE" in w for w in report.warnings)
+        with pytest.raises(InputError, match="NOPE: replay has no data for NOPE"):
             await k.plans.scan(["NOPE"])
     finally:
         await k.stop()

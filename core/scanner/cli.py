@@ -10,11 +10,13 @@ import json
 import logging
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from core.errors import DataError, InputError
 from core.market.importer import read_bars_file
-from core.scanner.evaluate import Calibration, EvalReport, evaluate
+from core.scanner.calibration import save_calibration
+from core.scanner.evaluate import EvalReport, evaluate, render_armed
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--symbol", default=None, help="symbol (default: from the file name)")
     p.add_argument("--tz", default=None, help="time zone of naive timestamps (default America/New_York)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--armed", action="store_true",
+                   help="also report how often each playbook's armed setups trigger, and how they then did")
     p.add_argument("--save-calibration", type=Path, default=None, metavar="PATH",
                    help="write the fitted confidence calibration (JSON) for live scans to use")
     return p
@@ -55,20 +59,6 @@ def render(report: EvalReport, seconds: float) -> str:
     return "\n".join(lines)
 
 
-def save_calibration(cal: Calibration, path: Path, *, source: str) -> None:
-    """The mapping raw confidence → P(TP1 first) that live scans apply (kernel: data dir)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"source": source, "model": cal.to_dict()}, indent=2))
-    tmp.replace(path)
-
-
-def load_calibration(path: Path) -> Calibration | None:
-    if not path.exists():
-        return None
-    return Calibration.from_dict(json.loads(path.read_text())["model"])
-
-
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     path = Path(args.bars)
@@ -76,17 +66,22 @@ def main(argv: list[str]) -> int:
     t0 = time.perf_counter()
     try:
         imported = read_bars_file(path, symbol, tz=args.tz, allow_missing_volume=True)
-        report = evaluate(imported.bars, symbol, imported.interval)
+        report = evaluate(imported.bars, symbol, imported.interval, armed=args.armed)
     except (InputError, DataError) as exc:
         print(f"eval-scanner: {exc}", file=sys.stderr)
         return 2
     seconds = time.perf_counter() - t0
     if args.save_calibration is not None:
-        save_calibration(report.calibration, args.save_calibration, source=f"{symbol} {path.name}")
+        # The same file format the plans service reads (core.scanner.calibration).
+        cal = replace(report.calibration, source=f"{symbol} {path.name}")
+        save_calibration(cal, args.save_calibration, {"symbol": symbol, "file": path.name,
+                                                      "interval": imported.interval.name})
     if args.json:
         print(json.dumps(report.to_dict(), allow_nan=False))
     else:
         print(render(report, seconds))
+        if args.armed:
+            print(render_armed(report))
     return 0
 
 

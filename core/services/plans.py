@@ -1,25 +1,28 @@
-"""Plans: scan for setups, list and fetch plans by id and version, change levels (a new version),
-follow a plan on the live stream; the scanner's confidence calibration lives here too."""
+"""Plans: scan for setups in play (triggered, armed, forming — with the reason when none), list and
+fetch plans by id and version, change levels (a new version), and live rescans on every bar close
+of the watchlist's scan interval with the changes published on the bus."""
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import replace
 from pathlib import Path
 
-from core.bus import Bus
-from core.errors import InputError
+from core.bus import Bus, Subscription
+from core.errors import DataError, InputError
+from core.events import BarClosed
+from core.market.bars import Bars
 from core.market.intervals import Interval, parse_interval
 from core.runtime import KernelRuntime
+from core.scanner.calibration import default_calibration, load_calibration
 from core.scanner.evaluate import Calibration
-from core.scanner.events import PlanIssued
+from core.scanner.events import PlanIssued, SetupChanged
 from core.scanner.plan import Plan, PlanContext, load_plan, save_plan, validate_plan
-from core.scanner.scan import ScanResult
-from core.scanner.scan import scan as run_scan
-from core.services.market import MarketService
+from core.scanner.setups import LiveScanner, ScanReport, SetupState, scan_setups
+from core.services.market import MarketService, StreamHandle
 from core.store.engine import Store
 from core.store.plans import PlansRepo
+from core.tasks import spawn
 
 log = logging.getLogger(__name__)
 
@@ -27,29 +30,12 @@ STYLES = ("scalp", "intraday", "swing", "leaps")
 SCAN_HISTORY = 2000  # bars per symbol handed to the detectors
 
 
-def save_calibration(cal: Calibration, path: Path, *, source: str) -> None:
-    """The mapping raw confidence → P(TP1 first) that live scans apply (atomic write)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"source": source, "model": cal.to_dict()}, indent=2))
-    tmp.replace(path)
-
-
-def load_calibration(path: Path) -> Calibration | None:
-    if not path.exists():
-        return None
-    try:
-        return Calibration.from_dict(json.loads(path.read_text())["model"])
-    except (ValueError, KeyError, TypeError) as exc:
-        log.error("calibration file %s is unreadable (%s); confidence stays heuristic", path, exc)
-        return None
-
-
 class PlansService:
     def __init__(self, market: MarketService, store: Store | None, bus: Bus, runtime: KernelRuntime,
                  data_dir: Path) -> None:
         self._market, self._store, self._bus, self._rt = market, store, bus, runtime
         self._data_dir = data_dir
+        self._live: _Live | None = None
 
     @property
     def calibration_path(self) -> Path:
@@ -59,33 +45,127 @@ class PlansService:
     def _repo(self) -> PlansRepo | None:
         return PlansRepo(self._store) if self._store is not None else None
 
+    def calibration_for(self, interval: Interval | str) -> Calibration | None:
+        """The user's own calibration (eval-scanner --save-calibration / the refit job) when there is
+        one, else the calibration shipped for this interval, else None (heuristic confidence)."""
+        path = self.calibration_path
+        if path.exists():
+            try:
+                return load_calibration(path)
+            except DataError as exc:
+                log.error("%s; using the shipped calibration or heuristic confidence", exc)
+        return default_calibration(interval)
+
     async def scan(self, symbols: list[str] | None = None, interval: Interval | str = "5m",
-                   style: str = "intraday", playbooks: list[str] | None = None) -> ScanResult:
-        """Every playbook on the latest bar of each symbol; triggered plans are stored (idempotent:
-        the same setup on the same bar keeps its id and version) and announced on the bus."""
+                   style: str = "intraday", playbooks: list[str] | None = None) -> ScanReport:
+        """Every playbook's setup state for every symbol at its latest bar, ranked; a symbol the feed
+        cannot serve gets a row saying why. Triggered plans are stored (idempotent: the same setup on
+        the same bar keeps its id and version) and announced on the bus."""
         if style not in STYLES:
             raise InputError("style", f"must be one of {', '.join(STYLES)}")
         iv = parse_interval(interval)
-        names = [s.strip().upper() for s in (symbols or self._market.symbols()) if s.strip()]
+        names = list(dict.fromkeys(s.strip().upper() for s in (symbols or self._market.symbols()) if s.strip()))
         if not names:
             raise InputError("symbols", "no symbols to scan")
-        series = {}
+        series: dict[str, Bars] = {}
+        missing: dict[str, str] = {}
         for sym in names:
-            bars = await self._market.bars(sym, iv, limit=SCAN_HISTORY)
+            try:
+                bars = await self._market.bars(sym, iv, limit=SCAN_HISTORY)
+            except InputError as exc:
+                missing[sym] = exc.reason
+                continue
             if len(bars):
                 series[sym] = bars
+            else:
+                missing[sym] = f"no {iv.name} bars"
         if not series:
-            raise InputError("symbols", f"no bars for {', '.join(names)}")
-        calibration = await self._rt.run_io(load_calibration, self.calibration_path)
+            raise InputError("symbols", "; ".join(f"{k}: {v}" for k, v in missing.items()))
+        calibration = await self._rt.run_io(self.calibration_for, iv)
         ctx = PlanContext.with_caches(style, calibration)
-        result = await self._rt.run_cpu(lambda: run_scan(series, iv, style=style, playbooks=playbooks, ctx=ctx))
+        now_ns = self._market.clock.now_ns()
+        report = await self._rt.run_cpu(lambda: scan_setups(series, iv, style=style, playbooks=playbooks, ctx=ctx,
+                                                            now_ns=now_ns))
+        if missing:
+            report = replace(report, warnings=(*report.warnings,
+                                               *(f"{k}: {v}" for k, v in missing.items())))
+        return await self._store_triggered(report, "scan")
+
+    async def _store_triggered(self, report: ScanReport, reason: str) -> ScanReport:
+        plans = [c.plan for c in report.candidates if c.state is SetupState.TRIGGERED and c.plan is not None]
         repo = self._repo()
-        if repo is not None and result.plans:
-            saved = await self._rt.run_io(lambda: [save_plan(repo, p) for p in result.plans])
-            result = ScanResult(tuple(saved), result.rejected, result.symbols)
-        for plan in result.plans:
-            self._bus.publish(PlanIssued(plan, "scan"))
-        return result
+        if repo is not None and plans:
+            saved = await self._rt.run_io(lambda: {p.plan_id: save_plan(repo, p) for p in plans})
+            report = replace(report, candidates=tuple(
+                replace(c, plan=saved.get(c.plan.plan_id, c.plan)) if c.plan is not None
+                and c.state is SetupState.TRIGGERED else c for c in report.candidates))
+            plans = list(saved.values())
+        for plan in plans:
+            self._bus.publish(PlanIssued(plan, reason))
+        return report
+
+    # -- live rescans -----------------------------------------------------------------------------
+    async def start_live(self, symbols: list[str], interval: Interval | str = "5m", style: str = "intraday") -> None:
+        """Rescan `symbols` on every bar close of `interval` — only the symbols whose bar closed —
+        and publish each change (new armed, armed → triggered, triggered → invalidated) as
+        `SetupChanged`; triggered plans are stored once per setup."""
+        await self.stop_live()
+        iv = parse_interval(interval)
+        if style not in STYLES:
+            raise InputError("style", f"must be one of {', '.join(STYLES)}")
+        names = list(dict.fromkeys(s.strip().upper() for s in symbols if s.strip()))
+        if not names:
+            raise InputError("symbols", "no symbols to watch")
+        calibration = await self._rt.run_io(self.calibration_for, iv)
+        scanner = LiveScanner(iv, style=style, ctx=PlanContext.with_caches(style, calibration))
+        series = {sym: await self._market.bars(sym, iv, limit=SCAN_HISTORY) for sym in names}
+        self._live = _Live(scanner, iv, series, [await self._market.subscribe(sym, iv) for sym in names])
+        report, _changes = await self._rt.run_cpu(scanner.update, series)  # the baseline: no changes yet
+        self._live.report = report
+        self._live.sub = self._bus.subscribe(BarClosed, self._on_close, name="plans:live-rescan")
+
+    async def stop_live(self) -> None:
+        live, self._live = self._live, None
+        if live is None:
+            return
+        if live.sub is not None:
+            live.sub.cancel()
+        for h in live.handles:
+            h.release()
+
+    @property
+    def live_report(self) -> ScanReport | None:
+        return self._live.report if self._live is not None else None
+
+    def _on_close(self, event: BarClosed) -> None:
+        live = self._live
+        if live is None or event.interval != live.interval or event.symbol not in live.series:
+            return
+        try:
+            live.series[event.symbol] = live.series[event.symbol].upsert(event.bar)
+        except DataError:
+            log.warning("live rescan: out-of-order %s bar; reloading its history", event.symbol)
+            live.stale.add(event.symbol)
+        live.closed.add(event.symbol)
+        if live.task is None or live.task.done():
+            live.task = spawn(self._rescan(live), name="plans:rescan")
+
+    async def _rescan(self, live: _Live) -> None:
+        while live.closed and self._live is live:
+            closed, live.closed = set(live.closed), set()
+            for sym in list(live.stale):
+                live.series[sym] = await self._market.bars(sym, live.interval, limit=SCAN_HISTORY)
+                live.stale.discard(sym)
+            series = dict(live.series)
+            now_ns = self._market.clock.now_ns()
+            report, changes = await self._rt.run_cpu(live.scanner.update, series, closed, now_ns)
+            live.report = report
+            triggered = replace(report, candidates=tuple(
+                ch.candidate for ch in changes if ch.kind == "triggered" and ch.candidate is not None))
+            if triggered.candidates:
+                await self._store_triggered(triggered, "live rescan")
+            for ch in changes:
+                self._bus.publish(SetupChanged(ch, live.interval.name))
 
     async def get(self, plan_id: str, version: int | None = None) -> Plan:
         repo = self._need_repo()
@@ -129,3 +209,16 @@ class PlansService:
         if repo is None:
             raise InputError("store", "the database is not open")
         return repo
+
+
+class _Live:
+    """The state of one live watchlist scan."""
+
+    def __init__(self, scanner: LiveScanner, interval: Interval, series: dict[str, Bars],
+                 handles: list[StreamHandle]) -> None:
+        self.scanner, self.interval, self.series, self.handles = scanner, interval, series, handles
+        self.report: ScanReport | None = None
+        self.sub: Subscription | None = None
+        self.closed: set[str] = set()
+        self.stale: set[str] = set()
+        self.task: object | None = None
