@@ -18,6 +18,8 @@ FORWARDED = {
     "predict": ("models.cli", "main_predict"),
     "train": ("models.cli", "main_train"),
     "eval-predictor": ("models.cli", "main_eval"),
+    "capture": ("core.capture.cli", "main"),
+    "collect": ("core.collection.cli", "main"),
 }
 
 
