@@ -4,6 +4,7 @@ real bundled bars feed it, the real store records it."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -142,6 +143,7 @@ async def test_a_replayed_week_collects_captures_bars_and_outcomes(library: BarL
     assert jobs["SPY close"].last is not None and jobs["SPY close"].last["status"] == "ok"
     assert "390 minute bars stored" in str(jobs["SPY close"].last["detail"])
     assert view.counts.get("skipped", 0) == 0 and not view.running
+    json.dumps(view.to_json())   # what GET /api/v1/collection/schedule returns
 
 
 async def test_a_lost_ledger_still_does_not_duplicate_captures(library: BarLibrary, store: Store,
@@ -202,3 +204,25 @@ async def test_a_slow_capture_is_skipped_and_recorded_not_queued(library: BarLib
     assert [r.status for r in recs] == ["ok", "skipped", "skipped", "skipped"], [(r.key, r.detail) for r in recs]
     assert len(calls) == 1
     assert all("still running" in r.detail for r in recs if r.status == "skipped")
+
+
+async def test_cancel_stops_a_sleeping_scheduler_and_progress_reports(library: BarLibrary, store: Store,
+                                                                     tmp_path: Path) -> None:
+    day = date(2026, 11, 20)
+    clock = ReplayClock(et_ns(day, "09:29"), paused=True)
+    feed = ReplayFeed(library, clock, today=TODAY)
+    sched = Scheduler(clock=clock, bars=feed, store=store, data_dir=tmp_path, capture=None,
+                      config=CollectionConfig(symbols=("SPY",), catch_up_days=0))
+    stop = False
+    seen: list[tuple[float, str]] = []
+    task = asyncio.create_task(sched.run(until_ns=et_ns(day, "17:00"), progress=lambda f, m: seen.append((f, m)),
+                                         cancelled=lambda: stop))
+    while not (sched.waiting and sched.next_run_ns() == et_ns(day, "09:30")):
+        await asyncio.sleep(0.001)
+    clock.jump(et_ns(day, "09:30"))
+    while not seen:
+        await asyncio.sleep(0.001)
+    stop = True                       # the clock stays before the close: only cancel can end the run
+    summary = await asyncio.wait_for(task, timeout=5)
+    assert summary.cancelled and summary.counts == {"ok": 1}
+    assert seen[0][1] == "SPY open 2026-11-20: ok" and 0.0 < seen[0][0] < 0.2
