@@ -96,7 +96,7 @@ def main() -> None:
             task = asyncio.create_task(sched.run(until_ns=until))
             while not task.done():
                 await asyncio.sleep(0.001)
-                if sched.waiting and sched.snapshot().capture_tasks == 0:
+                if sched.waiting and sched.captures_in_flight == 0:
                     nxt = sched.next_run_ns()
                     target = until if nxt is None else min(nxt, until)
                     if target > clock.now_ns():

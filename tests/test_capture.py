@@ -188,3 +188,17 @@ def test_cli_screen_json_and_exit_codes(xvfb: str, monkeypatch: pytest.MonkeyPat
     monkeypatch.delenv("DISPLAY")
     assert cli.main(["screen", "--json"]) == 1
     assert "DISPLAY" in json.loads(capsys.readouterr().out)["message"]
+
+
+@pytest.mark.slow
+def test_cli_chart_renders_the_kernels_bars(isolated_dirs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["chart", "--symbol", "SPY", "--interval", "5m", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["source"] == "chart" and (out["width"], out["height"]) == (128, 64)
+    px = pixels(Path(out["path"]).read_bytes())
+    from models.render import THEMES
+
+    assert (px == THEMES[0].background).all(axis=2).mean() > 0.5       # the canonical dark look
+    assert ((px == THEMES[0].up).all(axis=2) | (px == THEMES[0].down).all(axis=2)).any()   # candles drawn
+    assert cli.main(["chart", "--symbol", "ZZZ", "--json"]) == 2
+    assert json.loads(capsys.readouterr().out)["field_or_reason"] == "symbol"

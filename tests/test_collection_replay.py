@@ -65,7 +65,7 @@ async def drive(sched: Scheduler, clock: ReplayClock, until_ns: int) -> None:
     task = asyncio.create_task(sched.run(until_ns=until_ns))
     while not task.done():
         await asyncio.sleep(0.001)
-        if sched.waiting and sched.snapshot().capture_tasks == 0:
+        if sched.waiting and sched.captures_in_flight == 0:
             nxt = sched.next_run_ns()
             target = until_ns if nxt is None else min(nxt, until_ns)
             if target > clock.now_ns():

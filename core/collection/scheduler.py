@@ -162,6 +162,11 @@ class Scheduler:
         return self._pending[0].at_ns if self._pending else None
 
     @property
+    def captures_in_flight(self) -> int:
+        """Candle captures still running."""
+        return sum(1 for t in self._candle_tasks.values() if not t.done())
+
+    @property
     def waiting(self) -> bool:
         """True while the loop sleeps until the next run (a replay driver may jump the clock then)."""
         return self._waiting
@@ -351,7 +356,7 @@ class Scheduler:
                                 _iso(r.at_ns, EXCHANGE_TZ) if r else None, rec.to_json() if rec else None))
         return ScheduleSnapshot(self._running, _iso(self.clock.now_ns()), self.config.symbols,
                                 self.config.candle_intervals, jobs, counts,
-                                sum(1 for t in self._candle_tasks.values() if not t.done()))
+                                self.captures_in_flight)
 
 
 def _dt(ns: int | None) -> datetime | None:
