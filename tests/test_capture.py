@@ -202,3 +202,22 @@ def test_cli_chart_renders_the_kernels_bars(isolated_dirs: Path, capsys: pytest.
     assert ((px == THEMES[0].up).all(axis=2) | (px == THEMES[0].down).all(axis=2)).any()   # candles drawn
     assert cli.main(["chart", "--symbol", "ZZZ", "--json"]) == 2
     assert json.loads(capsys.readouterr().out)["field_or_reason"] == "symbol"
+
+
+async def test_scheduled_screen_capture_files_session_candles(xvfb: str, monkeypatch: pytest.MonkeyPatch,
+                                                             store: Store, tmp_path: Path) -> None:
+    from core.clock import ReplayClock
+    from core.collection.scheduler import CaptureRequest, screen_capture
+
+    monkeypatch.setenv("DISPLAY", xvfb)
+    clock = ReplayClock(int(datetime(2026, 12, 9, 15, 45, tzinfo=UTC).timestamp()) * 10**9, paused=True)
+    svc = CaptureService(store, tmp_path, clock=clock)
+    svc.save_region(Region(10, 10, 50, 40))
+    capture = screen_capture(svc)
+    bar = clock.now_ns() - 15 * 60 * 10**9
+    snap_id = await capture(CaptureRequest("MNQ1!", "session_candle", date(2026, 12, 9), clock.now_ns(), 15, bar))
+    row = svc.repo.get(snap_id)
+    assert row is not None and row.bar_time == datetime(2026, 12, 9, 15, 30, tzinfo=UTC)
+    assert Path(row.image_path).name == "MNQ1!_session_20261209_15m_1030.png"
+    assert (pixels(Path(row.image_path).read_bytes()) == ORANGE).all()
+    assert pixels(Path(row.image_path).read_bytes()).shape == (40, 50, 3)

@@ -3,6 +3,7 @@ flow and chart (served on 127.0.0.1; nothing leaves the machine)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from core.capture.tradingview import (
     LoginFailed,
     TradingViewBrowser,
     TradingViewConfig,
+    TradingViewSession,
     tradingview_interval,
     tradingview_symbol,
 )
@@ -104,3 +106,31 @@ def test_captcha_wall_is_reported(site: _PagesServer, store: Store, tmp_path: Pa
 def test_a_chart_that_never_draws_times_out(site: _PagesServer) -> None:
     with TradingViewBrowser(cfg(site, chart_timeout_s=1.0)) as tv, pytest.raises(ChartNotReady, match="NEVER"):
         tv.chart_png("NEVER", "1m")
+
+
+@pytest.mark.slow
+async def test_scheduled_captures_share_one_signed_in_browser(site: _PagesServer, store: Store,
+                                                             tmp_path: Path) -> None:
+    from datetime import date
+
+    from core.clock import ReplayClock
+    from core.collection.scheduler import CaptureRequest, tradingview_capture
+
+    session = TradingViewSession(cfg(site, GOOD_USER, GOOD_PASSWORD))
+    clock = ReplayClock(1_797_000_000_000_000_000, paused=True)
+    svc = CaptureService(store, tmp_path / "data", clock=clock)
+    capture = tradingview_capture(svc, session)
+    posts = site.requests.count(("POST", "/accounts/signin/"))
+    try:
+        day = date(2026, 12, 9)
+        first = await capture(CaptureRequest("MES1!", "before", day, clock.now_ns()))
+        bar = clock.now_ns() - 15 * 60 * 10**9
+        second = await capture(CaptureRequest("MES1!", "session_candle", day, clock.now_ns(), 15, bar))
+    finally:
+        await asyncio.to_thread(session.close)
+    assert session.logins == 1 and site.requests.count(("POST", "/accounts/signin/")) == posts + 1
+    assert ("GET", "/chart/?symbol=CME_MINI:MES1%21&interval=15") in site.requests
+    rows = {r.id: r for r in svc.repo.list_snapshots()}
+    assert rows[first].snapshot_type == "before" and rows[second].interval_minutes == 15
+    assert Path(rows[second].image_path).name.startswith("MES1!_session_20261209_15m_")
+    assert {BG, UP, DOWN} <= colours(Path(rows[second].image_path).read_bytes())[1]

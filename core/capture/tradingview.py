@@ -331,3 +331,57 @@ def capture_tradingview_png(config: TradingViewConfig, symbol: str, interval: st
             tv.login()
         png = tv.chart_png(symbol, interval)
         return png, (time.perf_counter() - t0) * 1000, tv.signed_in
+
+
+class TradingViewSession:
+    """One browser kept across captures (signed in once), for the scheduler: a new browser and
+    sign-in per capture costs seconds. Selenium drivers are not thread-safe, so every call runs on
+    this session's own single worker thread. A browser that died is restarted once per capture."""
+
+    def __init__(self, config: TradingViewConfig) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.config = config
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tradingview")
+        self._browser: TradingViewBrowser | None = None
+        self.logins = 0
+
+    def _ensure(self) -> TradingViewBrowser:
+        if self._browser is None:
+            b = TradingViewBrowser(self.config)
+            b.start()
+            if self.config.has_credentials:
+                try:
+                    b.login()
+                except BaseException:
+                    b.close()
+                    raise
+                self.logins += 1
+            self._browser = b
+        return self._browser
+
+    def _drop(self) -> None:
+        if self._browser is not None:
+            self._browser.close()
+            self._browser = None
+
+    def _png(self, symbol: str, interval: str) -> tuple[bytes, float]:
+        from selenium.common.exceptions import WebDriverException
+
+        t0 = time.perf_counter()
+        try:
+            png = self._ensure().chart_png(symbol, interval)
+        except WebDriverException:
+            log.warning("TradingView browser failed; restarting it once", exc_info=True)
+            self._drop()
+            png = self._ensure().chart_png(symbol, interval)
+        return png, (time.perf_counter() - t0) * 1000
+
+    async def chart_png(self, symbol: str, interval: str) -> tuple[bytes, float]:
+        import asyncio
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._png, symbol, interval)
+
+    def close(self) -> None:
+        self._executor.submit(self._drop).result()
+        self._executor.shutdown(wait=True)

@@ -281,11 +281,16 @@ class Scheduler:
     async def _execute(self, run: PlannedRun) -> None:
         if run.kind == "candle":
             self._start_candle(run)
-        elif run.kind == "open":
-            status, detail, snap = await self._capture(run)
-            self._record(run, status, detail, snap)
-        else:
-            await self._close(run)
+            return
+        try:
+            if run.kind == "open":
+                status, detail, snap = await self._capture(run)
+                self._record(run, status, detail, snap)
+            else:
+                await self._close(run)
+        except Exception as exc:  # one broken run must not stop the schedule: record it, log it
+            log.exception("collection run %s failed", run.key)
+            self._record(run, "failed", f"{type(exc).__name__}: {exc}")
 
     def _start_candle(self, run: PlannedRun) -> None:
         slot = (run.symbol, int(run.interval_minutes or 0))
@@ -388,6 +393,61 @@ def chart_capture(service: object, *, chart_interval: str = "5m") -> CaptureFn:
         res = await asyncio.to_thread(
             svc.chart_from_bars, req.symbol, bars, snapshot_type=req.snapshot_type,
             timestamp=_dt(svc.clock.now_ns()), session_date=req.session_date,
+            interval_minutes=req.interval_minutes, bar_time=_dt(req.bar_start_ns))
+        return res.snapshot_id
+
+    return _capture
+
+
+def screen_capture(service: object, *, use_region: bool = True) -> CaptureFn:
+    """Scheduled captures of the screen: the saved region when there is one (and use_region),
+    else all monitors. The grab runs in a worker thread."""
+    from core.capture.service import CaptureService
+    from core.errors import InputError
+
+    if not isinstance(service, CaptureService):
+        raise InputError("capture", "screen capture needs a CaptureService")
+    svc: CaptureService = service
+
+    def _grab(req: CaptureRequest) -> int:
+        from core.capture.screen import grab_png
+        from core.capture.store import save_png
+
+        region = svc.saved_region() if use_region else None
+        ts = _dt(svc.clock.now_ns())
+        png, ms = grab_png(region=region)
+        res = save_png(svc.repo, svc.data_dir, png, symbol=req.symbol, snapshot_type=req.snapshot_type,
+                       timestamp=ts, source="region" if region else "screen",  # type: ignore[arg-type]
+                       grab_ms=ms, session_date=req.session_date, interval_minutes=req.interval_minutes,
+                       bar_time=_dt(req.bar_start_ns))
+        return res.snapshot_id
+
+    async def _capture(req: CaptureRequest) -> int:
+        return await asyncio.to_thread(_grab, req)
+
+    return _capture
+
+
+def tradingview_capture(service: object, session: object, *, chart_interval: str = "15m") -> CaptureFn:
+    """Scheduled TradingView captures through one kept browser (core.capture.tradingview
+    .TradingViewSession); session candles use their own bar size, open/close `chart_interval`."""
+    from core.capture.service import CaptureService
+    from core.capture.store import save_png
+    from core.capture.tradingview import TradingViewSession
+    from core.errors import InputError
+
+    if not isinstance(service, CaptureService) or not isinstance(session, TradingViewSession):
+        raise InputError("capture", "TradingView capture needs a CaptureService and a TradingViewSession")
+    svc: CaptureService = service
+    tv: TradingViewSession = session
+
+    async def _capture(req: CaptureRequest) -> int:
+        interval = f"{req.interval_minutes}m" if req.interval_minutes else chart_interval
+        ts = _dt(svc.clock.now_ns())
+        png, ms = await tv.chart_png(req.symbol, interval)
+        res = await asyncio.to_thread(
+            save_png, svc.repo, svc.data_dir, png, symbol=req.symbol, snapshot_type=req.snapshot_type,
+            timestamp=ts, source="tradingview", grab_ms=ms, session_date=req.session_date,
             interval_minutes=req.interval_minutes, bar_time=_dt(req.bar_start_ns))
         return res.snapshot_id
 
