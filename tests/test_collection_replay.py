@@ -226,3 +226,22 @@ async def test_cancel_stops_a_sleeping_scheduler_and_progress_reports(library: B
     summary = await asyncio.wait_for(task, timeout=5)
     assert summary.cancelled and summary.counts == {"ok": 1}
     assert seen[0][1] == "SPY open 2026-11-20: ok" and 0.0 < seen[0][0] < 0.2
+
+
+async def test_a_late_start_catches_up_closes_but_never_backdates_captures(library: BarLibrary, store: Store,
+                                                                         tmp_path: Path) -> None:
+    """Started on Friday noon after being off since Monday: Tue–Thu closes get their bars (the data
+    is still there), but no open/close capture pretends to show a moment long past."""
+    data = tmp_path / "data"
+    cfg = CollectionConfig(symbols=("SPY",), catch_up_days=3)
+    sched, clock, _ = make(library, store, data, et_ns(date(2026, 11, 20), "12:00"), cfg)
+    await drive(sched, clock, et_ns(date(2026, 11, 20), "12:01"))
+    recs = RunLedger(data).records()
+    by = {(r.kind, r.session_date): r for r in recs}
+    for d in ("2026-11-17", "2026-11-18", "2026-11-19"):
+        assert by[("open", d)].status == "missed" and "late" in by[("open", d)].detail
+        assert by[("close", d)].status == "ok" and "capture missed" in by[("close", d)].detail
+        assert len(SnapshotsRepo(store).session_bars("SPY", date.fromisoformat(d))) == 390
+    assert by[("open", "2026-11-20")].status == "missed"     # 12:00 is long after the 09:30 open
+    assert ("close", "2026-11-20") not in by                  # still ahead
+    assert SnapshotsRepo(store).list_snapshots() == []
