@@ -10,8 +10,15 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+from core.capture.region import Region
 from core.errors import InputError, TradeCoachError
+
+if TYPE_CHECKING:
+    from core.capture.store import CaptureResult
+    from core.config import Settings
+    from core.store.engine import Store
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _region_arg(text: str):  # type: ignore[no-untyped-def]
-    from core.capture.region import Region
+def _region_arg(text: str) -> Region:
 
     parts = text.split(",")
     if len(parts) != 4:
@@ -49,7 +55,7 @@ def _region_arg(text: str):  # type: ignore[no-untyped-def]
     return Region(left, top, width, height)
 
 
-def _open_store(settings):  # type: ignore[no-untyped-def]
+def _open_store(settings: Settings) -> Store:
     from core.store import open_store
 
     store = open_store(settings.database_url)
@@ -57,7 +63,7 @@ def _open_store(settings):  # type: ignore[no-untyped-def]
     return store
 
 
-async def _chart(args: argparse.Namespace, symbol: str, interval: str):  # type: ignore[no-untyped-def]
+async def _chart(args: argparse.Namespace, symbol: str, interval: str) -> CaptureResult:
     from core.capture.service import CaptureService
     from core.config import load_settings
     from core.workstation import Workstation

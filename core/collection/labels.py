@@ -17,6 +17,7 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,6 +28,9 @@ from core.market.sessions import phases
 from core.store.engine import Store
 from core.store.samples import TrainingSamplesRepo
 from core.store.snapshots import SnapshotRecord, SnapshotsRepo, datetime_to_ns
+
+if TYPE_CHECKING:
+    from models.dataset import SessionBars
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +140,7 @@ def sample_at(bars: Bars, symbol: str, decision_ns: int, *, cal: ExchangeCalenda
                          float(fut.high.max()), float(fut.low.min()))
 
 
-def _cut(sb, k: int):  # type: ignore[no-untyped-def]
+def _cut(sb: SessionBars, k: int) -> SessionBars:
     """The first k session bars, as a new SessionBars (nothing after them is reachable)."""
     from models.dataset import SessionBars
 
