@@ -18,6 +18,8 @@ FORWARDED = {
     "predict": ("app.predict_cli", "main"),
     "train": ("models.cli", "main_train"),
     "eval-predictor": ("models.cli", "main_eval"),
+    "capture": ("core.capture.cli", "main"),
+    "collect": ("core.collection.cli", "main"),
 }
 
 
