@@ -62,6 +62,12 @@ class MarketService:
             raise InputError("limit", f"must be between 1 and {MAX_BARS}")
         return await self._feeds.history(sym, parse_interval(interval), limit=limit)
 
+    async def history(self, symbol: str, interval: Interval, *, start_ns: int | None = None,
+                      end_ns: int | None = None, limit: int | None = None) -> Bars:
+        """Bars between two times (the `BarsSource` shape the capture and collection services read)."""
+        return await self._feeds.history(_symbol(symbol), parse_interval(interval), start_ns=start_ns,
+                                         end_ns=end_ns, limit=limit)
+
     async def last_price(self, symbol: str) -> LastPrice:
         """The latest trade (the in-progress 1-minute bar's close), not the last closed bar."""
         sym = _symbol(symbol)

@@ -24,6 +24,7 @@ from core.training_job import KIND as TRAIN_KIND
 from core.training_job import TrainRequest, run_training
 
 if TYPE_CHECKING:
+    from core.collection.outcomes import ResolveReport
     from core.store.predictions import PredictionRecord
     from models.forecast import Forecast
 
@@ -104,29 +105,14 @@ class PredictorService:
         repo = PredictionsRepo(self._need_store())
         return await self._rt.run_io(lambda: repo.history(symbol, limit=limit))
 
-    async def resolve_due(self) -> list[PredictionRecord]:
+    async def resolve_due(self, symbols: set[str] | None = None) -> ResolveReport:
         """Record the outcome of every prediction whose close has passed: the actual close, the high
         and low from the screenshot time to the close, and whether the level was touched."""
+        from core.collection.outcomes import resolve_due
         from core.store.predictions import PredictionsRepo
 
         repo = PredictionsRepo(self._need_store())
-        now = self._market.clock.now()
-        due = await self._rt.run_io(repo.due, now)
-        done: list[PredictionRecord] = []
-        for p in due:
-            bars = await self._market.bars(p.symbol, "1m", limit=2000)
-            start, end = int(p.anchor_time.timestamp() * 1e9), int(p.horizon_end.timestamp() * 1e9)
-            window = bars.between(start, end - 1)
-            if not len(window):
-                log.info("prediction %s: no %s bars between the screenshot and the close yet", p.prediction_id,
-                         p.symbol)
-                continue
-            high, low = float(window.high.max()), float(window.low.min())
-            hit = (low <= p.user_expected_price <= high) if p.user_expected_price is not None else None
-            done.append(await self._rt.run_io(lambda p=p, w=window, h=high, lo=low, hit=hit: repo.resolve(
-                p.prediction_id, actual_price=float(w.close[-1]), actual_high=h, actual_low=lo, was_hit=hit,
-                resolved_at=max(now, p.horizon_end))))
-        return done
+        return await resolve_due(repo, self._market, self._market.clock.now(), symbols=symbols)
 
     # -- the model --------------------------------------------------------------------------------
     async def reload(self, checkpoint: Path | None = None) -> None:
