@@ -138,9 +138,7 @@ class ImportedBarsRepo:
                 for bars in reader.chunks():
                     # Only the connection's temp database is written here: other processes keep writing.
                     cur.execute("BEGIN")
-                    cur.executemany("INSERT INTO temp._bars_in VALUES (?, ?, ?, ?, ?, ?)", zip(
-                        bars.ts.tolist(), bars.open.tolist(), bars.high.tolist(), bars.low.tolist(),
-                        bars.close.tolist(), bars.volume.tolist(), strict=True))
+                    _stage_sqlite(cur, bars)
                     cur.execute("COMMIT")
                 iv = _file_interval(reader)
                 with conn.execution_options(**{WRITE_OPTION: True}).begin():
@@ -151,7 +149,7 @@ class ImportedBarsRepo:
                                        key[:2]).fetchone()[0]
                     inserted = cur.execute(
                         f"INSERT INTO imported_bars ({_COLS}) SELECT ?, ?, ts, open, high, low, close, volume, ? "
-                        "FROM temp._bars_in ORDER BY ts", (sym, iv, src)).rowcount
+                        "FROM temp._bars_in", (sym, iv, src)).rowcount  # rowid order = file order = ts order
             finally:
                 if raw.in_transaction:
                     cur.execute("ROLLBACK")
@@ -246,6 +244,28 @@ _ON_CONFLICT = (
     '"high" = excluded."high", "low" = excluded."low", "close" = excluded."close", '
     '"volume" = excluded."volume", "source" = excluded."source"'
 )
+
+
+# Rows per multi-row INSERT when staging: 6 parameters each stays under SQLite's old 999-variable limit
+# on any build; one statement per 150 rows binds about twice as fast as executemany row by row.
+_STAGE_ROWS = 150
+
+
+def _stage_sqlite(cur: Any, bars: Bars) -> None:
+    n = len(bars)
+    if not n:
+        return
+    table = np.empty((n, 6), dtype=object)   # ints stay ints (exact ts), floats stay floats
+    for j, col in enumerate((bars.ts, bars.open, bars.high, bars.low, bars.close, bars.volume)):
+        table[:, j] = col.tolist()
+    flat = table.ravel().tolist()
+    full = n - n % _STAGE_ROWS
+    sql = "INSERT INTO temp._bars_in VALUES " + ",".join(["(?, ?, ?, ?, ?, ?)"] * _STAGE_ROWS)
+    for lo in range(0, full * 6, _STAGE_ROWS * 6):
+        cur.execute(sql, flat[lo:lo + _STAGE_ROWS * 6])
+    if full < n:
+        cur.execute("INSERT INTO temp._bars_in VALUES " + ",".join(["(?, ?, ?, ?, ?, ?)"] * (n - full)),
+                    flat[full * 6:])
 
 
 def _upsert_sqlite(raw: Any, sym: str, iv: str, src: str, cols: tuple[list[Any], ...]) -> None:
