@@ -132,7 +132,7 @@ class _CsvSource:
         except (pd.errors.ParserError, UnicodeDecodeError, ValueError, EOFError, OSError) as exc:
             if isinstance(exc, DataError | InputError):
                 raise
-            raise DataError(f"file: cannot read {self.path.name} near line {line}: {exc}") from exc
+            raise DataError(f"file: cannot read {self.path.name} (the chunk from line {line}): {exc}") from exc
         finally:
             fh.close()
             raw.close()
@@ -303,6 +303,8 @@ class BarFileReader:
                 merged = tuple(np.concatenate(parts) for parts in zip(*pending, strict=True))
                 if len(merged[0]) < 2:
                     continue
+                self._check_order(merged[0], merged[-1])   # a duplicate is named as such, not as a 0 s spacing
+                self._prev_ts = None
                 self.interval = infer_interval(merged[0])
                 pending.clear()
                 cols = merged
@@ -352,10 +354,10 @@ class BarFileReader:
             if blank.any():
                 df, lines = df[~blank], lines[~blank]
         if self.symbol_col is not None:
-            sym = df[self.symbol_col].astype(str).str.strip().str.upper()
+            sym = df[self.symbol_col].astype(str).fillna("").str.strip().str.upper()
             if len(self._symbols_seen) < 1000:
-                self._symbols_seen.update(sym.unique().tolist())
-            keep = (sym == self.symbol).to_numpy()
+                self._symbols_seen.update(x for x in sym.unique().tolist() if isinstance(x, str) and x)
+            keep = (sym == self.symbol).to_numpy(dtype=bool, na_value=False)
             df, lines = df[keep], lines[keep]
         if not len(df):
             empty = np.empty(0)
@@ -501,33 +503,38 @@ class BarFileReader:
 
     def _parse_text(self, text: pd.Series, lines: np.ndarray) -> pd.DatetimeIndex:
         t = self._time
-        fmt = t.text_format
-        if fmt is None:
+        if t.text_format is None:
+            # The layout of the first rows decides: ISO 8601 (fast, offsets allowed) or a guessed strptime format.
             first = text.dropna().iloc[0] if text.notna().any() else ""
-            fmt = "ISO8601"
             try:
-                pd.to_datetime(text.iloc[:1000], format="ISO8601")
-            except ValueError as exc:
-                if "Mixed timezones" not in str(exc):
-                    fmt = guess_datetime_format(str(first)) or "mixed"
-            t.text_format = fmt
+                pd.to_datetime(text.iloc[:1000], format="ISO8601", utc=True)
+                t.text_format = "ISO8601"
+            except (ValueError, TypeError):
+                t.text_format = guess_datetime_format(str(first)) or "mixed"
+        fmt = t.text_format
         try:
             return pd.DatetimeIndex(pd.to_datetime(text, format=fmt))
-        except ValueError as exc:
-            if "Mixed timezones" in str(exc):
-                has_offset = text.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True, na=False).to_numpy()
-                if not has_offset.all():
-                    r = int(np.flatnonzero(~has_offset)[0])
-                    raise DataError(f"{self.tname}: {text.iloc[r]!r} at {self._where(int(lines[r]))} has no UTC "
-                                    "offset while other times do") from exc
+        except (ValueError, TypeError) as exc:
+            failure: Exception = exc
+        # Offsets that differ (daylight/standard time), times with and without an offset, or a bad value.
+        has_offset = text.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True, na=False).to_numpy()
+        if has_offset.any():
+            if not has_offset.all():
+                r = int(np.flatnonzero(~has_offset)[0])
+                raise DataError(f"{self.tname}: {text.iloc[r]!r} at {self._where(int(lines[r]))} has no UTC "
+                                "offset while other times do") from failure
+            try:
                 return pd.DatetimeIndex(pd.to_datetime(text, format=fmt, utc=True))
-            bad = pd.DatetimeIndex(pd.to_datetime(text, format=fmt, errors="coerce")).isna()
-            if bad.any():
-                r = int(np.flatnonzero(bad)[0])
-                raise DataError(f"{self.tname}: cannot read timestamp {text.iloc[r]!r} at "
-                                f"{self._where(int(lines[r]))} (expected the layout of the first rows, "
-                                f"{fmt}; years {FIRST_YEAR}–{LAST_YEAR})") from exc
-            raise DataError(f"{self.tname}: cannot parse timestamps: {exc}") from exc
+            except (ValueError, TypeError) as exc:
+                failure = exc
+        try:
+            bad = pd.DatetimeIndex(pd.to_datetime(text, format=fmt, errors="coerce", utc=True)).isna()
+        except (ValueError, TypeError):
+            bad = np.ones(len(text), dtype=bool)
+        r = int(np.flatnonzero(bad)[0]) if bad.any() else 0
+        raise DataError(f"{self.tname}: cannot read timestamp {text.iloc[r]!r} at {self._where(int(lines[r]))} "
+                        f"(expected the layout of the first rows, {fmt}; years {FIRST_YEAR}–{LAST_YEAR})"
+                        ) from failure
 
     def _epoch(self, col: pd.Series, lines: np.ndarray) -> np.ndarray:
         t, name = self._time, self.tname
@@ -535,7 +542,7 @@ class BarFileReader:
         bad = ~np.isfinite(values)
         if bad.any():
             r = int(np.flatnonzero(bad)[0])
-            raise DataError(f"{name}: empty or invalid timestamp {col.iloc[r]!r} at {self._where(int(lines[r]))}")
+            raise DataError(f"{name}: empty or invalid timestamp {_show(col.iloc[r])} at {self._where(int(lines[r]))}")
         if t.epoch_unit is None:
             mag = float(np.median(np.abs(values)))
             if 1.9e7 <= mag < 2.2e7:
@@ -600,6 +607,10 @@ class BarFileReader:
 
 def _when(ns: np.integer | int) -> str:
     return pd.Timestamp(int(ns), tz="UTC").tz_convert("America/New_York").strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _show(value: object) -> str:
+    return "(empty)" if value is None or (isinstance(value, float) and np.isnan(value)) else repr(str(value))
 
 
 def _all_digits(col: pd.Series) -> bool:
