@@ -123,9 +123,9 @@ def is_blank(im: PILImage.Image) -> bool:
 
     small = im.copy()
     small.thumbnail((256, 256))
-    colours = small.getcolors(maxcolors=4096)
-    if colours is not None and len(colours) <= 2:
-        return True
+    colours = small.getcolors(maxcolors=small.width * small.height)
+    if colours and max(n for n, _ in colours) >= 0.995 * small.width * small.height:
+        return True   # one colour covers (almost) everything: a solid fill, maybe a logo or a cursor
     edges = small.convert("L").filter(ImageFilter.FIND_EDGES)
     strong = sum(edges.point(lambda v: 255 if v > 40 else 0).histogram()[255:])
     return strong < 0.002 * small.width * small.height and ImageStat.Stat(small).stddev[0] < 8

@@ -140,6 +140,19 @@ def test_prediction_without_bars_needs_a_price_and_says_where_volatility_came_fr
         p.predict(_screenshot(tmp_path), "SPY", price=285.0, level=-1.0, at=at)
 
 
+def test_prediction_from_a_blank_image_says_no_chart_was_seen(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from models.inference import LocalPredictor
+
+    p = LocalPredictor.load(tiny_checkpoint())
+    at = datetime(2019, 5, 9, 15, 0, tzinfo=UTC)
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (1200, 800), (19, 23, 34)).save(blank)
+    assert "no chart seen" in p.predict(blank, "SPY", price=285.0, at=at).note
+    assert "no chart seen" not in p.predict(_screenshot(tmp_path), "SPY", price=285.0, at=at).note
+
+
 def test_skill_text_says_no_better_than_volatility_alone_when_it_is_not() -> None:
     from models.forecast import NO_SKILL, skill_text
 
