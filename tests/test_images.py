@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from core.errors import InputError
 from core.images import load_image
@@ -44,12 +44,19 @@ def _encode(im: Image.Image, fmt: str = "PNG", **kw: object) -> bytes:
 
 def test_huge_png_is_refused_from_its_header_without_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
     data = _png_header_only(20000, 20000)
-    decoded: list[int] = []
-    original = Image.Image.load
-    monkeypatch.setattr(Image.Image, "load", lambda self: decoded.append(1) or original(self))
+    decoded: list[tuple[int, int]] = []
+    original = ImageFile.ImageFile.load
+
+    def spy(self: ImageFile.ImageFile) -> object:
+        decoded.append(self.size)
+        return original(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
     with pytest.raises(InputError, match=r"image: too large \(20000×20000, limit 50,000,000 pixels\)"):
         load_image(data)
     assert decoded == []                                    # no pixel was decoded
+    load_image(_encode(_chart_like(64, 48)))
+    assert decoded and set(decoded) == {(64, 48)}           # the spy does see a real decode
     with pytest.raises(InputError, match="too large"):
         load_screenshot(data)                               # the predictor's path, no DecompressionBombError
 
