@@ -133,3 +133,42 @@ def test_two_concurrent_imports_both_land(url: str, tmp_path: Path) -> None:
     counts = sorted(next(line for line in o[0].splitlines() if line.startswith("counts")) for o in out)
     # Both import the same SPY range: the second one replaces what the first inserted.
     assert counts == ["counts 30000 0 0", "counts 30000 30000 0"]
+
+
+def test_open_ready_store_makes_the_folder_and_migrates(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "tradecoach.db"
+    store = open_ready_store(path)
+    assert path.exists() and store.is_current()
+    store.close()
+    bare = open_ready_store(tmp_path / "c" / "x.db", migrate=False)
+    assert bare.current_revision() is None
+    bare.close()
+
+
+def test_a_writer_reports_a_long_wait_and_names_the_timeout(tmp_path: Path,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    """Two engines on one file behave like two processes: SQLite locks the file, not the engine."""
+    import threading
+    from datetime import UTC, datetime
+
+    from core.store import NotesRepo
+    from core.store.schema import UserNote
+
+    url = sqlite_url(tmp_path / "t.db")
+    holder = open_ready_store(url)
+    hold = holder.session(write=True)
+    s = hold.__enter__()
+    now = datetime.now(UTC)
+    s.add(UserNote(content="held", created_at=now, updated_at=now))
+    s.flush()
+    impatient = open_store(url, busy_timeout_s=0.2)
+    with pytest.raises(StoreBusyError, match=r"longer than the 0.2 s busy timeout"):
+        NotesRepo(impatient).add("too early")
+    patient = open_store(url, busy_timeout_s=10)
+    threading.Timer(1.3, lambda: hold.__exit__(None, None, None)).start()
+    with caplog.at_level("WARNING", logger="core.store.engine"):
+        NotesRepo(patient).add("after the wait")
+    assert any("waited" in r.getMessage() and "write lock" in r.getMessage() for r in caplog.records)
+    assert {n.content for n in NotesRepo(patient).list_notes()} >= {"held", "after the wait"}
+    for st in (holder, impatient, patient):
+        st.close()
