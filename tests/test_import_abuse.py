@@ -86,6 +86,13 @@ def test_separator_is_detected(tmp_path: Path, sep: str) -> None:
     assert len(imp.bars) == 5 and imp.bars.close[0] == 100.5
 
 
+def test_semicolon_files_with_decimal_commas(tmp_path: Path) -> None:
+    rows = ["02.01.2024 09:30;100,5;101,25;99,75;100,0;1200", "02.01.2024 09:31;100,0;101,0;99,5;100,25;800"]
+    imp = read_bars_file(_csv(tmp_path, rows, "date;Open;High;Low;Close;Volume\n"), "SPY")
+    assert list(imp.bars.high) == [101.25, 101.0] and any("decimal commas" in n for n in imp.notes)
+    assert imp.bars.index[0] == pd.Timestamp("2024-01-02 09:30", tz="America/New_York")   # dotted: day first
+
+
 def test_blank_lines_keep_line_numbers_right(tmp_path: Path) -> None:
     rows = _round_the_clock("2024-01-02 09:30", 6)
     rows.insert(2, "")

@@ -25,6 +25,8 @@ refused with its line named and a hint to pass the file's real zone (--tz UTC).
 from __future__ import annotations
 
 import gzip
+import re
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,10 +111,19 @@ class _CsvSource:
             raise DataError(f"file: {path.name} is empty")
         self.encoding = _sniff_encoding(head)
         text = head.decode(self.encoding, errors="replace")
-        self.separator = _sniff_separator(text.lstrip("\ufeff").splitlines()[0] if text.strip() else "")
+        lines = text.lstrip("\ufeff").splitlines()
+        self.separator = _sniff_separator(lines[0] if lines else "")
         self.notes: list[str] = []
         if self.separator != ",":
             self.notes.append(f"columns separated by {self.separator!r}")
+        # Spreadsheets in many European locales write "101,25" with ";" between columns.
+        self.decimal = "."
+        fields = [f.strip() for line in lines[1:20] for f in line.split(self.separator)]
+        commas = sum(bool(re.fullmatch(r"-?\d+,\d+", f)) for f in fields)
+        points = sum(bool(re.fullmatch(r"-?\d+\.\d+(?:[eE][-+]?\d+)?", f)) for f in fields)
+        if self.separator != "," and commas > points:
+            self.decimal = ","
+            self.notes.append("decimal commas (101,25) read as decimal points")
         if self.encoding in ("latin-1", "utf-16"):
             self.notes.append(f"text encoding {self.encoding}")
 
@@ -124,8 +135,8 @@ class _CsvSource:
         raw, fh = self._open()
         line = 2
         try:
-            reader = pd.read_csv(fh, sep=self.separator, encoding=self.encoding, chunksize=self.chunk_rows,
-                                 skip_blank_lines=False, low_memory=False)
+            reader = pd.read_csv(fh, sep=self.separator, decimal=self.decimal, encoding=self.encoding,
+                                 chunksize=self.chunk_rows, skip_blank_lines=False, low_memory=False)
             for df in reader:
                 yield _RawChunk(df, line, min(raw.tell() / self.size, 1.0))
                 line += len(df)
@@ -510,7 +521,7 @@ class BarFileReader:
                 pd.to_datetime(text.iloc[:1000], format="ISO8601", utc=True)
                 t.text_format = "ISO8601"
             except (ValueError, TypeError):
-                t.text_format = guess_datetime_format(str(first)) or "mixed"
+                t.text_format = _guess_format(text.iloc[:1000], str(first))
         fmt = t.text_format
         try:
             return pd.DatetimeIndex(pd.to_datetime(text, format=fmt))
@@ -603,6 +614,25 @@ class BarFileReader:
                 t.seen_ambiguous.add(key)
                 fixed[i] = dst.value
         return pd.DatetimeIndex(fixed, tz="UTC").tz_convert(zone)
+
+
+def _guess_format(head: pd.Series, first: str) -> str:
+    """The strptime layout of the first rows. Dotted dates (02.01.2024) are day-first, as everywhere
+    they are written; otherwise month-first (US) unless only day-first parses the first rows."""
+    dotted = bool(re.match(r"\d{1,2}\.\d{1,2}\.\d{4}", first))
+    with warnings.catch_warnings():   # pandas warns when a guess ignores dayfirst; both guesses are tried anyway
+        warnings.simplefilter("ignore", UserWarning)
+        candidates = [guess_datetime_format(first, dayfirst=dotted),
+                      guess_datetime_format(first, dayfirst=not dotted)]
+    for fmt in candidates:
+        if fmt is None:
+            continue
+        try:
+            pd.to_datetime(head, format=fmt)
+        except (ValueError, TypeError):
+            continue
+        return fmt
+    return next((f for f in candidates if f), "mixed")
 
 
 def _when(ns: np.integer | int) -> str:
