@@ -120,6 +120,18 @@ def test_impossible_bars_are_refused_or_dropped(tmp_path: Path, row: str, messag
     assert len(imp.bars) == 3 and imp.dropped == 1 and any("dropped 1 invalid" in n for n in imp.notes)
 
 
+def test_long_file_whose_symbol_rows_are_all_invalid(tmp_path: Path, store: Store) -> None:
+    rows = ["SPY,2024-01-02 09:30,-1,101,99,100,10", "QQQ,2024-01-02 09:30,1,2,0.5,1,1",
+            "SPY,2024-01-02 09:31,-1,101,99,100,10"]
+    path = _csv(tmp_path, rows, "symbol," + HEADER)
+    with pytest.raises(DataError, match=r"file: no valid bars for SPY in bars.csv \(2 invalid rows dropped\)"):
+        read_bars_file(path, "SPY", drop_invalid=True)
+    with pytest.raises(DataError, match="no valid bars for SPY"):
+        import_bars_file(store, path, "SPY", drop_invalid=True)
+    with pytest.raises(InputError, match="symbol: IWM not in file; it holds QQQ, SPY"):
+        read_bars_file(path, "IWM")
+
+
 def test_parquet_text_prices_are_converted_with_a_note_and_boolean_volume_refused(tmp_path: Path) -> None:
     ts = pd.date_range("2024-01-02 14:30", periods=4, freq="1min", tz="UTC")
     table = pa.table({"timestamp": ts, "open": ["100", "100.5", "101", "100"], "high": [101.0] * 4,

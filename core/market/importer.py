@@ -239,6 +239,7 @@ class BarFileReader:
         self._time = _TimeState(self.zone)
         self._missing_volume = 0
         self._symbols_seen: set[str] = set()
+        self._symbol_rows = 0
         self._prev_ts: int | None = None
         self._prev_line = 0
         self._prev_stamp: int | None = None
@@ -324,14 +325,11 @@ class BarFileReader:
             self._report(raw.fraction)
         if first:
             raise DataError(f"file: {self.path.name} holds no rows")
-        if self.symbol_col is not None and self.rows == 0 and not pending:
+        if self.symbol_col is not None and self._symbol_rows == 0:
             present = sorted(self._symbols_seen)
             raise InputError("symbol", f"{self.symbol} not in file; it holds {', '.join(present[:20])}")
         if self.interval is None:
             kept = sum(len(p[0]) for p in pending)
-            if self.symbol_col is not None and kept == 0:
-                present = sorted(self._symbols_seen)
-                raise InputError("symbol", f"{self.symbol} not in file; it holds {', '.join(present[:20])}")
             raise DataError(f"{self.tname}: need at least two bars to infer the interval (have {kept})")
         self._final_notes()
 
@@ -369,6 +367,7 @@ class BarFileReader:
             if len(self._symbols_seen) < 1000:
                 self._symbols_seen.update(x for x in sym.unique().tolist() if isinstance(x, str) and x)
             keep = (sym == self.symbol).to_numpy(dtype=bool, na_value=False)
+            self._symbol_rows += int(keep.sum())
             df, lines = df[keep], lines[keep]
         if not len(df):
             empty = np.empty(0)
@@ -679,6 +678,9 @@ def read_bars_file(path: str | Path, symbol: str, *, tz: str | None = None,
                            drop_invalid=drop_invalid, progress=progress)
     parts = list(reader.chunks())
     assert reader.interval is not None
+    if reader.rows == 0:
+        raise DataError(f"file: no valid bars for {reader.symbol} in {reader.path.name} "
+                        f"({reader.dropped} invalid rows dropped)")
     bars = parts[0] if len(parts) == 1 else Bars.from_arrays(
         *(np.concatenate([getattr(p, c) for p in parts]) for c in ("ts", "open", "high", "low", "close", "volume")))
     return ImportedBars(reader.symbol, reader.interval, bars, source="import", notes=tuple(reader.notes),
