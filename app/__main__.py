@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--symbol", required=True, dest="import_symbol")
     imp.add_argument("--tz", help="time zone of naive timestamps (default America/New_York)")
     imp.add_argument("--allow-missing-volume", action="store_true", help="treat missing volume as 0")
+    imp.add_argument("--drop-invalid", action="store_true",
+                     help="drop impossible bars (prices <= 0, open/close outside low-high, ...) and count them")
     imp.add_argument("--json", action="store_true", help="print the result as JSON")
     return p
 
@@ -55,31 +57,30 @@ def _parser() -> argparse.ArgumentParser:
 def _import_bars(args: argparse.Namespace) -> int:
     from app.logs import setup_logging
     from core.config import load_settings
-    from core.workstation import Workstation
+    from core.store import import_bars_file, open_ready_store
 
     settings = load_settings()
     setup_logging(None)
 
-    async def run() -> int:
-        kernel = Workstation(settings)
-        kernel.bus.bind()
-        loop = asyncio.get_running_loop()
-        kernel.store = await loop.run_in_executor(None, kernel.open_store)
-        try:
-            imp = await kernel.import_bars(args.file, args.import_symbol, tz=args.tz,
-                                           allow_missing_volume=args.allow_missing_volume)
-        finally:
-            kernel.store.close()
-        info = {"symbol": imp.symbol, "interval": imp.interval.name, "rows": len(imp.bars),
-                "first": imp.bars.index[0].isoformat(), "last": imp.bars.index[-1].isoformat(),
-                "source": imp.source, "notes": list(imp.notes), "database": settings.redacted()["db_url"]}
-        print(json.dumps(info) if args.json else
-              f"imported {info['rows']} {info['interval']} bars of {info['symbol']} "
-              f"({info['first']} → {info['last']}) into {info['database']}"
-              + "".join(f"\n  note: {n}" for n in imp.notes))
-        return 0
+    def progress(fraction: float, message: str) -> None:
+        if not args.json:
+            print(f"\r  {fraction:4.0%}  {message}", end="\n" if fraction >= 1 else "", file=sys.stderr, flush=True)
 
-    return asyncio.run(run())
+    store = open_ready_store(settings.database_url)
+    try:
+        # Streamed in bounded chunks; the file's range replaces what was stored, in one transaction.
+        res = import_bars_file(store, args.file, args.import_symbol, tz=args.tz,
+                               allow_missing_volume=args.allow_missing_volume, drop_invalid=args.drop_invalid,
+                               progress=progress)
+    finally:
+        store.close()
+    info = {**res.to_dict(), "rows": res.inserted, "database": settings.redacted()["db_url"]}
+    print(json.dumps(info) if args.json else
+          f"imported {res.inserted} {res.interval.name} bars of {res.symbol} ({info['first']} → {info['last']}) "
+          f"into {info['database']}: {res.replaced} replaced, {res.left} left outside the file's range"
+          + (f", {res.dropped} invalid rows dropped" if res.dropped else "")
+          + "".join(f"\n  note: {n}" for n in res.notes))
+    return 0
 
 
 def _scan_time(kernel: object, text: str) -> int:

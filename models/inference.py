@@ -43,7 +43,7 @@ from models.dataset import (
 from models.evaluate import load_model
 from models.forecast import ExtremesScope, Forecast, skill_text
 from models.network import Predictor, image_tensor
-from models.render import load_screenshot
+from models.render import load_screenshot_checked
 
 MIN_NS = 60_000_000_000
 DEFAULT_ANNUAL_VOL = 0.20
@@ -115,7 +115,10 @@ class LocalPredictor:
 
             img = render_window(window[0], int(n_bars[0]))
         else:
-            img = load_screenshot(image)
+            img, blank = load_screenshot_checked(image)
+            if blank:
+                note = "; ".join(filter(None, (note, "no chart seen in the image (blank or one colour): "
+                                                     "this forecast does not rest on a chart")))
         e = self.model.embed(image_tensor(img[None]), torch.from_numpy(seq), torch.from_numpy(ctx))
         q = self.model.quantiles_from(e)[0].numpy()
         scale = sigma * math.sqrt(tau)

@@ -180,35 +180,32 @@ def resize(img: np.ndarray) -> np.ndarray:
 
 
 def load_screenshot(source: str | Path | bytes | np.ndarray) -> np.ndarray:
-    """A screenshot (path, encoded bytes or an RGB array) at the canonical size, uint8 RGB."""
-    import io
+    """A screenshot (path, encoded bytes or an RGB array) at the canonical size, uint8 RGB.
 
-    from PIL import Image, UnidentifiedImageError
+    Files and bytes go through core.images.load_image: the pixel limit is checked from the header
+    before decoding, EXIF orientation is applied, large images are shrunk while decoding.
+    Use `load_screenshot_checked` to also learn whether the image is blank (no chart seen).
+    """
+    return load_screenshot_checked(source)[0]
+
+
+def load_screenshot_checked(source: str | Path | bytes | np.ndarray) -> tuple[np.ndarray, bool]:
+    """(canonical RGB array, blank): blank is True when the image shows no chart to read."""
+    from PIL import Image
+
+    from core.images import MIN_SIDE, is_blank, load_image
 
     if isinstance(source, np.ndarray):
         if source.ndim != 3 or source.shape[2] < 3:
             raise InputError("image", f"expected an H x W x 3 array, got shape {source.shape}")
         im = Image.fromarray(np.ascontiguousarray(source[:, :, :3]).astype(np.uint8))
+        if im.width < MIN_SIDE or im.height < MIN_SIDE:
+            raise InputError("image", f"too small ({im.width}x{im.height}); need a chart screenshot")
+        blank = is_blank(im)
     else:
-        try:
-            if isinstance(source, bytes):
-                im = Image.open(io.BytesIO(source))
-            else:
-                path = Path(source)
-                if not path.is_file():
-                    raise InputError("image", f"{path} does not exist")
-                im = Image.open(path)
-            # Large screenshots: let the decoder shrink first (JPEG draft), then reduce cheaply.
-            im.draft("RGB", (WIDTH * 2, HEIGHT * 2))
-            im = im.convert("RGB")
-        except (UnidentifiedImageError, OSError) as exc:
-            raise InputError("image", f"not a readable image: {exc}") from exc
-    if im.width < 16 or im.height < 16:
-        raise InputError("image", f"too small ({im.width}x{im.height}); need a chart screenshot")
-    factor = min(im.width // (WIDTH * 2), im.height // (HEIGHT * 2))
-    if factor >= 2:
-        im = im.reduce(factor)
-    return np.array(im.resize((WIDTH, HEIGHT), Image.Resampling.BILINEAR))  # a writable copy (torch wants one)
+        loaded = load_image(source, target=(WIDTH, HEIGHT))
+        im, blank = loaded.image, loaded.blank
+    return np.array(im.resize((WIDTH, HEIGHT), Image.Resampling.BILINEAR)), blank  # writable (torch wants it)
 
 
 def with_theme(look: Look, index: int) -> Look:

@@ -101,3 +101,9 @@ def test_import_bars_cli(tmp_path: Path, shared_data: Path) -> None:
         "s=open_store(load_settings().database_url); print(len(ImportedBarsRepo(s).load('SPY','5m')))")],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
     assert again.stdout.strip() == "58020", again.stderr
+    # A re-import replaces the file's range and says so; progress goes to stderr.
+    proc = subprocess.run([sys.executable, "-m", "app", "import-bars", str(src), "--symbol", "SPY"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "imported 58020 5m bars of SPY" in proc.stdout and "58020 replaced, 0 left" in proc.stdout
+    assert "100%" in proc.stderr

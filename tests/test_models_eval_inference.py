@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 from scipy.special import ndtr
 
+from app.predict_cli import main as main_predict  # the predict CLI runs the kernel: it lives in app/
 from core.errors import InputError
 from models.baselines import brownian_quantiles, touch_probability, touch_probability_z
-from models.cli import main_eval, main_predict
+from models.cli import main_eval
 from tests.test_models_helpers import REPO, small_samples, spy_between, tiny_checkpoint, write_bars_csv
 
 
@@ -167,6 +168,19 @@ def test_session_high_and_low_include_what_already_traded(tmp_path: Path) -> Non
     assert blind.extremes_scope == "rest_of_session" and blind.low_so_far is None
     assert blind.extremes_labels() == ("High from now to the close", "Low from now to the close")
     assert blind.low <= last <= blind.high
+
+
+def test_prediction_from_a_blank_image_says_no_chart_was_seen(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from models.inference import LocalPredictor
+
+    p = LocalPredictor.load(tiny_checkpoint())
+    at = datetime(2019, 5, 9, 15, 0, tzinfo=UTC)
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (1200, 800), (19, 23, 34)).save(blank)
+    assert "no chart seen" in p.predict(blank, "SPY", price=285.0, at=at).note
+    assert "no chart seen" not in p.predict(_screenshot(tmp_path), "SPY", price=285.0, at=at).note
 
 
 def test_skill_text_says_no_better_than_volatility_alone_when_it_is_not() -> None:

@@ -83,7 +83,8 @@ SHARED_FILES = [
     ("intraday/ES_continuous_1min_2025-07_to_2025-12_tradingview.parquet", "ES1!", "UTC", M1, 105825),
     ("daily/GOOG_daily_2004-2013_backtestingpy.csv", "GOOG", None, D1, 2148),
     ("daily/SP500_index_daily_1999-2018_arch.csv", "SPX", None, D1, 5031),
-    ("daily/SPY_daily_2008-2017_yahoo_mplfinance.csv", "SPY", None, D1, 2519),
+    # Yahoo's file holds two impossible bars (open below low on 2015-03-05 and 2015-03-30): dropped here.
+    ("daily/SPY_daily_2008-2017_yahoo_mplfinance.csv", "SPY", None, D1, 2517),
     ("daily/lean_us_equities_daily_raw.csv", "QQQ", None, D1, None),
     ("daily/ES1_continuous_daily_1997-2025_tradingview.parquet", "ES1!", None, D1, 7168),
 ]
@@ -91,12 +92,19 @@ SHARED_FILES = [
 
 @pytest.mark.parametrize(("rel", "symbol", "tz", "interval", "rows"), SHARED_FILES)
 def test_importer_reads_every_layout(shared_data: Path, rel: str, symbol: str, tz, interval, rows) -> None:  # type: ignore[no-untyped-def]
-    imp = read_bars_file(shared_data / rel, symbol, tz=tz)
+    drop = "yahoo" in rel
+    imp = read_bars_file(shared_data / rel, symbol, tz=tz, drop_invalid=drop)
     assert imp.interval is interval
+    assert imp.dropped == (2 if drop else 0)
     if rows is not None:
         assert len(imp.bars) == rows
     imp.bars.validate()
     assert np.all(imp.bars.high >= imp.bars.low)
+
+
+def test_impossible_vendor_bars_are_refused_with_the_file_line(shared_data: Path) -> None:
+    with pytest.raises(DataError, match=r"open: below low, got 209.42 at line 1808 .*--drop-invalid"):
+        read_bars_file(shared_data / "daily" / "SPY_daily_2008-2017_yahoo_mplfinance.csv", "SPY")
 
 
 def test_importer_column_order_and_units(shared_data: Path) -> None:
@@ -126,15 +134,16 @@ def test_importer_errors_name_field_and_row(tmp_path: Path, real_rows: pd.DataFr
     with pytest.raises(DataError, match="columns: missing close"):
         read_bars_file(_write(tmp_path, real_rows.drop(columns=["close"])), "SPY")
     dup = pd.concat([real_rows.iloc[:10], real_rows.iloc[9:20]])
-    with pytest.raises(DataError, match=r"duplicate timestamp .* at row 10"):
+    # File lines: the header is line 1, so data row i (from 0) is line i + 2.
+    with pytest.raises(DataError, match=r"duplicate timestamp .* at line 12 \(same as line 11\)"):
         read_bars_file(_write(tmp_path, dup), "SPY")
     swapped = real_rows.copy()
     swapped.iloc[[5, 6]] = swapped.iloc[[6, 5]].to_numpy()
-    with pytest.raises(DataError, match="not sorted: row 6"):
+    with pytest.raises(DataError, match=r"not sorted: line 8 .* is before line 7"):
         read_bars_file(_write(tmp_path, swapped), "SPY")
     nan = real_rows.copy()
     nan.loc[7, "high"] = np.nan
-    with pytest.raises(DataError, match=r"high: NaN .* row 7"):
+    with pytest.raises(DataError, match=r"high: NaN .* line 9"):
         read_bars_file(_write(tmp_path, nan), "SPY")
     with pytest.raises(InputError, match="tz"):
         read_bars_file(_write(tmp_path, real_rows), "SPY", tz="UTC")     # stamps already carry offsets

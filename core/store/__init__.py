@@ -1,7 +1,6 @@
 """Storage: SQLite by default, PostgreSQL via DB_URL; schema managed by the bundled Alembic migrations.
 
-    store = open_store(sqlite_url(data_dir / "tradecoach.db"))
-    store.migrate()
+    store = open_ready_store(data_dir / "tradecoach.db")   # mkdir + open + migrate (if behind)
     NotesRepo(store).add("faded the gap", symbol="SPY")
 
 Names are imported on first use so `import core.store.engine` stays light (no numpy/pandas): short-lived
@@ -14,8 +13,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from core.store.engine import Store, open_store, sqlite_url
-    from core.store.imported_bars import Coverage, ImportedBarsRepo
+    from core.store.engine import Store, StoreBusyError, open_ready_store, open_store, sqlite_url
+    from core.store.imported_bars import Coverage, ImportedBarsRepo, ImportResult, import_bars_file
     from core.store.iv_history import IVHistoryRepo, IVPoint
     from core.store.jobs import JobRow, JobsRepo
     from core.store.notes import UNCHANGED, Note, NotesRepo
@@ -28,8 +27,10 @@ if TYPE_CHECKING:
     from core.store.watchlists import WatchlistsRepo
 
 _HOME = {
-    "Store": "engine", "open_store": "engine", "sqlite_url": "engine",
-    "Coverage": "imported_bars", "ImportedBarsRepo": "imported_bars",
+    "Store": "engine", "open_store": "engine", "sqlite_url": "engine", "open_ready_store": "engine",
+    "StoreBusyError": "engine",
+    "Coverage": "imported_bars", "ImportedBarsRepo": "imported_bars", "ImportResult": "imported_bars",
+    "import_bars_file": "imported_bars",
     "IVHistoryRepo": "iv_history", "IVPoint": "iv_history",
     "JobRow": "jobs", "JobsRepo": "jobs",
     "UNCHANGED": "notes", "Note": "notes", "NotesRepo": "notes",
@@ -49,6 +50,7 @@ __all__ = [
     "Coverage",
     "IVHistoryRepo",
     "IVPoint",
+    "ImportResult",
     "ImportedBarsRepo",
     "JobRow",
     "JobsRepo",
@@ -64,9 +66,12 @@ __all__ = [
     "SnapshotRecord",
     "SnapshotsRepo",
     "Store",
+    "StoreBusyError",
     "TrainingRepo",
     "TrainingSamplesRepo",
     "WatchlistsRepo",
+    "import_bars_file",
+    "open_ready_store",
     "open_store",
     "sqlite_url",
 ]

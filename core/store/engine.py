@@ -7,6 +7,7 @@ explicitly (pysqlite's implicit BEGIN is switched off) so DDL in migrations is t
 
 from __future__ import annotations
 
+import functools
 import logging
 import sqlite3
 import time
@@ -17,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.errors import InputError
+from core.errors import DataError, InputError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -28,8 +29,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-SQLITE_BUSY_TIMEOUT_MS = 10_000
-_WRITE = "tradecoach_write"  # execution option marking a read-write transaction
+SQLITE_BUSY_TIMEOUT_MS = 10_000   # WAL switch retries and plain statements
+WRITE_BUSY_TIMEOUT_S = 60.0       # how long a writer waits for another process's write transaction
+SLOW_LOCK_WAIT_S = 1.0            # a longer wait for the write lock is logged as a warning
+WRITE_OPTION = _WRITE = "tradecoach_write"  # execution option marking a read-write transaction
 
 
 def sqlite_url(path: Path) -> str:
@@ -37,12 +40,16 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite+pysqlite:///{Path(path).expanduser().resolve()}"
 
 
-def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+class StoreBusyError(DataError):
+    """Another process held the database's write lock for longer than the busy timeout."""
+
+
+def _on_sqlite_connect(busy_timeout_s: float, dbapi_conn: Any, _record: Any) -> None:
     # Autocommit at the driver level; SQLAlchemy's "begin" event below issues BEGIN itself.
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     try:
-        cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute(f"PRAGMA busy_timeout = {int(max(busy_timeout_s * 1000, SQLITE_BUSY_TIMEOUT_MS))}")
         _enable_wal(cur)
         cur.execute("PRAGMA synchronous = FULL")
         cur.execute("PRAGMA foreign_keys = ON")
@@ -66,11 +73,27 @@ def _enable_wal(cur: Any) -> None:
             time.sleep(0.02)
 
 
-def _on_sqlite_begin(conn: Any) -> None:
+def _on_sqlite_begin(busy_timeout_s: float, conn: Any) -> None:
     # A writer takes the write lock up front: a deferred BEGIN that later upgrades from read to write
     # fails at once with "database is locked" when another writer got in between (busy_timeout
-    # cannot help then), while BEGIN IMMEDIATE simply waits its turn.
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+    # cannot help then), while BEGIN IMMEDIATE simply waits its turn — bounded, and reported.
+    if not conn.get_execution_options().get(_WRITE):
+        conn.exec_driver_sql("BEGIN")
+        return
+    started = time.monotonic()
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+        waited = time.monotonic() - started
+        log.error("store: gave up waiting for the write lock after %.1f s", waited)
+        raise StoreBusyError(
+            f"database: busy — another process held the write lock longer than the {busy_timeout_s:g} s busy "
+            f"timeout (waited {waited:.1f} s); retry when its import or migration has finished") from exc
+    waited = time.monotonic() - started
+    if waited > SLOW_LOCK_WAIT_S:
+        log.warning("store: waited %.1f s for the write lock (another process was writing)", waited)
 
 
 def _lock_schema(conn: Connection) -> None:
@@ -123,9 +146,15 @@ class Store:
         return cfg
 
     def migrate(self, revision: str = "head") -> None:
-        """Upgrade the schema to `revision` (default the newest); a no-op when already there."""
+        """Upgrade the schema to `revision` (default the newest); a no-op when already there.
+
+        The revision is first read without the write lock, so opening a current store never waits for
+        (or fails because of) another process's long write transaction.
+        """
         from alembic import command
 
+        if revision == "head" and self.is_current():
+            return
         cfg = self.alembic_config()
         with self.engine.execution_options(**{_WRITE: True}).begin() as conn:
             _lock_schema(conn)
@@ -149,9 +178,7 @@ class Store:
             return MigrationContext.configure(conn).get_current_revision()
 
     def head_revision(self) -> str | None:
-        from alembic.script import ScriptDirectory
-
-        return ScriptDirectory.from_config(self.alembic_config()).get_current_head()
+        return _head_revision()
 
     def is_current(self) -> bool:
         """True when the database is at the newest migration."""
@@ -161,11 +188,40 @@ class Store:
         self.engine.dispose()
 
 
-def open_store(url: str, *, echo: bool = False) -> Store:
+@functools.cache
+def _head_revision() -> str | None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("path_separator", "os")
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def open_ready_store(url: str | Path, *, migrate: bool = True, busy_timeout_s: float = WRITE_BUSY_TIMEOUT_S) -> Store:
+    """The one way for an app, CLI or worker to open its database: a SQLite file path or any URL
+    `open_store` takes; the SQLite folder is created, and the schema upgraded unless migrate=False
+    (checked without the write lock when it is already current)."""
+    store = open_store(sqlite_url(url) if isinstance(url, Path) else url, busy_timeout_s=busy_timeout_s)
+    if migrate:
+        try:
+            store.migrate()
+        except BaseException:
+            store.close()
+            raise
+    return store
+
+
+def open_store(url: str, *, echo: bool = False, busy_timeout_s: float = WRITE_BUSY_TIMEOUT_S) -> Store:
     """Create the engine for `url` (sqlite+pysqlite:///path or postgresql+psycopg://...).
 
-    Does not touch the schema: call `Store.migrate()` once at start-up.
+    Does not touch the schema: call `Store.migrate()` once at start-up (or use `open_ready_store`).
+    A writer waits up to `busy_timeout_s` for another process's write transaction, then raises
+    StoreBusyError naming the timeout.
     """
+    if not busy_timeout_s > 0:
+        raise InputError("busy_timeout_s", "must be a positive number of seconds")
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -177,8 +233,8 @@ def open_store(url: str, *, echo: bool = False) -> Store:
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         # Pooled connections move between threads (API server, GUI executor), one user at a time.
         engine = create_engine(parsed, echo=echo, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _on_sqlite_connect)
-        event.listen(engine, "begin", _on_sqlite_begin)
+        event.listen(engine, "connect", functools.partial(_on_sqlite_connect, busy_timeout_s))
+        event.listen(engine, "begin", functools.partial(_on_sqlite_begin, busy_timeout_s))
     elif backend == "postgresql":
         if parsed.get_driver_name() != "psycopg":
             raise InputError("db_url", "use the psycopg 3 driver: postgresql+psycopg://user@host/db")
