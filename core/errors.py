@@ -15,6 +15,11 @@ class InputError(TradeCoachError, ValueError):
         self.field = field
         self.reason = reason
 
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        # Rebuilt from (field, reason): an error raised in the predictor's worker process must
+        # reach the caller as itself, not break the process pool when it is unpickled.
+        return (type(self), (self.field, self.reason))
+
 
 class DataError(TradeCoachError):
     """Data that cannot be used (malformed file, unsorted or duplicate timestamps, NaNs)."""

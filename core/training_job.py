@@ -11,7 +11,7 @@ import logging
 import os
 import subprocess
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,23 @@ def progress_text(msg: Mapping[str, Any]) -> tuple[float, str]:
     return min(frac, 1.0), text
 
 
+def follow_progress(lines: Iterable[str], ctx: JobContext, result: dict[str, Any]) -> None:
+    """Turn the trainer's JSON lines into job progress and its result; anything else is a log line.
+    A malformed progress line is logged and skipped — it never stops the reader."""
+    for line in lines:
+        try:
+            msg = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # plain log lines from the trainer
+        try:
+            if msg.get("type") == "progress":
+                ctx.progress(*progress_text(msg))
+            elif msg.get("type") == "result":
+                result.update(msg)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            log.warning("training job %s: bad progress line %r (%s)", ctx.job_id, line[:200], exc)
+
+
 def train_command(req: TrainRequest) -> list[str]:
     args = ["train", "--progress-json", "--cancel-on-stdin", "--workers", "0"]
     if req.epochs is not None:
@@ -72,18 +89,7 @@ async def run_training(ctx: JobContext, req: TrainRequest, data_dir: Path) -> di
 
     def read_stdout() -> None:
         assert proc.stdout is not None
-        for line in proc.stdout:
-            try:
-                msg = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # plain log lines from the trainer
-            try:
-                if msg.get("type") == "progress":
-                    ctx.progress(*progress_text(msg))
-                elif msg.get("type") == "result":
-                    result.update(msg)
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                log.warning("training job %s: bad progress line %r (%s)", ctx.job_id, line[:200], exc)
+        follow_progress(proc.stdout, ctx, result)
 
     def read_stderr() -> None:
         assert proc.stderr is not None

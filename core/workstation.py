@@ -9,14 +9,15 @@ call (the Qt window and the HTTP server), and owns the life cycle — nothing el
     async with Workstation.session(settings) as kernel:   # … or the caller's loop (CLI, serve, tests)
         await kernel.plans.scan(["SPY"])
 
-Services: market · plans · context · options · predictor · notes · settings · jobs (core.jobs).
+Services: market · plans · context · options · predictor · notes · collection · settings · jobs
+(core.jobs).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -28,11 +29,11 @@ from core.config import Settings
 from core.feeds.manager import FeedManager
 from core.feeds.replay import ReplayFeed
 from core.indicators import warm_up
-from core.jobs import JobManager
+from core.jobs import JobContext, JobInfo, JobManager
 from core.market.bundle import BarLibrary
-from core.market.importer import ImportedBars, read_bars_file
 from core.paths import bundled_data_dir
 from core.runtime import KernelRuntime
+from core.services.collection import CollectionService
 from core.services.context import ContextService
 from core.services.market import MarketService
 from core.services.notes import NotesService
@@ -41,6 +42,7 @@ from core.services.plans import PlansService
 from core.services.predictor import PredictorService
 from core.services.settings import SettingsService
 from core.store.engine import Store
+from core.store.imported_bars import ImportResult
 from core.tasks import cancel_all
 
 log = logging.getLogger(__name__)
@@ -110,6 +112,10 @@ class Workstation:
     def notes(self) -> NotesService:
         return self._service("notes")  # type: ignore[return-value]
 
+    @property
+    def collection(self) -> CollectionService:
+        return self._service("collection")  # type: ignore[return-value]
+
     # -- lifecycle ---------------------------------------------------------------------------------
     @classmethod
     @asynccontextmanager
@@ -170,6 +176,8 @@ class Workstation:
             "predictor": PredictorService(market, self.store, self.bus, self.runtime, self.jobs, data_dir),
             "notes": NotesService(self.store, self.bus, self.runtime),
         }
+        if self.store is not None:
+            self._services["collection"] = CollectionService(market, self.store, self.runtime, self.jobs, data_dir)
 
     def _prepare_replay(self, symbol: str) -> int:
         if self.settings.replay_session is not None:
@@ -178,12 +186,10 @@ class Workstation:
         return self.replay.start_time_ns(symbol)
 
     def open_store(self) -> Store:
-        from core.store import open_store
+        from core.store.engine import open_ready_store
 
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        store = open_store(self.settings.database_url)
-        store.migrate()
-        return store
+        return open_ready_store(self.settings.database_url)
 
     async def stop(self) -> None:
         """Ordered, bounded shutdown: jobs, then the feeds' tasks, the predictor worker, the bus, the
@@ -207,15 +213,27 @@ class Workstation:
         self._started = False
 
     # -- import ------------------------------------------------------------------------------------
-    async def import_bars(self, path: Path, symbol: str, tz: str | None = None,
-                          allow_missing_volume: bool = False) -> ImportedBars:
-        imported = await self.runtime.run_io(
-            lambda: read_bars_file(path, symbol, tz=tz, allow_missing_volume=allow_missing_volume))
-        if self.store is not None:
-            await self.runtime.run_io(self._save_imported, imported)
-        return imported
+    async def import_bars(self, path: Path, symbol: str, *, tz: str | None = None,
+                          allow_missing_volume: bool = False, drop_invalid: bool = False,
+                          progress: Callable[[float, str], None] | None = None) -> ImportResult:
+        """Stream a bar file into the store in bounded chunks; a re-import replaces the file's range."""
+        from core.store.imported_bars import import_bars_file
 
-    def _save_imported(self, imported: ImportedBars) -> None:
-        from core.store import ImportedBarsRepo
+        if self.store is None:
+            raise KernelNotStarted("import_bars needs the store: start() the kernel first")
+        store = self.store
+        return await self.runtime.run_io(lambda: import_bars_file(
+            store, path, symbol, tz=tz, allow_missing_volume=allow_missing_volume, drop_invalid=drop_invalid,
+            progress=progress))
 
-        ImportedBarsRepo(self.store).upsert(imported.symbol, imported.interval, imported.bars, source=imported.source)
+    async def import_bars_job(self, path: Path, symbol: str, *, owner: str = "local", tz: str | None = None,
+                              allow_missing_volume: bool = False, drop_invalid: bool = False) -> JobInfo:
+        """The same import as a job (progress, cancel between chunks is not supported: the import is
+        one transaction, so a cancel leaves the store as it was)."""
+        async def runner(ctx: JobContext) -> dict[str, object]:
+            res = await self.import_bars(path, symbol, tz=tz, allow_missing_volume=allow_missing_volume,
+                                         drop_invalid=drop_invalid, progress=ctx.progress)
+            return res.to_dict()
+
+        return await self.jobs.submit("import", runner, owner=owner,
+                                      params={"file": str(path), "symbol": symbol.upper()})

@@ -36,12 +36,12 @@ def _open_training_repo(enabled: bool) -> tuple[Any, Any]:
     if not enabled:
         return None, None
     from core.config import load_settings
-    from core.store import TrainingRepo, open_store
+    from core.store import TrainingRepo
+    from core.store.engine import open_ready_store
 
     settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = open_store(settings.database_url)
-    store.migrate()
+    store = open_ready_store(settings.database_url)
     return store, TrainingRepo(store)
 
 

@@ -12,6 +12,7 @@ import pytest
 from core.config import load_settings
 from core.errors import DataError, InputError
 from core.events import BarClosed, BarUpdated, FeedHealthChanged, SeriesReset, Tick
+from core.market.importer import read_bars_file
 from core.market.intervals import M5
 from core.services.predictor import PredictRequest
 from core.store import ImportedBarsRepo
@@ -60,10 +61,13 @@ async def test_import_bars_lands_in_the_store(isolated_dirs: Path, shared_data: 
     k = Workstation(load_settings(), today=date(2026, 11, 22))
     await k.start(feeds=False)
     try:
-        imp = await k.import_bars(shared_data / "intraday" / "SPX_index_1min_samples_lean.csv", "SPX")
+        path = shared_data / "intraday" / "SPX_index_1min_samples_lean.csv"
+        imp = await k.import_bars(path, "SPX")
         assert k.store is not None
         back = ImportedBarsRepo(k.store).load("SPX", imp.interval)
-        assert back.equals(imp.bars)
+        assert back.equals(read_bars_file(path, "SPX").bars) and imp.inserted == len(back)
+        again = await k.import_bars(path, "SPX")            # a re-import replaces the range
+        assert again.replaced == len(back) and len(ImportedBarsRepo(k.store).load("SPX", imp.interval)) == len(back)
     finally:
         await k.stop()
 

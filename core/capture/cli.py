@@ -56,11 +56,9 @@ def _region_arg(text: str) -> Region:
 
 
 def _open_store(settings: Settings) -> Store:
-    from core.store import open_store
+    from core.store.engine import open_ready_store
 
-    store = open_store(settings.database_url)
-    store.migrate()
-    return store
+    return open_ready_store(settings.database_url)
 
 
 async def _chart(args: argparse.Namespace, symbol: str, interval: str) -> CaptureResult:

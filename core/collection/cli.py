@@ -79,13 +79,13 @@ def _schedule(args: argparse.Namespace) -> int:
 def _samples(args: argparse.Namespace) -> int:
     from core.collection.labels import samples_from_snapshots, save_capture_samples
     from core.config import load_settings
-    from core.store import TrainingSamplesRepo, open_store
+    from core.store import TrainingSamplesRepo
+    from core.store.engine import open_ready_store
 
     start = _day(args.start, "from") if args.start else None
     end = _day(args.end, "to") if args.end else None
-    store = open_store(load_settings().database_url)
+    store = open_ready_store(load_settings().database_url)
     try:
-        store.migrate()
         samples = samples_from_snapshots(store, args.symbol, start=start, end=end)
         saved = save_capture_samples(TrainingSamplesRepo(store), samples) if args.save else 0
     finally:

@@ -292,6 +292,10 @@ class FeedManager:
                               on_error=lambda exc, p=pump: self._pump_failed(p, exc))
         return handle
 
+    def streaming(self) -> list[tuple[str, str]]:
+        """(symbol, interval name) of every stream some handle still holds, sorted."""
+        return sorted(key for key, pump in self._pumps.items() if pump.handles)
+
     def unsubscribe(self, symbol: str, interval: Interval | str) -> None:
         """Deprecated (kept for one release): release one handle of (symbol, interval)."""
         key = (symbol.upper(), parse_interval(interval).name)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from core.capture.service import CaptureResult, CaptureService
 from core.collection.plan import PlannedRun
-from core.collection.scheduler import CollectionConfig, ScheduleSnapshot, Scheduler, chart_capture
+from core.collection.scheduler import CollectionConfig, Scheduler, ScheduleSnapshot, chart_capture
 from core.errors import InputError
 from core.jobs import JobContext, JobInfo, JobManager
 from core.runtime import KernelRuntime
