@@ -42,6 +42,10 @@ def run_gui(*, smoke_path: Path | None, symbol: str | None, interval: str | None
     settings = load_settings(**overrides)
     setup_logging(settings.data_dir)
     log.info("settings: %s", settings.redacted())
+    # The kernel thread shares the GIL with the GUI thread: hand it over every 1 ms instead of 5 so a
+    # busy kernel delays a paint less (bench/bench_gui_latency.py: longest stall under kernel load
+    # 753 → 398 ms with in-process CPU work; CPU work now runs in worker processes as well).
+    sys.setswitchinterval(0.001)
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Trading Coach Workstation")
     app.setQuitOnLastWindowClosed(False)

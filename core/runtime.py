@@ -7,17 +7,24 @@ Both faces reach the kernel only through this surface:
     bars = runtime.call(kernel.market.bars("SPY", "5m"))     # blocking, with a timeout (CLI, tests)
 
 Code already on the kernel loop awaits services directly and sends blocking work to
-`run_io` (store, files) or `run_cpu` (scan, ranking, features): bounded pools, so a burst of API
-requests queues instead of spawning threads without limit.
+`run_io` (store, files: a bounded thread pool) or `run_cpu` (scan, ranking, context: a bounded pool
+of worker *processes*). CPU work in a thread of the app's own process would hold the GIL against the
+GUI thread — measured: 300–750 ms GUI stalls while 8 threads scanned and ranked in-process
+(bench/bench_gui_latency.py) — so pure, picklable computations run in processes; stateful ones
+(the live scanner's memo) use `run_cpu_thread`. Bounded pools: a burst of API requests queues
+instead of spawning without limit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import concurrent.futures.process
 import contextvars
 import functools
 import logging
+import os
+import sys
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
@@ -29,8 +36,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 P = ParamSpec("P")
 
-IO_WORKERS = 4   # store and file access: mostly waiting, a few threads suffice
-CPU_WORKERS = 2  # numpy/numba work releases the GIL in parts; the machine type has 2 cores
+# Store and file access: mostly waiting, a few threads suffice.
+IO_WORKERS = int(os.environ.get("TRADECOACH_IO_WORKERS", "4"))
+# Worker processes for pure CPU work; the machine type has 2 cores.
+CPU_WORKERS = int(os.environ.get("TRADECOACH_CPU_WORKERS", "2"))
 
 
 class RuntimeStopped(TradeCoachError):
@@ -44,6 +53,8 @@ class KernelRuntime:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.io: concurrent.futures.ThreadPoolExecutor | None = None
         self.cpu: concurrent.futures.ThreadPoolExecutor | None = None
+        self._procs: concurrent.futures.ProcessPoolExecutor | None = None
+        self._procs_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._owns_thread = False
@@ -74,7 +85,10 @@ class KernelRuntime:
         self.cpu = concurrent.futures.ThreadPoolExecutor(self._cpu_workers, thread_name_prefix=f"{self.name}-cpu")
 
     def _run(self) -> None:
-        loop = asyncio.new_event_loop()
+        # A plain asyncio loop, whatever policy the GUI installed (qasync's policy would hand this
+        # thread a Qt event loop, which must only run on the GUI thread).
+        loop: asyncio.AbstractEventLoop = (asyncio.ProactorEventLoop() if sys.platform == "win32"  # type: ignore[attr-defined]
+                                           else asyncio.SelectorEventLoop())
         loop.set_default_executor(self.io)  # type: ignore[arg-type]
         loop.set_exception_handler(_log_loop_exception)
         asyncio.set_event_loop(loop)
@@ -98,7 +112,14 @@ class KernelRuntime:
         for pool in (self.io, self.cpu):
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)
+        self.shutdown_processes()
         self.loop = None
+
+    def shutdown_processes(self) -> None:
+        with self._procs_lock:
+            procs, self._procs = self._procs, None
+        if procs is not None:
+            procs.shutdown(wait=False, cancel_futures=True)
 
     @property
     def running(self) -> bool:
@@ -141,7 +162,37 @@ class KernelRuntime:
         return await self._run_in("io", fn, *args, **kwargs)
 
     async def run_cpu(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """A pure computation (module-level function, picklable arguments and result) in a worker
+        process. A dead worker is replaced and the call tried once more."""
+        if os.environ.get("TRADECOACH_CPU_IN_THREADS") == "1":  # diagnostics: compare with threads
+            return await self._run_in("cpu", fn, *args, **kwargs)
+        call = functools.partial(fn, *args, **kwargs)
+        loop = asyncio.get_running_loop()
+        for attempt in (1, 2):
+            try:
+                return await loop.run_in_executor(self._process_pool(), call)
+            except concurrent.futures.process.BrokenProcessPool:
+                log.error("runtime: a CPU worker process died (attempt %d); starting new ones", attempt)
+                self.shutdown_processes()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def run_cpu_thread(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """CPU work on objects that must stay in this process (stateful scanners, warm-ups)."""
         return await self._run_in("cpu", fn, *args, **kwargs)
+
+    def _process_pool(self) -> concurrent.futures.ProcessPoolExecutor:
+        with self._procs_lock:
+            if self._procs is None:
+                import multiprocessing
+
+                # spawn: a forked copy of a process with Qt and threads is unsafe (and the only
+                # start method on Windows and macOS).
+                self._procs = concurrent.futures.ProcessPoolExecutor(
+                    self._cpu_workers, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_init_cpu_worker)
+            return self._procs
 
     async def _run_in(self, which: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if self.io is None or self.cpu is None:
@@ -150,6 +201,13 @@ class KernelRuntime:
         ctx = contextvars.copy_context()
         call = functools.partial(ctx.run, fn, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(pool, call)
+
+
+def _init_cpu_worker() -> None:
+    """Worker processes compile/load the indicator kernels once, before their first task."""
+    from core.indicators import warm_up
+
+    warm_up()
 
 
 def _logged(fn: Callable[..., object]) -> Callable[..., None]:

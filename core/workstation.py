@@ -139,7 +139,7 @@ class Workstation:
         rt = self.runtime
         sym = self.settings.default_symbol
         # Compiling/loading the indicator kernels holds the GIL: do it now, before any window paints.
-        warm = asyncio.ensure_future(rt.run_cpu(warm_up)) if feeds else None
+        warm = asyncio.ensure_future(rt.run_cpu_thread(warm_up)) if feeds else None
         start_ns = await rt.run_io(self._prepare_replay, sym)
         self.replay_clock.jump(start_ns)
         self.store = await rt.run_io(self.open_store)
@@ -206,6 +206,7 @@ class Workstation:
         if self.store is not None:
             await self.runtime.run_io(self.store.close)
             self.store = None
+        self.runtime.shutdown_processes()
         current = asyncio.current_task()
         leftover = [t for t in asyncio.all_tasks() if t is not current and t.get_name().startswith(
             ("pump:", "feed-", "bus:", "job", "iv-"))]

@@ -138,7 +138,7 @@ def test_plan_saves_and_prunes_from_many_threads_never_fail(isolated_dirs: Path)
             for j in range(15):
                 repo.save("P1", symbol="SPY", playbook="orb", direction="long", payload={"i": i, "j": j})
                 repo.prune("P1", keep=3)
-        except Exception as exc:  # the test collects every failure
+        except Exception as exc:  # noqa: BLE001 - the test collects every failure to report it
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
@@ -241,3 +241,19 @@ def test_headless_serve_imports_no_qt_and_stops_on_ctrl_c_within_2_s(isolated_di
     assert "qt imported: False" in tail and proc.returncode == 0
     err = proc.stderr.read()
     assert "no running event loop" not in err and "Task was destroyed" not in err and "Traceback" not in err
+
+
+def test_the_kernel_thread_gets_a_plain_asyncio_loop_under_a_qt_loop_policy() -> None:
+    """qasync installs a policy whose loops are Qt loops; the kernel thread must not get one."""
+    import qasync
+
+    previous = asyncio.get_event_loop_policy()
+    asyncio.set_event_loop_policy(qasync.DefaultQEventLoopPolicy())
+    rt = KernelRuntime(name="k2")
+    try:
+        rt.start()
+        assert type(rt.loop).__module__.startswith("asyncio")
+        assert rt.call(asyncio.sleep(0.01, result="ok")) == "ok"
+    finally:
+        rt.stop()
+        asyncio.set_event_loop_policy(previous)

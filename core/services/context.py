@@ -31,8 +31,8 @@ class ContextService:
         bars = await self._market.bars(symbol, iv, limit=lookback + WARMUP_BARS)
         if len(bars) < 2:
             raise InputError("symbol", f"no {iv.name} bars for {symbol.upper()}")
-        return await self._rt.run_cpu(lambda: context(symbol.upper(), bars, iv, lookback=lookback,
-                                                      include_series=include_series))
+        return await self._rt.run_cpu(context, symbol.upper(), bars, iv, lookback=lookback,
+                                      include_series=include_series)
 
     async def multi_context(self, symbol: str, intervals: list[str] | None = None, lookback: int = 300,
                             include_series: bool = False) -> JSONDict:
@@ -50,9 +50,9 @@ class ContextService:
         except (FeedError, InputError) as exc:
             log.info("multi-context %s: no option chain (%s); IV fields stay empty", symbol, exc)
         iv_hist = await self._iv_history(symbol)
-        return await self._rt.run_cpu(lambda: multi_context(
-            symbol.upper(), bars_by, lookback=lookback, daily_bars=daily if len(daily) else None, chain=chain,
-            iv_history=iv_hist, include_series=include_series))
+        return await self._rt.run_cpu(
+            multi_context, symbol.upper(), bars_by, lookback=lookback, daily_bars=daily if len(daily) else None,
+            chain=chain, iv_history=iv_hist, include_series=include_series)
 
     async def _iv_history(self, symbol: str) -> list[float] | None:
         if self._store is None:

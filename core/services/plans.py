@@ -84,8 +84,8 @@ class PlansService:
         calibration = await self._rt.run_io(self.calibration_for, iv)
         ctx = PlanContext.with_caches(style, calibration)
         now_ns = self._market.clock.now_ns()
-        report = await self._rt.run_cpu(lambda: scan_setups(series, iv, style=style, playbooks=playbooks, ctx=ctx,
-                                                            now_ns=now_ns))
+        report = await self._rt.run_cpu(scan_setups, series, iv, style=style, playbooks=playbooks, ctx=ctx,
+                                        now_ns=now_ns)
         if missing:
             report = replace(report, warnings=(*report.warnings,
                                                *(f"{k}: {v}" for k, v in missing.items())))
@@ -120,7 +120,7 @@ class PlansService:
         scanner = LiveScanner(iv, style=style, ctx=PlanContext.with_caches(style, calibration))
         series = {sym: await self._market.bars(sym, iv, limit=SCAN_HISTORY) for sym in names}
         self._live = _Live(scanner, iv, series, [await self._market.subscribe(sym, iv) for sym in names])
-        report, _changes = await self._rt.run_cpu(scanner.update, series)  # the baseline: no changes yet
+        report, _changes = await self._rt.run_cpu_thread(scanner.update, series)  # the baseline: no changes yet
         self._live.report = report
         self._live.sub = self._bus.subscribe(BarClosed, self._on_close, name="plans:live-rescan")
 
@@ -158,7 +158,7 @@ class PlansService:
                 live.stale.discard(sym)
             series = dict(live.series)
             now_ns = self._market.clock.now_ns()
-            report, changes = await self._rt.run_cpu(live.scanner.update, series, closed, now_ns)
+            report, changes = await self._rt.run_cpu_thread(live.scanner.update, series, closed, now_ns)
             live.report = report
             triggered = replace(report, candidates=tuple(
                 ch.candidate for ch in changes if ch.kind == "triggered" and ch.candidate is not None))
