@@ -4,6 +4,7 @@ defects the review found (each test here failed before its fix)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import threading
@@ -29,13 +30,15 @@ def test_the_kernel_loop_runs_on_its_own_thread_with_named_pools() -> None:
         rt.submit(asyncio.sleep(0))
     rt.start()
     try:
-        async def where() -> tuple[str, str, str]:
+        async def where() -> tuple[str, str, str, int]:
             io = await rt.run_io(lambda: threading.current_thread().name)
-            cpu = await rt.run_cpu(lambda: threading.current_thread().name)
-            return threading.current_thread().name, io, cpu
+            cpu = await rt.run_cpu_thread(lambda: threading.current_thread().name)
+            pid = await rt.run_cpu(os.getpid)      # pure CPU work: a worker process, off this GIL
+            return threading.current_thread().name, io, cpu, pid
 
-        loop_name, io_name, cpu_name = rt.call(where())
+        loop_name, io_name, cpu_name, worker_pid = rt.call(where(), timeout=120)
         assert loop_name == "k-loop" and io_name.startswith("k-io") and cpu_name.startswith("k-cpu")
+        assert worker_pid != os.getpid()
         assert threading.current_thread().name != loop_name
         # From the loop itself, the blocking form refuses instead of deadlocking.
         async def nested() -> None:
