@@ -195,6 +195,8 @@ class Workstation:
         """Ordered, bounded shutdown: jobs, then the feeds' tasks, the predictor worker, the bus, the
         store. Every task the kernel started has ended when this returns."""
         await self.jobs.stop(timeout=STOP_TIMEOUT_S)
+        if "plans" in self._services:
+            await self.plans.close()
         if "predictor" in self._services:
             self.predictor.close()
         if self._feeds is not None:

@@ -192,3 +192,41 @@ async def test_index_mode_ranks_the_proxy_and_translates_the_plan(isolated_dirs:
             await k.options.rank("SPX", "long")       # bundled SPX minutes share no day with SPY
     finally:
         await k.stop()
+
+
+async def test_live_rescans_publish_changes_and_a_followed_plan_reports_its_steps(isolated_dirs: Path) -> None:
+    """The watchlist is rescanned on each 1-minute close (only the symbols whose bar closed) and the
+    changes reach the bus; an armed plan is followed bar by bar on the replayed stream."""
+    from core.scanner.events import FollowerEvent, SetupChanged
+
+    k = Workstation(load_settings(replay_speed=600), today=date(2026, 11, 22))
+    await k.start()
+    try:
+        await k.market.replay_pause()
+        k.replay.jump_to_time(k.replay.start_time_ns("SPY") + 140 * 60 * 1_000_000_000)   # 12:35 ET
+        changes: list[SetupChanged] = []
+        steps: list[FollowerEvent] = []
+        k.bus.subscribe(SetupChanged, changes.append)
+        k.bus.subscribe(FollowerEvent, steps.append)
+        symbols = ["SPY", "IBM", "ES", "GOOG", "AAPL"]
+        await k.plans.start_live(symbols, "1m")
+        baseline = k.plans.live_report
+        assert baseline is not None and {r.symbol for r in baseline.symbols} == set(symbols)
+        report = await k.plans.scan(symbols, "1m")
+        plan_id = next(c.plan_id for c in report.candidates if c.plan_id)
+        await k.plans.follow(plan_id)
+        assert plan_id in k.plans.following()
+        await k.market.replay_resume()
+        for _ in range(300):
+            if changes and steps:
+                break
+            await asyncio.sleep(0.1)
+        assert changes, "30 replayed minutes brought no setup change on five symbols"
+        assert all(c.change.symbol in symbols for c in changes)
+        assert {c.change.kind for c in changes} <= {"armed", "triggered", "invalidated", "disarmed"}
+        assert k.plans.live_report is not baseline
+        assert steps and all(e.plan_id == plan_id for e in steps)   # e.g. entered, stop_warning, tp_hit
+        await k.plans.unfollow(plan_id)
+        assert plan_id not in k.plans.following()
+    finally:
+        await k.stop()

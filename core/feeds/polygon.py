@@ -56,6 +56,21 @@ _DEFAULT_LOOKBACK_DAYS = {M1.name: 5, M5.name: 20, M15.name: 60, M30.name: 60, H
                           H4.name: 365, D1.name: 730}
 
 
+def vendor_history(provider: str, bars: Bars, symbol: str, interval: Interval, target: Interval | None, *,
+                   start_ns: int | None, end_ns: int | None, limit: int | None) -> Bars:
+    """A vendor's raw bars as the app's `interval`: daily bars at their session opens, coarser
+    intervals resampled on the exchange calendar, cut to the range; an empty answer is an error."""
+    if interval == D1 and len(bars):
+        bars = Bars.from_arrays(to_session_opens(bars.ts, symbol), bars.open, bars.high, bars.low,
+                                bars.close, bars.volume)
+    if target is not None:
+        bars = resample(bars, target, calendar_for(symbol))
+    bars = bars.between(start_ns, end_ns)
+    if not len(bars):
+        raise ProviderError(provider, EMPTY, f"no {interval} bars for {symbol} in the requested range")
+    return bars.tail(limit) if limit else bars
+
+
 def default_start_ns(interval: Interval, end_ns: int) -> int:
     return end_ns - _DEFAULT_LOOKBACK_DAYS.get(interval.name, 30) * 86_400 * 10**9
 
@@ -286,16 +301,9 @@ class PolygonFeed(Feed):
         end = end_ns if end_ns is not None else self._now_ns()
         start = start_ns if start_ns is not None else default_start_ns(interval, end)
         bars = await self.rest.aggregates(symbol, mult, span, start, end)
-        if interval == D1 and len(bars):
-            bars = Bars.from_arrays(to_session_opens(bars.ts, symbol), bars.open, bars.high, bars.low,
-                                    bars.close, bars.volume)
-        if target is not None:
-            bars = resample(bars, target, calendar_for(symbol))
-        bars = bars.between(start_ns, end_ns)
-        if not len(bars):
-            raise ProviderError(NAME, EMPTY, f"no {interval} bars for {symbol} in the requested range")
+        out = vendor_history(NAME, bars, symbol, interval, target, start_ns=start_ns, end_ns=end_ns, limit=limit)
         self._symbols.add(symbol.upper())
-        return bars.tail(limit) if limit else bars
+        return out
 
     async def stream(self, symbol: str, interval: Interval) -> AsyncIterator[BarUpdate]:  # type: ignore[override]
         if self.ws is None:

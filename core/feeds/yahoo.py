@@ -21,13 +21,11 @@ from core.errors import DataError
 from core.events import FeedState, FeedStatus
 from core.feeds.base import BarUpdate, Feed
 from core.feeds.http import EMPTY, MALFORMED, UNSUPPORTED, HttpConfig, ProviderError, Quote, VendorHttp, require
-from core.feeds.polygon import default_start_ns, to_session_opens
+from core.feeds.polygon import default_start_ns, vendor_history
 from core.feeds.ratelimit import RateLimiter
 from core.feeds.symbols import yahoo_ticker
 from core.market.bars import Bars
-from core.market.calendar import calendar_for
 from core.market.intervals import D1, H1, H4, M1, M5, M15, M30, Interval
-from core.market.resample import resample
 from core.options.chain import OptionChain, parse_yahoo_options
 
 log = logging.getLogger(__name__)
@@ -189,17 +187,10 @@ class YahooFeed(Feed):
         start = start_ns if start_ns is not None else default_start_ns(interval, end)
         chart = await self.client.chart(symbol, yi, start, end)
         self.last_chart = chart
-        bars = chart.bars
-        if interval == D1:
-            bars = Bars.from_arrays(to_session_opens(bars.ts, symbol), bars.open, bars.high, bars.low,
-                                    bars.close, bars.volume)
-        if target is not None:
-            bars = resample(bars, target, calendar_for(symbol))
-        bars = bars.between(start_ns, end_ns)
-        if not len(bars):
-            raise ProviderError(NAME, EMPTY, f"no {interval} bars for {symbol} in the requested range")
+        out = vendor_history(NAME, chart.bars, symbol, interval, target, start_ns=start_ns, end_ns=end_ns,
+                             limit=limit)
         self._symbols.add(symbol.upper())
-        return bars.tail(limit) if limit else bars
+        return out
 
     async def stream(self, symbol: str, interval: Interval) -> AsyncIterator[BarUpdate]:  # type: ignore[override]
         raise ProviderError(NAME, UNSUPPORTED, "Yahoo has no live stream")

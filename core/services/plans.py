@@ -12,11 +12,12 @@ from core.bus import Bus, Subscription
 from core.errors import DataError, InputError
 from core.events import BarClosed
 from core.market.bars import Bars
-from core.market.intervals import Interval, parse_interval
+from core.market.intervals import M1, Interval, parse_interval
 from core.runtime import KernelRuntime
 from core.scanner.calibration import default_calibration, load_calibration
 from core.scanner.evaluate import Calibration
 from core.scanner.events import PlanIssued, SetupChanged
+from core.scanner.follower import FollowState, PlanFollower
 from core.scanner.plan import Plan, PlanContext, load_plan, save_plan, validate_plan
 from core.scanner.setups import LiveScanner, ScanReport, SetupState, scan_setups
 from core.services.market import MarketService, StreamHandle
@@ -36,6 +37,7 @@ class PlansService:
         self._market, self._store, self._bus, self._rt = market, store, bus, runtime
         self._data_dir = data_dir
         self._live: _Live | None = None
+        self._followers: dict[str, tuple[PlanFollower, StreamHandle, Subscription]] = {}
 
     @property
     def calibration_path(self) -> Path:
@@ -103,6 +105,45 @@ class PlansService:
         for plan in plans:
             self._bus.publish(PlanIssued(plan, reason))
         return report
+
+    # -- following a plan ---------------------------------------------------------------------------
+    async def follow(self, plan_id: str) -> Plan:
+        """Arm a plan: follow it on the live (or replayed) 1-minute stream — entry, stop warnings,
+        targets, trail, exit — publishing each step as a `FollowerEvent`."""
+        plan = await self.get(plan_id)
+        if plan.plan_id in self._followers:
+            return plan
+        follower = PlanFollower(plan, bus=self._bus)
+        handle = await self._market.subscribe(plan.symbol, "1m")
+        sym = plan.symbol
+
+        def on_close(event: BarClosed) -> None:
+            if event.symbol == sym and event.interval == M1 and event.bar.ts >= plan.bar_ts:
+                follower.on_bar(event.bar)
+                if follower.state == FollowState.EXITED:
+                    spawn(self.unfollow(plan.plan_id), name=f"plans:unfollow:{plan.plan_id}")
+
+        sub = self._bus.subscribe(BarClosed, on_close, name=f"plans:follow:{plan.plan_id}")
+        self._followers[plan.plan_id] = (follower, handle, sub)
+        return plan
+
+    async def unfollow(self, plan_id: str) -> None:
+        """Disarm: stop following (idempotent)."""
+        entry = self._followers.pop(plan_id, None)
+        if entry is not None:
+            _follower, handle, sub = entry
+            sub.cancel()
+            handle.release()
+
+    async def close(self) -> None:
+        """Stop live rescans and every follower (kernel shutdown)."""
+        await self.stop_live()
+        for pid in list(self._followers):
+            await self.unfollow(pid)
+
+    def following(self) -> dict[str, str]:
+        """Followed plan id → its follower state (planned, entered, scaled, trailing, exited)."""
+        return {pid: f.state.value for pid, (f, _h, _s) in self._followers.items()}
 
     # -- live rescans -----------------------------------------------------------------------------
     async def start_live(self, symbols: list[str], interval: Interval | str = "5m", style: str = "intraday") -> None:

@@ -22,7 +22,7 @@ async def test_vendor_mode_uses_the_vendor_chain_and_live_clock(isolated_dirs: P
     await k.start()
     try:
         assert k.feeds.vendor_mode and isinstance(k.clock, LiveClock)
-        chain = await k.option_chain("GOOG")
+        chain = await k.options.chain("GOOG")
         assert chain.source == "polygon" and not chain.modelled.any()
         assert len(chain.strike) == len(goog_snapshot_rows())
         assert any(r.path.startswith("/v3/snapshot/options/GOOG") for r in polygon_srv.requests)

@@ -21,6 +21,7 @@ from core.scanner.playbooks.base import (
     tolerance,
     volume_ok,
 )
+from core.scanner.playbooks.retest import RetestWindow
 
 LEVELS = ("pdh", "pdl", "pdc")  # in priority order
 
@@ -47,27 +48,19 @@ class BreakAndRetest(Playbook):
     )
 
     def _detect(self, f: Features, idx: np.ndarray) -> Signals:
-        c, so = f.close[idx], f.s_open[idx]
-        tol = tolerance(f, idx)
-        a = f.atr[idx]
-        lo3, hi3 = row_min(f.session_window(f.low, idx, 3)), row_max(f.session_window(f.high, idx, 3))
-        hour = bars_for(f, 60)
-        cmax = row_max(f.session_window(f.close, idx, hour, end_lag=3))
-        cmin = row_min(f.session_window(f.close, idx, hour, end_lag=3))
-        prev_hi, prev_lo = f.lag(f.high, idx, 1), f.lag(f.low, idx, 1)
+        so, a = f.s_open[idx], f.atr[idx]
+        w = RetestWindow.at(f, idx)
+        c, tol = w.close, w.tol
         d = np.zeros(len(idx), dtype=np.int8)
         level = np.full(len(idx), np.nan)
         with np.errstate(invalid="ignore"):
             for name in LEVELS:
                 lv = getattr(f, name)[idx]
-                long_ = ((so < lv) & (cmax > lv + 0.1 * a) & (lo3 <= lv + tol) & (lo3 >= lv - tol)
-                         & (c > lv) & (c > prev_hi))
-                short = ((so > lv) & (cmin < lv - 0.1 * a) & (hi3 >= lv - tol) & (hi3 <= lv + tol)
-                         & (c < lv) & (c < prev_lo))
+                long_, short = w.held(lv, lv, (so < lv) & (w.cmax > lv + 0.1 * a), (so > lv) & (w.cmin < lv - 0.1 * a))
                 dd = side(long_, short)
                 new = (d == 0) & (dd != 0)
                 d[new], level[new] = dd[new], lv[new]
-            stop = pick(d, lo3 - 0.5 * tol, hi3 + 0.5 * tol)
+            stop = pick(d, w.lo3 - 0.5 * tol, w.hi3 + 0.5 * tol)
             conds = [f.stack[idx] == d, np.sign(c - f.vwap[idx]) == d, volume_ok(f, idx), f.adx[idx] >= 18]
         return self._signals(idx, d != 0, d, c, stop, level - d * tol, conds, levels={"level": level})
 

@@ -20,6 +20,7 @@ from core.scanner.playbooks.base import (
     tolerance,
     volume_ok,
 )
+from core.scanner.playbooks.retest import RetestWindow
 
 
 class OrbRetest(Playbook):
@@ -42,18 +43,13 @@ class OrbRetest(Playbook):
     )
 
     def _detect(self, f: Features, idx: np.ndarray) -> Signals:
-        c, orh, orl = f.close[idx], f.orh[idx], f.orl[idx]
-        tol = tolerance(f, idx)
-        lo3, hi3 = row_min(f.session_window(f.low, idx, 3)), row_max(f.session_window(f.high, idx, 3))
-        earlier = bars_for(f, 60)
-        broke_up = row_max(f.session_window(f.close, idx, earlier, end_lag=3)) > orh + tol
-        broke_dn = row_min(f.session_window(f.close, idx, earlier, end_lag=3)) < orl - tol
-        prev_hi, prev_lo = f.lag(f.high, idx, 1), f.lag(f.low, idx, 1)
+        orh, orl = f.orh[idx], f.orl[idx]
+        w = RetestWindow.at(f, idx)
+        c, tol = w.close, w.tol
         with np.errstate(invalid="ignore"):
-            long_ = (c > orh) & broke_up & (lo3 <= orh + tol) & (lo3 >= orh - tol) & (c > prev_hi)
-            short = (c < orl) & broke_dn & (hi3 >= orl - tol) & (hi3 <= orl + tol) & (c < prev_lo)
+            long_, short = w.held(orh, orl, w.cmax > orh + tol, w.cmin < orl - tol)
             d = side(long_, short)
-            stop = pick(d, lo3 - 0.5 * tol, hi3 + 0.5 * tol)
+            stop = pick(d, w.lo3 - 0.5 * tol, w.hi3 + 0.5 * tol)
             conds = [f.stack[idx] == d, f.adx[idx] >= 18, volume_ok(f, idx), np.sign(c - f.vwap[idx]) == d]
         return self._signals(idx, d != 0, d, c, stop, pick(d, orh, orl), conds,
                              levels={"orh": orh, "orl": orl})
