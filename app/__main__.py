@@ -113,6 +113,7 @@ def _scan(args: argparse.Namespace) -> int:
             if args.at:
                 if kernel.market.vendor_mode:
                     raise InputError("at", "only the replay feed can scan another time of day")
+                await kernel.market.replay_pause()  # a snapshot at exactly that minute
                 kernel.replay.jump_to_time(_scan_time(kernel, args.at))
             report = await kernel.plans.scan(args.symbols, args.scan_interval, args.style)
             scanned_at = kernel.clock.now()

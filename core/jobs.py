@@ -84,6 +84,7 @@ class JobContext:
         self._m = manager
         self._cancel = threading.Event()
         self._last_persist = 0.0
+        self.cancel_grace_s = 5.0
         self.fraction = 0.0
         self.message = ""
 
@@ -140,31 +141,43 @@ class JobManager:
 
     # -- requests ------------------------------------------------------------------------------------
     async def submit(self, kind: str, runner: Runner, *, owner: str = "local",
-                     params: Mapping[str, Any] | None = None, exclusive: bool = False) -> JobInfo:
-        """Start a job now; with `exclusive`, refuse while another job of the same kind runs."""
+                     params: Mapping[str, Any] | None = None, exclusive: bool = False,
+                     cancel_grace_s: float = 5.0) -> JobInfo:
+        """Start a job now; with `exclusive`, refuse while another job of the same kind runs.
+        `cancel_grace_s`: how long a cancelled job may take to stop on its own (training finishes
+        its step and writes a checkpoint) before it is interrupted."""
         if exclusive:
             for ctx, _task in self._running.values():
                 if ctx.kind == kind:
                     raise ConflictError(f"{kind}: already running (job {ctx.job_id})")
         info = await self._create(kind, owner, dict(params or {}))
         ctx = JobContext(self, info.id, kind)
+        ctx.cancel_grace_s = cancel_grace_s
         task = spawn(self._run(ctx, runner), name=f"job:{kind}:{info.id}")
         self._running[info.id] = (ctx, task)
         return info
 
     async def cancel(self, job_id: int, *, owner: str | None = None) -> JobInfo:
+        """Ask a running job to stop; returns at once (the job ends as cancelled shortly after).
+        A cooperative runner stops at its next step; one that has not stopped after its grace
+        period (`submit(..., cancel_grace_s=)`) is interrupted."""
         info = await self.get(job_id, owner=owner)
         entry = self._running.get(job_id)
         if entry is None:
             raise InputError("job_id", f"job {job_id} is not running (status {info.status.value})")
         ctx, task = entry
-        ctx._cancel.set()
-        # Give a cooperative runner a moment to stop on its own (it may need to checkpoint).
-        done, _ = await asyncio.wait({task}, timeout=5.0)
-        if not done:
-            task.cancel()
-            await asyncio.wait({task}, timeout=5.0)
+        if not ctx.cancelled:
+            ctx.mark_cancelled()
+            ctx.progress(ctx.fraction, "cancelling…")
+            spawn(self._force_cancel(task, ctx), name=f"job-cancel:{job_id}")
         return await self.get(job_id, owner=owner)
+
+    async def _force_cancel(self, task: asyncio.Task[None], ctx: JobContext) -> None:
+        done, _ = await asyncio.wait({task}, timeout=ctx.cancel_grace_s)
+        if not done:
+            log.warning("job %s did not stop within %.0f s of its cancel; interrupting it", ctx.job_id,
+                        ctx.cancel_grace_s)
+            task.cancel()
 
     async def get(self, job_id: int, *, owner: str | None = None) -> JobInfo:
         repo = self._repo()
@@ -256,7 +269,8 @@ class JobManager:
             self._publish(ctx, JobStatus.RUNNING)
             result = await runner(ctx)
             if ctx.cancelled:  # the runner stopped early on request and says what it had done
-                ctx.message = f"cancelled at {ctx.fraction:.0%}" + (f" ({ctx.message})" if ctx.message else "")
+                if not ctx.message.startswith("cancelled"):
+                    ctx.message = f"cancelled at {ctx.fraction:.0%}" + (f" ({ctx.message})" if ctx.message else "")
                 await self._finish(ctx, JobStatus.CANCELLED, message=ctx.message, result=dict(result or {}))
                 return
         except (asyncio.CancelledError, JobCancelled):

@@ -111,10 +111,11 @@ async def run_training(ctx: JobContext, req: TrainRequest, data_dir: Path) -> di
             log.info("training job %s: cancel not delivered (%s)", ctx.job_id, exc)
 
     try:
+        sent = False
         while proc.poll() is None:
-            if ctx.cancelled:
+            if ctx.cancelled and not sent:
                 await loop.run_in_executor(None, send_cancel)
-                break
+                sent = True
             await asyncio.sleep(0.2)
         rc = await loop.run_in_executor(None, proc.wait)
     except asyncio.CancelledError:

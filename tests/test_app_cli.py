@@ -107,3 +107,18 @@ def test_import_bars_cli(tmp_path: Path, shared_data: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "imported 58020 5m bars of SPY" in proc.stdout and "58020 replaced, 0 left" in proc.stdout
     assert "100%" in proc.stderr
+
+
+def test_scan_cli_says_which_time_it_scanned_and_scans_another_with_at(tmp_path: Path) -> None:
+    """Issue 17.14: the scan always ran at 10:15 ET without saying so; `--at HH:MM` picks the time."""
+    env = _env(tmp_path)
+    out = subprocess.run([sys.executable, "-m", "app", "scan", "--symbols", "SPY", "IBM", "--scan-interval", "1m",
+                          "--at", "12:45", "--json"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert "T17:45:00" in report["scanned_at"]                   # 12:45 ET = 17:45 UTC in November
+    assert {r["symbol"] for r in report["symbols"]} == {"SPY", "IBM"}
+    assert all(r["no_candidate_reason"] or r["candidates"] for r in report["symbols"])
+    text = subprocess.run([sys.executable, "-m", "app", "scan", "--symbols", "SPY", "--at", "25:99"], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert text.returncode == 2 and "at: expected HH:MM" in text.stderr and "Traceback" not in text.stderr

@@ -131,7 +131,9 @@ class PredictorService:
         async def runner(ctx: JobContext) -> dict[str, object]:
             return await run_training(ctx, req, self._data_dir)
 
-        return await self._jobs.submit(TRAIN_KIND, runner, owner=owner, params=req.to_params(), exclusive=True)
+        # A cancelled run finishes its step and writes a checkpoint to resume from: give it time.
+        return await self._jobs.submit(TRAIN_KIND, runner, owner=owner, params=req.to_params(), exclusive=True,
+                                       cancel_grace_s=120.0)
 
     async def cancel_training(self) -> JobInfo:
         running = self._jobs.running(TRAIN_KIND)
