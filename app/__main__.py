@@ -18,6 +18,7 @@ FORWARDED = {
     "predict": ("models.cli", "main_predict"),
     "train": ("models.cli", "main_train"),
     "eval-predictor": ("models.cli", "main_eval"),
+    "read-chart": ("core.chartread.cli", "main"),
 }
 
 

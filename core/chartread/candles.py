@@ -1,0 +1,207 @@
+"""Candles from the colour-labelled plot: column runs → bodies and wicks, in pixel rows.
+
+Colour-agnostic: a colour is a candle colour when it forms several separate vertical objects
+whose bottoms do not share one baseline (that is a volume histogram).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+EDGE = 0.5   # a body or wick end is the centre of its last pixel row (calibrated on renders)
+
+
+@dataclass(frozen=True, slots=True)
+class PixelCandle:
+    x0: int          # columns [x0, x1)
+    x1: int
+    high: float      # y of the wick top (pixel coordinates, y grows downwards)
+    body_top: float
+    body_bottom: float
+    low: float
+    cls: int         # colour cluster index
+    hollow: bool
+
+    @property
+    def x(self) -> float:
+        return (self.x0 + self.x1) / 2
+
+
+@dataclass(frozen=True)
+class CandleScan:
+    candles: list[PixelCandle]
+    candle_colours: list[int]
+    volume_colours: list[int]
+    spacing: float
+    body_width: float
+    warnings: list[str]
+    dropped_boxes: int
+
+
+def _runs(occupied: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of consecutive True values."""
+    if not occupied.any():
+        return []
+    d = np.diff(np.concatenate([[0], occupied.astype(np.int8), [0]]))
+    starts = np.flatnonzero(d == 1)
+    ends = np.flatnonzero(d == -1)
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def remove_thin_lines(mask: np.ndarray) -> np.ndarray:
+    """Drop horizontal lines 1-2 px thick spanning much of the plot (price lines, dotted or not)
+    without eating candles that cross them (those pixels have vertical neighbours)."""
+    h, w = mask.shape
+    if h < 5 or w < 10:
+        return mask
+    # spread: count the 1/16ths of the width the row touches, so dotted lines count too
+    blocks = np.add.reduceat(mask, np.arange(0, w, max(1, w // 16)), axis=1) > 0
+    rows = np.flatnonzero(blocks.mean(axis=1) >= 0.6)
+    if rows.size == 0:
+        return mask
+    out = mask.copy()
+    pad = np.zeros((h + 4, w), dtype=bool)
+    pad[2:-2] = mask
+    for y in rows:
+        yp = y + 2
+        up1, up2, dn1, dn2 = pad[yp - 1], pad[yp - 2], pad[yp + 1], pad[yp + 2]
+        run_len_le2 = (~up1 & ~dn1) | (up1 & ~up2 & ~dn1) | (dn1 & ~dn2 & ~up1)
+        out[y] &= ~run_len_le2
+    return out
+
+
+def _objects(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """(x0, x1, top, bottom) of every column run in mask; bottom inclusive."""
+    occupied = mask.any(axis=0)
+    objs = []
+    for a, b in _runs(occupied):
+        rows = np.flatnonzero(mask[:, a:b].any(axis=1))
+        objs.append((a, b, int(rows[0]), int(rows[-1])))
+    return objs
+
+
+def classify_colours(labels: np.ndarray, n: int) -> tuple[list[int], list[int]]:
+    """Candle colours and volume colours among the n clusters."""
+    candle, volume = [], []
+    for k in range(n):
+        mask = remove_thin_lines(labels == k)
+        objs = [o for o in _objects(mask) if o[3] - o[2] >= 2]
+        if len(objs) < 3:
+            continue
+        bottoms = np.array([o[3] for o in objs])
+        mode = np.bincount(bottoms).argmax()
+        aligned = np.mean(np.abs(bottoms - mode) <= 1)
+        widths = np.array([o[1] - o[0] for o in objs])
+        if aligned >= 0.6 and len(objs) >= 5:
+            volume.append(k)
+        elif np.median(widths) <= 0.1 * labels.shape[1]:
+            candle.append(k)
+    return candle, volume
+
+
+def scan_candles(labels: np.ndarray, n_colours: int, y_offset: int = 0, x_offset: int = 0) -> CandleScan:
+    """Segment candles in a label map cropped to the plot."""
+    warnings: list[str] = []
+    candle_cols, volume_cols = classify_colours(labels, n_colours)
+    if not candle_cols:
+        return CandleScan([], [], volume_cols, 0.0, 0.0, ["no colour forms candles"], 0)
+    # the two largest candle colours; a third colour is usually a highlighted bar or a tag
+    counts = {k: int((labels == k).sum()) for k in candle_cols}
+    candle_cols = sorted(candle_cols, key=lambda k: -counts[k])[:2]
+    mask = np.zeros(labels.shape, dtype=bool)
+    for k in candle_cols:
+        mask |= labels == k
+    mask = remove_thin_lines(mask)
+    cls_map = np.where(mask, labels, -1)
+    occupied = mask.any(axis=0)
+    runs = _runs(occupied)
+    # split runs where the colour changes (adjacent up and down candles with no gap)
+    pieces: list[tuple[int, int]] = []
+    for a, b in runs:
+        dom = [_dominant(cls_map[:, x]) for x in range(a, b)]
+        start = a
+        for i in range(1, b - a):
+            if dom[i] != dom[i - 1] and dom[i] >= 0 and dom[i - 1] >= 0:
+                pieces.append((start, a + i))
+                start = a + i
+        pieces.append((start, b))
+    if not pieces:
+        return CandleScan([], candle_cols, volume_cols, 0.0, 0.0, ["no candles"], 0)
+    widths = np.array([b - a for a, b in pieces], dtype=float)
+    body_w = float(np.median(widths))
+    centres = np.array([(a + b) / 2 for a, b in pieces])
+    typical = widths <= 1.5 * body_w
+    gaps = np.diff(centres[typical]) if typical.sum() > 2 else np.diff(centres)
+    spacing = float(np.median(gaps)) if gaps.size else body_w + 1
+    out: list[PixelCandle] = []
+    boxes = cut = 0
+    for a, b in pieces:
+        width = b - a
+        if (a == 0 or b == labels.shape[1]) and width < 0.6 * body_w:
+            cut += 1      # a sliver at the plot's edge: a candle cut off, or the start of an axis tag
+            continue
+        sub = mask[:, a:b]
+        tops = np.array([np.argmax(sub[:, i]) if sub[:, i].any() else -1 for i in range(width)])
+        bots = np.array([len(sub) - 1 - np.argmax(sub[::-1, i]) if sub[:, i].any() else -1 for i in range(width)])
+        valid = tops >= 0
+        if width > 2.5 * body_w + 2 and width > 1.6 * spacing:
+            ext = (bots - tops)[valid]
+            if ext.size and np.ptp(ext) <= 1 and (width > 4 * spacing or ext.max() < 3 * width):
+                boxes += 1        # a filled rectangle: a price tag or a marker, not a candle
+                continue
+            k = max(1, round(width / spacing))
+            edges = np.linspace(a, b, k + 1).round().astype(int)
+            for s, e in itertools.pairwise(edges):
+                c = _candle(mask[:, s:e], cls_map[:, s:e], s)
+                if c:
+                    out.append(c)
+            continue
+        c = _candle(sub, cls_map[:, a:b], a)
+        if c:
+            out.append(c)
+    if boxes:
+        warnings.append(f"{boxes} filled box(es) in the plot ignored (price tags or markers)")
+    if cut:
+        warnings.append(f"{cut} cut-off sliver(s) at the plot edge ignored")
+    if body_w <= 2:
+        warnings.append(f"candles are about {body_w:.0f} px wide: bodies and wicks cannot be told apart, "
+                        "open and close are approximate")
+    if y_offset or x_offset:
+        out = [PixelCandle(c.x0 + x_offset, c.x1 + x_offset, c.high + y_offset, c.body_top + y_offset,
+                           c.body_bottom + y_offset, c.low + y_offset, c.cls, c.hollow) for c in out]
+    return CandleScan(out, candle_cols, volume_cols, spacing, body_w, warnings, boxes)
+
+
+def _dominant(col: np.ndarray) -> int:
+    v = col[col >= 0]
+    if v.size == 0:
+        return -1
+    return int(np.bincount(v).argmax())
+
+
+def _candle(sub: np.ndarray, cls: np.ndarray, x0: int) -> PixelCandle | None:
+    cols = np.flatnonzero(sub.any(axis=0))
+    if cols.size == 0:
+        return None
+    tops = np.array([np.argmax(sub[:, i]) for i in cols])
+    bots = np.array([sub.shape[0] - 1 - np.argmax(sub[::-1, i]) for i in cols])
+    high, low = int(tops.min()), int(bots.max())
+    body_top, body_bot = float(np.median(tops)), float(np.median(bots))
+    if cols.size >= 3:
+        # the wick column(s) reach beyond the body; the body is what the other columns share
+        ext = bots - tops
+        body_cols = ext <= np.median(ext) + 1
+        if body_cols.sum() >= 1:
+            body_top, body_bot = float(np.median(tops[body_cols])), float(np.median(bots[body_cols]))
+    hollow = False
+    if cols.size >= 4 and body_bot - body_top >= 4:
+        inner = sub[int(body_top) + 2:int(body_bot) - 1, cols[1]:cols[-1]]
+        if inner.size:
+            hollow = bool(inner.mean() < 0.45)
+    v = cls[sub]
+    k = int(np.bincount(v[v >= 0]).argmax()) if (v >= 0).any() else -1
+    return PixelCandle(x0 + int(cols[0]), x0 + int(cols[-1]) + 1, high + EDGE, body_top + EDGE,
+                       body_bot + EDGE, low + EDGE, k, hollow)

@@ -1,0 +1,220 @@
+"""read_chart: a candlestick screenshot → bars in price units, axis fit, symbol/interval guesses."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from core.chartread.axis import AxisFit, fit_axis, parse_number, snap_to_grid
+from core.chartread.candles import PixelCandle, scan_candles
+from core.chartread.direction import assign_direction
+from core.chartread.image import load_rgb
+from core.chartread.legend import Legend, parse_legend
+from core.chartread.ocr import DIGITS, OcrUnavailable, Word, read_stack
+from core.chartread.pane import FAR_FROM_BG, Layout, colour_clusters, distance, find_layout, label_pixels
+from core.chartread.tags import Tag, find_tags
+from core.chartread.timeaxis import TimeAxis, read_time_axis
+
+log = logging.getLogger(__name__)
+
+CANDLESTICK = "candlestick"
+REFUSED = "not_a_candlestick_chart"
+MIN_CANDLES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class ReadBar:
+    x: float
+    open: float
+    high: float
+    low: float
+    close: float
+    time: str | None
+
+
+@dataclass(frozen=True)
+class ChartReading:
+    """What a trader sees on the chart. kind is "candlestick", or REFUSED with `reason` set."""
+
+    kind: str
+    reason: str | None = None
+    software: str | None = None
+    symbol: dict[str, object] | None = None        # {"value", "confidence", "exchange"}
+    interval: dict[str, object] | None = None      # {"value", "confidence", "source"}
+    scale: str | None = None
+    labels: tuple[tuple[float, float], ...] = ()   # (y, value) used by the fit
+    fit_residual_pct: float | None = None
+    last_price: float | None = None
+    bars: tuple[ReadBar, ...] = ()
+    confidence: float = 0.0
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def refused(self) -> bool:
+        return self.kind != CANDLESTICK
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "reason": self.reason,
+            "software": self.software,
+            "symbol": self.symbol,
+            "interval": self.interval,
+            "price_axis": None if self.scale is None else {
+                "scale": self.scale,
+                "labels": [{"y": y, "value": v} for y, v in self.labels],
+                "fit_residual_pct": self.fit_residual_pct,
+            },
+            "last_price": self.last_price,
+            "bars": [{"x": b.x, "open": b.open, "high": b.high, "low": b.low, "close": b.close, "time": b.time}
+                     for b in self.bars],
+            "confidence": self.confidence,
+            "warnings": list(self.warnings),
+        }
+
+
+def _refuse(reason: str, warnings: list[str] | None = None) -> ChartReading:
+    return ChartReading(kind=REFUSED, reason=reason, warnings=tuple(warnings or ()))
+
+
+def read_chart(image: bytes | Path | str | Image.Image) -> ChartReading:
+    """Read a candlestick chart screenshot. Unreadable input raises InputError("image", ...);
+    an image that is not a candlestick chart returns kind=REFUSED with the reason."""
+    rgb = load_rgb(image)
+    _h, _w, _ = rgb.shape
+    layout = find_layout(rgb)
+    fg = distance(rgb[::2, ::2], layout.bg) > FAR_FROM_BG
+    if fg.mean() < 0.002:
+        return _refuse("blank image: almost every pixel is the background colour")
+    warnings: list[str] = []
+    plot = rgb[layout.pane_y0:layout.pane_y1, layout.pane_x0:layout.pane_x1]
+    colours = colour_clusters(plot, layout.bg)
+    if len(colours) > 6 and fg.mean() > 0.6:
+        return _refuse("looks like a photo: many colours and no flat background")
+    labels = label_pixels(plot, layout.bg, colours)
+    scan = scan_candles(labels, len(colours), layout.pane_y0, layout.pane_x0)
+    warnings += scan.warnings
+    if len(scan.candles) < MIN_CANDLES:
+        why = ("no colour forms separate candles (a line or area chart?)" if not scan.candle_colours
+               else f"only {len(scan.candles)} candle shapes found (need {MIN_CANDLES})")
+        return _refuse(why, warnings)
+    if layout.axis_side == "none":
+        return _refuse("no price axis: no column of stacked labels at either side", warnings)
+    try:
+        axis_words, tag_words, tags, legend_words, time_words = _ocr(rgb, layout)
+    except OcrUnavailable as exc:
+        log.error("chart reader OCR unavailable: %s", exc)
+        return _refuse(f"OCR unavailable: {exc}", warnings)
+    fit = fit_axis(snap_to_grid(axis_words, layout.grid_rows))
+    if fit is None:
+        return _refuse(f"price axis unreadable: {len(axis_words)} tokens read, fewer than 3 on one scale", warnings)
+    if fit.rejected:
+        warnings.append(f"{len(fit.rejected)} axis token(s) off the price scale ignored: "
+                        + ", ".join(lb.text for lb in fit.rejected[:6]))
+    if not _consistent(scan.candles, fit):
+        return _refuse("the shapes found do not behave like candles (wicks outside bodies)", warnings)
+    direction, margin, how = assign_direction(scan.candles, [colours[k].rgb for k in range(len(colours))])
+    if margin < 0.15:
+        warnings.append(f"up/down colours uncertain (decided by {how})")
+    legend = parse_legend(legend_words, fit.decimal)
+    spacing = scan.spacing
+    xs = np.array([c.x for c in scan.candles])
+    taxis = read_time_axis(time_words, xs, spacing)
+    bars = tuple(_bar(c, fit, direction, t) for c, t in zip(scan.candles, taxis.bar_times, strict=True))
+    last_price, tag_note = _last_price(tag_words, tags, bars[-1], fit)
+    if tag_note:
+        warnings.append(tag_note)
+    if scan.volume_colours:
+        warnings.append("volume bars ignored")
+    decimals = fit.decimals
+    bars = tuple(ReadBar(b.x, round(b.open, decimals + 2), round(b.high, decimals + 2), round(b.low, decimals + 2),
+                         round(b.close, decimals + 2), b.time) for b in bars)
+    interval = _interval(legend, taxis)
+    conf = _confidence(fit, scan.candles, spacing, margin)
+    return ChartReading(
+        kind=CANDLESTICK, software=_software(layout, legend),
+        symbol=None if legend.symbol is None else {"value": legend.symbol, "confidence": legend.symbol_confidence,
+                                                   "exchange": legend.exchange},
+        interval=interval, scale=fit.scale,
+        labels=tuple((round(lb.y, 2), lb.value) for lb in fit.labels),
+        fit_residual_pct=round(fit.residual_pct, 5), last_price=last_price, bars=bars,
+        confidence=conf, warnings=tuple(warnings))
+
+
+def _ocr(rgb: np.ndarray, lay: Layout) -> tuple[list[Word], list[list[Word]], list[Tag], list[Word], list[Word]]:
+    """Two tesseract runs: digits (axis strip + tags), text (legend + time axis)."""
+    x0, x1 = max(0, lay.axis_x0 - 2), min(lay.width, lay.axis_x1 + 2)
+    strip = rgb[:lay.pane_y1, x0:x1].copy()
+    tags = find_tags(rgb[:lay.pane_y1, lay.pane_x1:lay.width] if lay.axis_side == "right" else strip, lay.bg)
+    for t in tags:
+        strip[t.y0:t.y1] = lay.bg
+    tx0 = lay.pane_x1 if lay.axis_side == "right" else x0
+    tag_crops = [(rgb[t.y0:t.y1, tx0:x1 if lay.axis_side != "right" else lay.width], t.fill) for t in tags]
+    digit_words = read_stack([(strip, lay.bg), *tag_crops], whitelist=DIGITS)
+    axis_words = [Word(w.text, w.x0 + x0, w.y0, w.x1 + x0, w.y1, w.conf, w.line) for w in digit_words[0]]
+    legend_h = max(18, min(60, int(0.07 * lay.height)))
+    legend = rgb[:legend_h, lay.pane_x0:lay.pane_x0 + int(0.65 * (lay.pane_x1 - lay.pane_x0))]
+    time_strip = rgb[lay.pane_y1:min(lay.height, lay.pane_y1 + 30), lay.pane_x0:lay.pane_x1]
+    text_words = read_stack([(legend, lay.bg), (time_strip, lay.bg)], psm=11)
+    time_words = [Word(w.text, w.x0 + lay.pane_x0, w.y0, w.x1 + lay.pane_x0, w.y1, w.conf, w.line)
+                  for w in text_words[1]]
+    return axis_words, digit_words[1:], tags, text_words[0], time_words
+
+
+def _consistent(candles: list[PixelCandle], fit: AxisFit) -> bool:
+    ok = [c.high <= c.body_top + 0.01 and c.body_bottom <= c.low + 0.01 for c in candles]
+    return float(np.mean(ok)) > 0.9
+
+
+def _bar(c: PixelCandle, fit: AxisFit, direction: dict[tuple[int, bool], bool], time: str | None) -> ReadBar:
+    up = direction.get((c.cls, c.hollow), True)
+    top, bottom = fit.price(c.body_top), fit.price(c.body_bottom)
+    o, cl = (bottom, top) if up else (top, bottom)
+    return ReadBar(round(c.x, 1), o, fit.price(c.high), fit.price(c.low), cl, time)
+
+
+def _last_price(tag_words: list[list[Word]], tags: list[Tag], last: ReadBar,
+                fit: AxisFit) -> tuple[float | None, str | None]:
+    """The tag nearest the last close is the last-price tag; other tags are indicator values."""
+    read: list[tuple[float, float]] = []
+    for t, words in zip(tags, tag_words, strict=True):
+        vals = [v for w in words if (v := parse_number(w.text, fit.decimal)) is not None]
+        if vals:
+            read.append((t.yc, vals[0]))
+    y_close = fit.y_of(last.close) if last.close > 0 or fit.scale == "linear" else None
+    if read and y_close is not None:
+        yc, v = min(read, key=lambda p: abs(p[0] - y_close))
+        others = len(read) - 1
+        note = f"{others} other price tag(s) on the axis (indicators or lines)" if others else None
+        if abs(yc - y_close) <= 6 and abs(v - last.close) <= 0.01 * abs(last.close) + 1e-9:
+            return v, note
+    return round(last.close, fit.decimals + 2), "last price from the last candle's close (no last-price tag read)"
+
+
+def _interval(legend: Legend, taxis: TimeAxis) -> dict[str, object] | None:
+    if legend.interval and taxis.interval == legend.interval:
+        return {"value": legend.interval, "confidence": 0.95, "source": "legend and time axis"}
+    if legend.interval:
+        return {"value": legend.interval, "confidence": legend.interval_confidence, "source": "legend"}
+    if taxis.interval:
+        return {"value": taxis.interval, "confidence": taxis.confidence, "source": "time axis and bar spacing"}
+    return None
+
+
+def _software(lay: Layout, legend: Legend) -> str | None:
+    """A guess from the layout; reported as a hint, never used to change the reading."""
+    if "tradingview" in legend.text.lower():
+        return "tradingview"
+    return None
+
+
+def _confidence(fit: AxisFit, candles: list[PixelCandle], spacing: float, margin: float) -> float:
+    xs = np.array([c.x for c in candles])
+    gaps = np.diff(xs)
+    regular = float(np.mean(np.abs(gaps - spacing) <= max(1.0, 0.25 * spacing))) if gaps.size else 0.0
+    axis = min(1.0, len(fit.labels) / 5) * (1.0 if fit.residual_pct < 0.05 else 0.7)
+    return round(0.45 * axis + 0.35 * regular + 0.2 * min(1.0, 0.5 + margin), 3)
