@@ -102,8 +102,24 @@ def classify_colours(labels: np.ndarray, n: int) -> tuple[list[int], list[int]]:
     return candle, volume
 
 
+def bridge_grid(labels: np.ndarray, cols: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Grid lines drawn over candles cut them: give a grid column (row) the label its two
+    neighbours share."""
+    out = labels.copy()
+    h, w = labels.shape
+    for x in cols:
+        if 0 < x < w - 1:
+            same = (labels[:, x - 1] == labels[:, x + 1]) & (labels[:, x - 1] >= 0) & (labels[:, x] < 0)
+            out[same, x] = labels[same, x - 1]
+    for y in rows:
+        if 0 < y < h - 1:
+            same = (out[y - 1] == out[y + 1]) & (out[y - 1] >= 0) & (out[y] < 0)
+            out[y, same] = out[y - 1, same]
+    return out
+
+
 def scan_candles(labels: np.ndarray, n_colours: int, y_offset: int = 0, x_offset: int = 0) -> CandleScan:
-    """Segment candles in a label map cropped to the plot."""
+    """Segment candles in a label map cropped to the plot (grid already bridged)."""
     warnings: list[str] = []
     candle_cols, volume_cols = classify_colours(labels, n_colours)
     if not candle_cols:
@@ -147,11 +163,13 @@ def scan_candles(labels: np.ndarray, n_colours: int, y_offset: int = 0, x_offset
         tops = np.array([np.argmax(sub[:, i]) if sub[:, i].any() else -1 for i in range(width)])
         bots = np.array([len(sub) - 1 - np.argmax(sub[::-1, i]) if sub[:, i].any() else -1 for i in range(width)])
         valid = tops >= 0
-        if width > 2.5 * body_w + 2 and width > 1.6 * spacing:
+        if width >= 1.8 * body_w and width > 1.5 * spacing:
             ext = (bots - tops)[valid]
-            if ext.size and np.ptp(ext) <= 1 and (width > 4 * spacing or ext.max() < 3 * width):
+            if width > 2.5 * body_w + 2 and ext.size and np.ptp(ext) <= 1 and \
+                    (width > 4 * spacing or ext.max() < 3 * width):
                 boxes += 1        # a filled rectangle: a price tag or a marker, not a candle
                 continue
+            # touching candles of one colour (no gap, or a grid line bridged between them)
             k = max(1, round(width / spacing))
             edges = np.linspace(a, b, k + 1).round().astype(int)
             for s, e in itertools.pairwise(edges):

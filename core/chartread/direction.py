@@ -45,7 +45,12 @@ def assign_direction(candles: list[PixelCandle], colours: list[np.ndarray]) -> t
         costs.append((float(np.median(gaps) + gaps.mean()), combo))
     costs.sort()
     best_cost, best = costs[0]
-    margin = 1.0 if len(costs) == 1 else 1.0 - best_cost / max(costs[1][0], 1e-9)
+    # the margin is against the best rival that flips a kind of candle that matters (at least 10%
+    # of the candles with a visible body): flipping a handful of dojis decides nothing
+    counts = np.bincount(idx[bodies >= 3], minlength=len(keys))
+    major = counts >= 0.1 * max(1, counts.sum())
+    rivals = [c for c, combo in costs[1:] if any(a != b and m for a, b, m in zip(combo, best, major, strict=True))]
+    margin = 1.0 if not rivals else 1.0 - best_cost / max(rivals[0], 1e-9)
     how = "bar continuity"
     if margin < 0.15 and float(np.median(bodies)) > 0:
         # near-tie: let the hue decide when it is a clear green/red pair

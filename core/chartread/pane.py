@@ -27,6 +27,7 @@ class Layout:
     height: int
     width: int
     grid_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    grid_cols: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def background(rgb: np.ndarray) -> np.ndarray:
@@ -106,7 +107,8 @@ def find_layout(rgb: np.ndarray) -> Layout:
         pane_y1 = max(0, bottom[-1][0] - 2)
     grid = grid_rows(rgb, bg, pane_x0, pane_x1, 0, pane_y1)
     pane_x1 = _grid_right_edge(rgb, bg, grid, pane_x0, pane_x1, side)
-    return Layout(bg, dark, side, ax0, ax1, pane_x0, pane_x1, 0, pane_y1, h, w, grid)
+    vgrid = grid_cols(rgb, bg, pane_x0, pane_x1, 0, pane_y1)
+    return Layout(bg, dark, side, ax0, ax1, pane_x0, pane_x1, 0, pane_y1, h, w, grid, vgrid)
 
 
 def grid_rows(rgb: np.ndarray, bg: np.ndarray, x0: int, x1: int, y0: int, y1: int) -> np.ndarray:
@@ -117,6 +119,15 @@ def grid_rows(rgb: np.ndarray, bg: np.ndarray, x0: int, x1: int, y0: int, y1: in
     faint = (d >= 4) & (d <= 140)
     frac = faint.mean(axis=1)
     return np.flatnonzero(frac > 0.5) + y0
+
+
+def grid_cols(rgb: np.ndarray, bg: np.ndarray, x0: int, x1: int, y0: int, y1: int) -> np.ndarray:
+    """Columns holding a vertical grid line (some renderers draw these over the candles)."""
+    if y1 - y0 < 20:
+        return np.zeros(0, dtype=np.int64)
+    d = distance(rgb[y0:y1:2, x0:x1], bg)
+    faint = (d >= 4) & (d <= 140)
+    return np.flatnonzero(faint.mean(axis=0) > 0.5) + x0
 
 
 def _grid_right_edge(rgb: np.ndarray, bg: np.ndarray, grid: np.ndarray, x0: int, x1: int, side: str) -> int:

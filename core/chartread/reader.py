@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,13 +11,13 @@ import numpy as np
 from PIL import Image
 
 from core.chartread.axis import AxisFit, fit_axis, parse_number, snap_to_grid
-from core.chartread.candles import PixelCandle, scan_candles
+from core.chartread.candles import PixelCandle, bridge_grid, scan_candles
 from core.chartread.direction import assign_direction
 from core.chartread.image import load_rgb
 from core.chartread.legend import Legend, parse_legend
 from core.chartread.ocr import DIGITS, OcrUnavailable, Word, read_stack
 from core.chartread.pane import FAR_FROM_BG, Layout, colour_clusters, distance, find_layout, label_pixels
-from core.chartread.tags import Tag, find_tags
+from core.chartread.tags import Box, Tag, find_plot_boxes, find_tags
 from core.chartread.timeaxis import TimeAxis, read_time_axis
 
 log = logging.getLogger(__name__)
@@ -96,16 +97,26 @@ def read_chart(image: bytes | Path | str | Image.Image) -> ChartReading:
     if len(colours) > 6 and fg.mean() > 0.6:
         return _refuse("looks like a photo: many colours and no flat background")
     labels = label_pixels(plot, layout.bg, colours)
+    labels = bridge_grid(labels, layout.grid_cols - layout.pane_x0, layout.grid_rows - layout.pane_y0)
     scan = scan_candles(labels, len(colours), layout.pane_y0, layout.pane_x0)
     warnings += scan.warnings
-    if len(scan.candles) < MIN_CANDLES:
+    boxes = find_plot_boxes(labels, [c.rgb for c in colours], set(scan.candle_colours) | set(scan.volume_colours),
+                            layout.pane_x0, layout.pane_y0)
+    candles = scan.candles
+    if boxes:
+        kept = [c for c in candles if not any(_hidden_by(c, b) for b in boxes)]
+        if len(kept) < len(candles):
+            warnings.append(f"{len(candles) - len(kept)} candle(s) partly hidden behind a price tag in the plot: "
+                            "left out")
+        candles = kept
+    if len(candles) < MIN_CANDLES:
         why = ("no colour forms separate candles (a line or area chart?)" if not scan.candle_colours
-               else f"only {len(scan.candles)} candle shapes found (need {MIN_CANDLES})")
+               else f"only {len(candles)} candle shapes found (need {MIN_CANDLES})")
         return _refuse(why, warnings)
     if layout.axis_side == "none":
         return _refuse("no price axis: no column of stacked labels at either side", warnings)
     try:
-        axis_words, tag_words, tags, legend_words, time_words = _ocr(rgb, layout)
+        axis_words, tag_words, tags, legend_words, time_words = _ocr(rgb, layout, boxes)
     except OcrUnavailable as exc:
         log.error("chart reader OCR unavailable: %s", exc)
         return _refuse(f"OCR unavailable: {exc}", warnings)
@@ -115,16 +126,16 @@ def read_chart(image: bytes | Path | str | Image.Image) -> ChartReading:
     if fit.rejected:
         warnings.append(f"{len(fit.rejected)} axis token(s) off the price scale ignored: "
                         + ", ".join(lb.text for lb in fit.rejected[:6]))
-    if not _consistent(scan.candles, fit):
+    if not _consistent(candles, fit):
         return _refuse("the shapes found do not behave like candles (wicks outside bodies)", warnings)
-    direction, margin, how = assign_direction(scan.candles, [colours[k].rgb for k in range(len(colours))])
+    direction, margin, how = assign_direction(candles, [colours[k].rgb for k in range(len(colours))])
     if margin < 0.15:
         warnings.append(f"up/down colours uncertain (decided by {how})")
     legend = parse_legend(legend_words, fit.decimal)
     spacing = scan.spacing
-    xs = np.array([c.x for c in scan.candles])
+    xs = np.array([c.x for c in candles])
     taxis = read_time_axis(time_words, xs, spacing)
-    bars = tuple(_bar(c, fit, direction, t) for c, t in zip(scan.candles, taxis.bar_times, strict=True))
+    bars = tuple(_bar(c, fit, direction, t) for c, t in zip(candles, taxis.bar_times, strict=True))
     last_price, tag_note = _last_price(tag_words, tags, bars[-1], fit)
     if tag_note:
         warnings.append(tag_note)
@@ -134,7 +145,7 @@ def read_chart(image: bytes | Path | str | Image.Image) -> ChartReading:
     bars = tuple(ReadBar(b.x, round(b.open, decimals + 2), round(b.high, decimals + 2), round(b.low, decimals + 2),
                          round(b.close, decimals + 2), b.time) for b in bars)
     interval = _interval(legend, taxis)
-    conf = _confidence(fit, scan.candles, spacing, margin)
+    conf = _confidence(fit, candles, spacing, margin)
     return ChartReading(
         kind=CANDLESTICK, software=_software(layout, legend),
         symbol=None if legend.symbol is None else {"value": legend.symbol, "confidence": legend.symbol_confidence,
@@ -145,8 +156,13 @@ def read_chart(image: bytes | Path | str | Image.Image) -> ChartReading:
         confidence=conf, warnings=tuple(warnings))
 
 
-def _ocr(rgb: np.ndarray, lay: Layout) -> tuple[list[Word], list[list[Word]], list[Tag], list[Word], list[Word]]:
-    """Two tesseract runs: digits (axis strip + tags), text (legend + time axis)."""
+def _hidden_by(c: PixelCandle, b: Box) -> bool:
+    return c.x1 >= b.x0 - 1 and c.x0 <= b.x1 and c.high <= b.y1 + 1.5 and c.low >= b.y0 - 1.5
+
+
+def _ocr(rgb: np.ndarray, lay: Layout,
+         boxes: list[Box]) -> tuple[list[Word], list[list[Word]], list[Tag], list[Word], list[Word]]:
+    """Two tesseract runs side by side: digits (axis strip + tags), text (legend + time axis)."""
     x0, x1 = max(0, lay.axis_x0 - 2), min(lay.width, lay.axis_x1 + 2)
     strip = rgb[:lay.pane_y1, x0:x1].copy()
     tags = find_tags(rgb[:lay.pane_y1, lay.pane_x1:lay.width] if lay.axis_side == "right" else strip, lay.bg)
@@ -154,15 +170,31 @@ def _ocr(rgb: np.ndarray, lay: Layout) -> tuple[list[Word], list[list[Word]], li
         strip[t.y0:t.y1] = lay.bg
     tx0 = lay.pane_x1 if lay.axis_side == "right" else x0
     tag_crops = [(rgb[t.y0:t.y1, tx0:x1 if lay.axis_side != "right" else lay.width], t.fill) for t in tags]
-    digit_words = read_stack([(strip, lay.bg), *tag_crops], whitelist=DIGITS)
-    axis_words = [Word(w.text, w.x0 + x0, w.y0, w.x1 + x0, w.y1, w.conf, w.line) for w in digit_words[0]]
+    # boxes drawn inside the plot (the app's own last-price tag) are read like axis tags
+    tags = tags + [Tag(b.y0, b.y1, b.fill) for b in boxes]
+    tag_crops += [(_box_crop(rgb, b, lay), b.fill) for b in boxes]
     legend_h = max(18, min(60, int(0.07 * lay.height)))
     legend = rgb[:legend_h, lay.pane_x0:lay.pane_x0 + int(0.65 * (lay.pane_x1 - lay.pane_x0))]
     time_strip = rgb[lay.pane_y1:min(lay.height, lay.pane_y1 + 30), lay.pane_x0:lay.pane_x1]
-    text_words = read_stack([(legend, lay.bg), (time_strip, lay.bg)], psm=11)
+    # the two tesseract processes run side by side (one thread each)
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="chartread-ocr") as pool:
+        digits_job = pool.submit(read_stack, [(strip, lay.bg), *tag_crops], whitelist=DIGITS)
+        text_job = pool.submit(read_stack, [(legend, lay.bg), (time_strip, lay.bg)], psm=11, scale=2)
+        digit_words, text_words = digits_job.result(), text_job.result()
+    axis_words = [Word(w.text, w.x0 + x0, w.y0, w.x1 + x0, w.y1, w.conf, w.line) for w in digit_words[0]]
     time_words = [Word(w.text, w.x0 + lay.pane_x0, w.y0, w.x1 + lay.pane_x0, w.y1, w.conf, w.line)
                   for w in text_words[1]]
     return axis_words, digit_words[1:], tags, text_words[0], time_words
+
+
+def _box_crop(rgb: np.ndarray, b: Box, lay: Layout) -> np.ndarray:
+    """A plot box without the grid lines some renderers draw over it (they read as a '1' or '|')."""
+    crop = rgb[b.y0 + 1:b.y1 - 1, b.x0:b.x1].astype(np.int16)
+    for x in lay.grid_cols:
+        i = x - b.x0
+        if 0 < i < crop.shape[1] - 1:
+            crop[:, i] = (crop[:, i - 1] + crop[:, i + 1]) // 2
+    return crop.astype(np.uint8)
 
 
 def _consistent(candles: list[PixelCandle], fit: AxisFit) -> bool:
@@ -179,18 +211,26 @@ def _bar(c: PixelCandle, fit: AxisFit, direction: dict[tuple[int, bool], bool], 
 
 def _last_price(tag_words: list[list[Word]], tags: list[Tag], last: ReadBar,
                 fit: AxisFit) -> tuple[float | None, str | None]:
-    """The tag nearest the last close is the last-price tag; other tags are indicator values."""
-    read: list[tuple[float, float]] = []
+    """A tag is trusted when the axis fit puts its value within the tag's rows; the trusted tag
+    nearest the last close is the last-price tag, the others are indicator or line tags."""
+    trusted: list[tuple[float, float]] = []
     for t, words in zip(tags, tag_words, strict=True):
         vals = [v for w in words if (v := parse_number(w.text, fit.decimal)) is not None]
-        if vals:
-            read.append((t.yc, vals[0]))
+        if not vals:
+            continue
+        v = vals[0]
+        if v <= 0 and fit.scale == "log":
+            continue
+        # the price lies within the tag's rows (a tag is centred on its price, or hangs off its line)
+        y = fit.y_of(v)
+        if t.y0 - 3 <= y <= t.y1 + 3:
+            trusted.append((y, v))
     y_close = fit.y_of(last.close) if last.close > 0 or fit.scale == "linear" else None
-    if read and y_close is not None:
-        yc, v = min(read, key=lambda p: abs(p[0] - y_close))
-        others = len(read) - 1
-        note = f"{others} other price tag(s) on the axis (indicators or lines)" if others else None
-        if abs(yc - y_close) <= 6 and abs(v - last.close) <= 0.01 * abs(last.close) + 1e-9:
+    if trusted and y_close is not None:
+        yc, v = min(trusted, key=lambda p: abs(p[0] - y_close))
+        others = len(trusted) - 1
+        note = f"{others} other price tag(s) (indicators or lines) told apart from the last price" if others else None
+        if abs(yc - y_close) <= 40:
             return v, note
     return round(last.close, fit.decimals + 2), "last price from the last candle's close (no last-price tag read)"
 

@@ -42,3 +42,45 @@ def find_tags(strip: np.ndarray, bg: np.ndarray) -> list[Tag]:
             fill = np.median(px, axis=0).astype(np.int16)
             tags.append(Tag(y0, y, fill))
     return tags
+
+
+@dataclass(frozen=True, slots=True)
+class Box:
+    """A filled label box inside the plot (a price tag drawn over the candles)."""
+
+    x0: int
+    x1: int
+    y0: int
+    y1: int            # exclusive
+    fill: np.ndarray
+
+
+def find_plot_boxes(labels: np.ndarray, colours: list[np.ndarray], skip: set[int],
+                    x_offset: int, y_offset: int) -> list[Box]:
+    """Filled rectangles (8-40 px tall, at least 20 px wide) of the colours that are not candles."""
+    from core.chartread.candles import remove_thin_lines
+
+    boxes: list[Box] = []
+    for k, rgb in enumerate(colours):
+        if k in skip:
+            continue
+        mask = remove_thin_lines(labels == k)
+        cols = mask.sum(axis=0)
+        occupied = cols >= 8
+        x = 0
+        w = mask.shape[1]
+        while x < w:
+            if not occupied[x]:
+                x += 1
+                continue
+            x0 = x
+            while x < w and occupied[x]:
+                x += 1
+            if x - x0 < 20:
+                continue
+            rows = np.flatnonzero(mask[:, x0:x].mean(axis=1) > 0.6)
+            if rows.size and 8 <= rows[-1] - rows[0] + 1 <= 40:
+                y0, y1 = int(rows[0]), int(rows[-1]) + 1
+                if mask[y0:y1, x0:x].mean() > 0.6:
+                    boxes.append(Box(x0 + x_offset, x + x_offset, y0 + y_offset, y1 + y_offset, rgb))
+    return boxes
