@@ -49,10 +49,10 @@ class AxisFit:
 def parse_number(text: str, decimal: str) -> float | None:
     """A label in the given convention: decimal "." (1,234.50) or "," (1.234,50 / 1 234,50)."""
     t = text.strip().replace(" ", "").replace("\u2212", "-")
+    thousands = "," if decimal == "." else "."
     if not _NUM.match(t):
         return None
-    thousands = "," if decimal == "." else "."
-    if t.count(decimal) > 1:
+    if t.count(decimal) > 1 or thousands in t.partition(decimal)[2]:
         return None
     if thousands in t:
         head = t.split(decimal)[0]

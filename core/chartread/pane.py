@@ -75,7 +75,9 @@ def find_layout(rgb: np.ndarray) -> Layout:
     text = (dist > 3 * 45) & (chroma(rgb) < CHROMA_MIN)
     rows = slice(int(0.04 * h), int(0.88 * h))
     # a label column is one where text shows up in several separate row bands (stacked labels)
+    # a border or crosshair line is not text: drop columns inked over most of the height
     col_text = text[rows].sum(axis=0)
+    col_text[col_text > 0.6 * (rows.stop - rows.start)] = 0
     best: tuple[float, str, int, int] | None = None
     for side in ("right", "left"):
         lo, hi = (int(0.70 * w), w) if side == "right" else (0, int(0.30 * w))
@@ -83,7 +85,8 @@ def find_layout(rgb: np.ndarray) -> Layout:
         for a, b in bands:
             if b - a < 6:
                 continue
-            row_profile = text[rows, a:b].any(axis=1)
+            keep = col_text[a:b] > 0
+            row_profile = text[rows, a:b][:, keep].any(axis=1)
             n_labels = len(_bands(row_profile.astype(float), 1, 2))
             # prefer strips hugging the edge (axes sit at the chart's edge)
             edge_gap = (w - b) if side == "right" else a
@@ -101,6 +104,7 @@ def find_layout(rgb: np.ndarray) -> Layout:
             pane_x0, pane_x1 = min(w, ax1 + 3), w
     # time axis: the lowest band of text rows under the plot
     row_text = text[:, pane_x0:pane_x1].sum(axis=1)
+    row_text[row_text > 0.6 * max(1, pane_x1 - pane_x0)] = 0   # a frame line, not labels
     pane_y1 = h
     bottom = [(a, b) for a, b in _bands(row_text, 2, 2) if a > 0.75 * h and b - a <= 30]
     if bottom:

@@ -26,7 +26,8 @@ def find_tags(strip: np.ndarray, bg: np.ndarray) -> list[Tag]:
     h, _w, _ = strip.shape
     far = distance(strip, bg) > 45
     chromatic = (strip.max(axis=2).astype(np.int16) - strip.min(axis=2)) >= CHROMA_MIN
-    filled = (far & chromatic).mean(axis=1) > 0.35
+    # a coloured fill, or a grey/black one covering most of the row (labels ink far less of a row)
+    filled = ((far & chromatic).mean(axis=1) > 0.35) | (far.mean(axis=1) > 0.6)
     tags: list[Tag] = []
     y = 0
     while y < h:
@@ -38,8 +39,10 @@ def find_tags(strip: np.ndarray, bg: np.ndarray) -> list[Tag]:
             y += 1
         if 8 <= y - y0 <= 40:
             rows = strip[y0:y]
-            px = rows.reshape(-1, 3)[(far & chromatic)[y0:y].reshape(-1)]
-            fill = np.median(px, axis=0).astype(np.int16)
+            sel = (far & chromatic)[y0:y]
+            if sel.mean() < 0.2:
+                sel = far[y0:y]
+            fill = np.median(rows.reshape(-1, 3)[sel.reshape(-1)], axis=0).astype(np.int16)
             tags.append(Tag(y0, y, fill))
     return tags
 

@@ -60,7 +60,11 @@ def read_time_axis(words: list[Word], bar_x: np.ndarray, spacing: float) -> Time
         if rel < 0.2:
             interval, conf = name, round(max(0.3, 0.9 - rel * 2) * min(1.0, len(estimates) / 2), 2)
     elif days and not clock:
-        interval, conf = "1D", 0.3
+        # only day labels: at most ~1 bar per calendar day between two day-of-month labels → daily
+        nums = [(x, int(t)) for x, t in labels if t.strip().isdigit() and 1 <= int(t) <= 31]
+        per_day = [(x2 - x1) / spacing / (d2 - d1) for (x1, d1), (x2, d2) in itertools.pairwise(nums) if d2 > d1]
+        if per_day and float(np.median(per_day)) <= 1.2:
+            interval, conf = "1D", 0.5
     times: list[str | None] = [None] * n
     if interval and interval != "1D" and clock:
         step = STANDARD[interval] // 60
