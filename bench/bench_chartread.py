@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import sys
 import time
@@ -52,16 +53,18 @@ class Result:
     errors: list[float] = field(default_factory=list)   # |error| % of price, O,H,L,C pooled
     axis_ok: bool = False
     seconds: float = 0.0
+    cpu_seconds: float = 0.0       # this process + its tesseract children: steadier on a busy machine
     refused: str | None = None
     direction_errors: int = 0
 
 
 def score(group: str, png: bytes, truth: TruthBars, xs: np.ndarray) -> Result:
+    c0 = _cpu()
     t0 = time.perf_counter()
     reading = read_chart(png)
     dt = time.perf_counter() - t0
     visible = np.flatnonzero(np.isfinite(xs))
-    res = Result(group, len(visible), 0, seconds=dt)
+    res = Result(group, len(visible), 0, seconds=dt, cpu_seconds=_cpu() - c0)
     if reading.refused:
         res.refused = reading.reason
         return res
@@ -82,6 +85,11 @@ def score(group: str, png: bytes, truth: TruthBars, xs: np.ndarray) -> Result:
                 abs(truth.close[i] - truth.open[i]) > 0.001 * ref:
             res.direction_errors += 1
     return res
+
+
+def _cpu() -> float:
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def axis_reference(png: bytes) -> float:
@@ -169,10 +177,13 @@ def main() -> int:
     for line in summarize(results):
         print(line)
     secs = [r.seconds for r in results]
+    cpu = [r.cpu_seconds for r in results]
     ref = statistics.median(ref_times)
-    print(f"\nseconds per image: median {statistics.median(secs):.2f}, p95 {np.percentile(secs, 95):.2f}, "
-          f"max {max(secs):.2f}; reference (one tesseract run over the axis strip) {ref:.2f} s "
-          f"→ ratio {statistics.median(secs) / ref:.1f}x")
+    print(f"\nseconds per image (wall): median {statistics.median(secs):.2f}, p95 {np.percentile(secs, 95):.2f}, "
+          f"max {max(secs):.2f}; CPU seconds (incl. tesseract): median {statistics.median(cpu):.2f}; "
+          f"reference (one tesseract run over the axis strip) {ref:.2f} s wall "
+          f"→ ratio {statistics.median(secs) / ref:.1f}x; load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} CPUs")
     refused = [(r.group, r.refused) for r in results if r.refused]
     for g, why in refused:
         print(f"refused: {g}: {why}")

@@ -190,13 +190,22 @@ def label_pixels(rgb: np.ndarray, bg: np.ndarray, colours: list[Colour]) -> np.n
     """Per pixel the index of the nearest colour (-1 when the background or grey is nearer).
     A pixel counts when it is at least half-way from the background to its colour, so the
     anti-aliased edge of a candle rounds to the nearest pixel."""
+    out = np.full(rgb.shape[:2], -1, dtype=np.int8)
     if not colours:
-        return np.full(rgb.shape[:2], -1, dtype=np.int8)
-    d = np.stack([distance(rgb, c.rgb) for c in colours], axis=-1)
+        return out
+    # only pixels with some colour can qualify (candles cover a few % of a chart): work on those
+    bg_chroma = int(chroma(bg))
+    cand = np.flatnonzero(((chroma(rgb) - bg_chroma) >= 10).reshape(-1))
+    if cand.size == 0:
+        return out
+    px = rgb.reshape(-1, 3)[cand].astype(np.int16)
+    d = np.stack([distance(px, c.rgb) for c in colours], axis=-1)
     best = d.argmin(axis=-1)
-    dbest = np.take_along_axis(d, best[..., None], axis=-1)[..., 0]
+    dbest = d[np.arange(d.shape[0]), best]
     reach = np.array([int(distance(c.rgb, bg)) for c in colours])[best]
     # grey text and frames are never a colour: a half-blended candle edge keeps half its chroma
-    need = (np.array([int(chroma(c.rgb)) for c in colours]) - int(chroma(bg)))[best] // 2
-    ok = (dbest < distance(rgb, bg)) & (dbest * 2 <= reach) & (chroma(rgb) - int(chroma(bg)) >= need)
-    return np.where(ok, best, -1).astype(np.int8)
+    need = (np.array([int(chroma(c.rgb)) for c in colours]) - bg_chroma)[best] // 2
+    ok = (dbest < distance(px, bg)) & (dbest * 2 <= reach) & (chroma(px) - bg_chroma >= need)
+    flat = out.reshape(-1)
+    flat[cand[ok]] = best[ok].astype(np.int8)
+    return out

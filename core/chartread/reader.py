@@ -157,7 +157,11 @@ def read_chart(image: bytes | Path | str | Image.Image) -> ChartReading:
 
 
 def _hidden_by(c: PixelCandle, b: Box) -> bool:
-    return c.x1 >= b.x0 - 1 and c.x0 <= b.x1 and c.high <= b.y1 + 1.5 and c.low >= b.y0 - 1.5
+    """A candle under a box is unreliable when one of its four levels ends at (or inside) the box:
+    the true end may lie behind it. A candle passing behind with all four ends visible is kept."""
+    if c.x1 < b.x0 - 1 or c.x0 > b.x1:
+        return False
+    return any(b.y0 - 1.5 <= y <= b.y1 + 1.5 for y in (c.high, c.body_top, c.body_bottom, c.low))
 
 
 def _ocr(rgb: np.ndarray, lay: Layout,
