@@ -6,7 +6,8 @@ Renders windows of real bars from the shared data folder (SPY 5-min IB, ES1! 5-m
 SPY 1-hour Lean; read with the app's importer) with
   (a) TradingView lightweight-charts v5 (vendored) in headless Chromium, dark and light, two sizes,
       60 and 150 bars, volume overlaid; plus hollow-up-candle, decimal-comma and log-scale variants;
-  (b) the app's own ChartWidget (offscreen Qt), dark and light, two sizes, 60 and 150 bars.
+  (b) the app's own ChartWidget (offscreen Qt), dark and light, two sizes, 60 and 150 bars;
+  (c) mplfinance (Agg): 'yahoo' (grey wicks) and 'charles' styles at two sizes, 'nightclouds' at one.
 Each render is read with core.chartread.read_chart and matched to the truth by x (a truth bar is
 found when a read bar's centre lies within half a bar spacing of the library's own x for it).
 Prints per group: candles found, median and p95 |OHLC error| as % of price, axis read rate,
@@ -32,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 from PIL import Image
 
-from bench.chartread_render import LwcRenderer, TruthBars, load_truth, render_app_chart
+from bench.chartread_render import LwcRenderer, TruthBars, load_truth, render_app_chart, render_mplfinance
 from core.chartread import read_chart
 from core.chartread.ocr import DIGITS, read_words
 from core.chartread.pane import find_layout
@@ -173,6 +174,13 @@ def main() -> int:
             for w, h in sizes:
                 png, xs = render_app_chart(truth, theme=theme, width=w, height=h)
                 results.append(score(f"app ChartWidget {theme}", png, truth, xs))
+    for truth, _count in cases:
+        for style in ("yahoo", "charles"):
+            for w, h in sizes:
+                png, xs = render_mplfinance(truth, style=style, width=w, height=h)
+                results.append(score(f"mplfinance {style}", png, truth, xs))
+        png, xs = render_mplfinance(truth, style="nightclouds")
+        results.append(score("mplfinance nightclouds (white/blue)", png, truth, xs))
     print(f"data: {DATA}; {len(cases)} windows of real bars; {len(results)} renders read")
     for line in summarize(results):
         print(line)

@@ -205,3 +205,34 @@ def render_app_chart(truth: TruthBars, *, theme: str = "dark", width: int = 1000
     w.deleteLater()
     app.processEvents()
     return bytes(buf.data()), xs
+
+
+# -- mplfinance ---------------------------------------------------------------------------------
+def render_mplfinance(truth: TruthBars, *, style: str = "yahoo", width: int = 1000, height: int = 600,
+                      volume: bool = True) -> tuple[bytes, np.ndarray]:
+    """Render with mplfinance (Agg backend): PNG bytes and each bar's x pixel, from the axes'
+    own data→pixel transform (mplfinance puts bar i at x = i)."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import mplfinance as mpf
+
+    idx = pd.DatetimeIndex(pd.to_datetime(truth.time, unit="s", utc=True).tz_convert("America/New_York")
+                           .tz_localize(None))
+    df = pd.DataFrame({"Open": truth.open, "High": truth.high, "Low": truth.low, "Close": truth.close,
+                       "Volume": truth.volume}, index=idx)
+    dpi = 100
+    fig, axes = mpf.plot(df, type="candle", style=style, volume=volume, returnfig=True,
+                         figsize=(width / dpi, height / dpi), title=f"{truth.symbol}",
+                         scale_padding={"left": 0.3, "right": 1.2, "top": 0.6, "bottom": 1.0})
+    fig.set_dpi(dpi)
+    fig.canvas.draw()
+    ax = axes[0]
+    xs = ax.transData.transform(np.column_stack([np.arange(len(truth)), truth.close]))[:, 0]
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    plt.close(fig)
+    return buf.getvalue(), xs

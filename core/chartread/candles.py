@@ -89,6 +89,10 @@ def classify_colours(labels: np.ndarray, n: int) -> tuple[list[int], list[int]]:
     for k in range(n):
         mask = remove_thin_lines(labels == k)
         objs = [o for o in _objects(mask) if o[3] - o[2] >= 2]
+        # 1-px slivers are usually the anti-aliased edges of another colour's bars
+        wide = [o for o in objs if o[1] - o[0] >= 2]
+        if len(wide) >= 0.3 * len(objs):
+            objs = wide
         if len(objs) < 3:
             continue
         bottoms = np.array([o[3] for o in objs])
@@ -131,6 +135,9 @@ def scan_candles(labels: np.ndarray, n_colours: int, y_offset: int = 0, x_offset
     for k in candle_cols:
         mask |= labels == k
     mask = remove_thin_lines(mask)
+    mask, vol_bands = _drop_volume_bands(mask)
+    if vol_bands:
+        warnings.append("a volume pane in the candle colours ignored")
     cls_map = np.where(mask, labels, -1)
     occupied = mask.any(axis=0)
     runs = _runs(occupied)
@@ -144,6 +151,8 @@ def scan_candles(labels: np.ndarray, n_colours: int, y_offset: int = 0, x_offset
                 pieces.append((start, a + i))
                 start = a + i
         pieces.append((start, b))
+    # anti-aliased fringes of other shapes (a volume bar's edge blends into a candle colour): specks
+    pieces = [(a, b) for a, b in pieces if int(mask[:, a:b].sum()) >= 3]
     if not pieces:
         return CandleScan([], candle_cols, volume_cols, 0.0, 0.0, ["no candles"], 0)
     widths = np.array([b - a for a, b in pieces], dtype=float)
@@ -193,6 +202,33 @@ def scan_candles(labels: np.ndarray, n_colours: int, y_offset: int = 0, x_offset
     return CandleScan(out, candle_cols, volume_cols, spacing, body_w, warnings, boxes)
 
 
+def _drop_volume_bands(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """Split the plot into horizontal bands separated by empty rows (stacked panes); a band whose
+    objects mostly stand on one baseline is a volume histogram drawn in the candle colours."""
+    rows = mask.any(axis=1)
+    bands = [(a, b) for a, b in _runs(rows)]
+    merged: list[list[int]] = []
+    for a, b in bands:
+        if merged and a - merged[-1][1] < 3:
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    if len(merged) < 2:
+        return mask, 0
+    out = mask.copy()
+    dropped = 0
+    for a, b in merged:
+        objs = [o for o in _objects(mask[a:b]) if o[3] - o[2] >= 1]
+        if len(objs) < 8:
+            continue
+        bottoms = np.array([o[3] for o in objs])
+        mode = np.bincount(bottoms).argmax()
+        if np.mean(np.abs(bottoms - mode) <= 1) >= 0.6:
+            out[a:b] = False
+            dropped += 1
+    return out, dropped
+
+
 def _dominant(col: np.ndarray) -> int:
     v = col[col >= 0]
     if v.size == 0:
@@ -223,3 +259,31 @@ def _candle(sub: np.ndarray, cls: np.ndarray, x0: int) -> PixelCandle | None:
     k = int(np.bincount(v[v >= 0]).argmax()) if (v >= 0).any() else -1
     return PixelCandle(x0 + int(cols[0]), x0 + int(cols[-1]) + 1, high + EDGE, body_top + EDGE,
                        body_bot + EDGE, low + EDGE, k, hollow)
+
+
+def extend_grey_wicks(candles: list[PixelCandle], rgb: np.ndarray, bg: np.ndarray, y0: int,
+                      y1: int) -> tuple[list[PixelCandle], int]:
+    """Some styles draw wicks in a grey or black pen (mplfinance 'yahoo'): follow the body's
+    centre column up and down through dark-or-light neutral pixels far from the background."""
+    out, extended = [], 0
+    d_bg = np.abs(rgb.astype(np.int16) - bg.astype(np.int16)).sum(axis=2)
+    chrom = rgb.max(axis=2).astype(np.int16) - rgb.min(axis=2)
+    wick_px = (d_bg > 120) & (chrom < 40)
+    for c in candles:
+        best_hi, best_lo = c.high, c.low
+        for x in {(c.x0 + c.x1 - 1) // 2, (c.x0 + c.x1) // 2}:
+            y = int(c.high - EDGE) - 1
+            while y >= y0 and wick_px[y, x]:
+                y -= 1
+            if int(c.high - EDGE) - 1 - y >= 2:
+                best_hi = min(best_hi, y + 1 + EDGE)
+            y = int(c.low - EDGE) + 1
+            while y < y1 and wick_px[y, x]:
+                y += 1
+            if y - (int(c.low - EDGE) + 1) >= 2:
+                best_lo = max(best_lo, y - 1 + EDGE)
+        if best_hi != c.high or best_lo != c.low:
+            extended += 1
+            c = PixelCandle(c.x0, c.x1, best_hi, c.body_top, c.body_bottom, best_lo, c.cls, c.hollow)
+        out.append(c)
+    return out, extended

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 from core.chartread.axis import AxisFit, fit_axis, parse_number, snap_to_grid
-from core.chartread.candles import PixelCandle, bridge_grid, scan_candles
+from core.chartread.candles import PixelCandle, bridge_grid, extend_grey_wicks, scan_candles
 from core.chartread.direction import assign_direction
 from core.chartread.image import load_rgb
 from core.chartread.legend import Legend, parse_legend
@@ -102,7 +102,9 @@ def read_chart(image: bytes | Path | str | Image.Image) -> ChartReading:
     warnings += scan.warnings
     boxes = find_plot_boxes(labels, [c.rgb for c in colours], set(scan.candle_colours) | set(scan.volume_colours),
                             layout.pane_x0, layout.pane_y0)
-    candles = scan.candles
+    candles, grey = extend_grey_wicks(scan.candles, rgb, layout.bg, layout.pane_y0, layout.pane_y1)
+    if grey:
+        warnings.append(f"{grey} wick(s) drawn in a neutral pen followed")
     if boxes:
         kept = [c for c in candles if not any(_hidden_by(c, b) for b in boxes)]
         if len(kept) < len(candles):
@@ -120,7 +122,11 @@ def read_chart(image: bytes | Path | str | Image.Image) -> ChartReading:
     except OcrUnavailable as exc:
         log.error("chart reader OCR unavailable: %s", exc)
         return _refuse(f"OCR unavailable: {exc}", warnings)
-    fit = fit_axis(snap_to_grid(axis_words, layout.grid_rows))
+    # only labels beside the candles can be the price scale (not a volume pane's axis below them)
+    top, bottom = min(c.high for c in candles), max(c.low for c in candles)
+    margin = 0.15 * (layout.pane_y1 - layout.pane_y0)
+    beside = [w for w in axis_words if top - margin <= w.yc <= bottom + margin]
+    fit = fit_axis(snap_to_grid(beside, layout.grid_rows))
     if fit is None:
         return _refuse(f"price axis unreadable: {len(axis_words)} tokens read, fewer than 3 on one scale", warnings)
     if fit.rejected:
