@@ -125,6 +125,17 @@ def bridge_grid(labels: np.ndarray, cols: np.ndarray, rows: np.ndarray) -> np.nd
 def scan_candles(labels: np.ndarray, n_colours: int, y_offset: int = 0, x_offset: int = 0) -> CandleScan:
     """Segment candles in a label map cropped to the plot (grid already bridged)."""
     warnings: list[str] = []
+    # a volume pane of its own (below the price pane, any colours) goes first, so its colours
+    # cannot pass for candle colours or the other way round
+    vol_bands = _volume_bands(remove_thin_lines(labels >= 0))
+    if vol_bands:
+        labels = labels.copy()
+        for a, b in vol_bands:
+            labels[a:b] = -1
+        warnings.append("a volume pane ignored")
+    labels, erased = _erase_baseline_bars(labels)
+    if erased:
+        warnings.append(f"volume bars standing on a common baseline ignored ({erased} columns)")
     candle_cols, volume_cols = classify_colours(labels, n_colours)
     if not candle_cols:
         return CandleScan([], [], volume_cols, 0.0, 0.0, ["no colour forms candles"], 0)
@@ -135,9 +146,6 @@ def scan_candles(labels: np.ndarray, n_colours: int, y_offset: int = 0, x_offset
     for k in candle_cols:
         mask |= labels == k
     mask = remove_thin_lines(mask)
-    mask, vol_bands = _drop_volume_bands(mask)
-    if vol_bands:
-        warnings.append("a volume pane in the candle colours ignored")
     cls_map = np.where(mask, labels, -1)
     occupied = mask.any(axis=0)
     runs = _runs(occupied)
@@ -202,11 +210,39 @@ def scan_candles(labels: np.ndarray, n_colours: int, y_offset: int = 0, x_offset
     return CandleScan(out, candle_cols, volume_cols, spacing, body_w, warnings, boxes)
 
 
-def _drop_volume_bands(mask: np.ndarray) -> tuple[np.ndarray, int]:
+def _erase_baseline_bars(labels: np.ndarray) -> tuple[np.ndarray, int]:
+    """Volume histograms stand on one baseline row: find the row where the most columns' runs end
+    and erase, column by column, the run of the baseline pixel's colour ending there."""
+    mask = remove_thin_lines(labels >= 0)
+    h, w = mask.shape
+    if h < 10:
+        return labels, 0
+    ends = mask & ~np.vstack([mask[1:], np.zeros((1, w), dtype=bool)])   # the plot's last row ends runs too
+    counts = ends.sum(axis=1)
+    base = int(counts.argmax())
+    occupied = int(mask.any(axis=0).sum())
+    if counts[base] < max(8, 0.2 * occupied):
+        return labels, 0
+    out = labels.copy()
+    erased = 0
+    for x in np.flatnonzero(ends[max(0, base - 1):base + 2].any(axis=0)):
+        y = base + 1 if base + 1 < h and mask[base + 1, x] else base
+        if not mask[y, x]:
+            y = base - 1
+        if y < 0 or not mask[y, x]:
+            continue
+        colour = labels[y, x]
+        while y >= 0 and labels[y, x] == colour:
+            out[y, x] = -1
+            y -= 1
+        erased += 1
+    return out, erased
+
+
+def _volume_bands(mask: np.ndarray) -> list[tuple[int, int]]:
     """Split the plot into horizontal bands separated by empty rows (stacked panes); a band whose
-    objects mostly stand on one baseline is a volume histogram drawn in the candle colours."""
-    rows = mask.any(axis=1)
-    bands = [(a, b) for a, b in _runs(rows)]
+    objects mostly stand on one baseline is a volume histogram. Rows [a, b) of each such band."""
+    bands = _runs(mask.any(axis=1))
     merged: list[list[int]] = []
     for a, b in bands:
         if merged and a - merged[-1][1] < 3:
@@ -214,9 +250,8 @@ def _drop_volume_bands(mask: np.ndarray) -> tuple[np.ndarray, int]:
         else:
             merged.append([a, b])
     if len(merged) < 2:
-        return mask, 0
-    out = mask.copy()
-    dropped = 0
+        return []
+    out = []
     for a, b in merged:
         objs = [o for o in _objects(mask[a:b]) if o[3] - o[2] >= 1]
         if len(objs) < 8:
@@ -224,9 +259,8 @@ def _drop_volume_bands(mask: np.ndarray) -> tuple[np.ndarray, int]:
         bottoms = np.array([o[3] for o in objs])
         mode = np.bincount(bottoms).argmax()
         if np.mean(np.abs(bottoms - mode) <= 1) >= 0.6:
-            out[a:b] = False
-            dropped += 1
-    return out, dropped
+            out.append((a, b))
+    return out
 
 
 def _dominant(col: np.ndarray) -> int:

@@ -72,7 +72,9 @@ def find_layout(rgb: np.ndarray) -> Layout:
     bg = background(rgb)
     dark = int(bg.sum()) < 3 * 128
     dist = distance(rgb, bg)
-    text = (dist > 3 * 45) & (chroma(rgb) < CHROMA_MIN)
+    ch = chroma(rgb)
+    text = (dist > 3 * 45) & (ch < CHROMA_MIN)
+    colour = (dist > FAR_FROM_BG) & (ch >= CHROMA_MIN)
     rows = slice(int(0.04 * h), int(0.88 * h))
     # a label column is one where text shows up in several separate row bands (stacked labels)
     # a border or crosshair line is not text: drop columns inked over most of the height
@@ -84,6 +86,10 @@ def find_layout(rgb: np.ndarray) -> Layout:
         bands = [(a + lo, b + lo) for a, b in _bands(col_text[lo:hi], 2, 3)]
         for a, b in bands:
             if b - a < 6:
+                continue
+            # the axis lies beside the candles: a strip with colour on many rows is inside the
+            # plot (grey wicks and grid lines look like text); price tags colour only a few rows
+            if colour[rows, a:b].any(axis=1).mean() > 0.25:
                 continue
             keep = col_text[a:b] > 0
             row_profile = text[rows, a:b][:, keep].any(axis=1)
