@@ -39,6 +39,7 @@ class CandleScan:
     body_width: float
     warnings: list[str]
     dropped_boxes: int
+    labels: np.ndarray | None = None    # the label map without volume bars (for finding tags)
 
 
 def _runs(occupied: np.ndarray) -> list[tuple[int, int]]:
@@ -207,7 +208,7 @@ def scan_candles(labels: np.ndarray, n_colours: int, y_offset: int = 0, x_offset
     if y_offset or x_offset:
         out = [PixelCandle(c.x0 + x_offset, c.x1 + x_offset, c.high + y_offset, c.body_top + y_offset,
                            c.body_bottom + y_offset, c.low + y_offset, c.cls, c.hollow) for c in out]
-    return CandleScan(out, candle_cols, volume_cols, spacing, body_w, warnings, boxes)
+    return CandleScan(out, candle_cols, volume_cols, spacing, body_w, warnings, boxes, labels)
 
 
 def _erase_baseline_bars(labels: np.ndarray) -> tuple[np.ndarray, int]:

@@ -100,8 +100,8 @@ def read_chart(image: bytes | Path | str | Image.Image) -> ChartReading:
     labels = bridge_grid(labels, layout.grid_cols - layout.pane_x0, layout.grid_rows - layout.pane_y0)
     scan = scan_candles(labels, len(colours), layout.pane_y0, layout.pane_x0)
     warnings += scan.warnings
-    boxes = find_plot_boxes(labels, [c.rgb for c in colours], set(scan.candle_colours) | set(scan.volume_colours),
-                            layout.pane_x0, layout.pane_y0)
+    boxes = find_plot_boxes(scan.labels if scan.labels is not None else labels, [c.rgb for c in colours],
+                            set(scan.candle_colours) | set(scan.volume_colours), layout.pane_x0, layout.pane_y0)
     candles, grey = extend_grey_wicks(scan.candles, rgb, layout.bg, layout.pane_y0, layout.pane_y1)
     if grey:
         warnings.append(f"{grey} wick(s) drawn in a neutral pen followed")
