@@ -6,6 +6,7 @@ Renders windows of real bars from the shared data folder (SPY 5-min IB, ES1! 5-m
 SPY 1-hour Lean; read with the app's importer) with
   (a) TradingView lightweight-charts v5 (vendored) in headless Chromium, dark and light, two sizes,
       60 and 150 bars, volume overlaid; plus hollow-up-candle, decimal-comma and log-scale variants;
+      and thin candles (300 and 500 bars across 1000 px);
   (b) the app's own ChartWidget (offscreen Qt), dark and light, two sizes, 60 and 150 bars;
   (c) mplfinance (Agg): 'yahoo' (grey wicks) and 'charles' styles at two sizes, 'nightclouds' at one.
 Each render is read with core.chartread.read_chart and matched to the truth by x (a truth bar is
@@ -167,6 +168,12 @@ def main() -> int:
         for truth, _ in cases[-2:]:
             png, xs = lwc.render(truth, theme="dark", log=True)
             results.append(score("lightweight-charts log scale", png, truth, xs))
+        # thin candles: 300 and 500 bars across 1000 px (3 and 2 px a bar)
+        spy5 = DATA / SOURCES[0][2]
+        for n, start in ((300, 5000), (300, 20000), (500, 9000), (500, 30000)):
+            t = load_truth(spy5, "SPY", "5m", start, n)
+            png, xs = lwc.render(t, theme="dark", width=1000, height=600)
+            results.append(score(f"lightweight-charts thin: {n} bars in 1000 px", png, t, xs))
         if args.fixtures:
             write_fixtures(args.fixtures, lwc, cases)
     for truth, _count in cases:

@@ -253,13 +253,12 @@ def _volume_bands(mask: np.ndarray) -> list[tuple[int, int]]:
     if len(merged) < 2:
         return []
     out = []
-    for a, b in merged:
+    # only the lowest band can be a volume pane, and it is the smaller part of the plot
+    a, b = merged[-1]
+    if b - a < 0.5 * (merged[-1][1] - merged[0][0]):
         objs = [o for o in _objects(mask[a:b]) if o[3] - o[2] >= 1]
-        if len(objs) < 8:
-            continue
-        bottoms = np.array([o[3] for o in objs])
-        mode = np.bincount(bottoms).argmax()
-        if np.mean(np.abs(bottoms - mode) <= 1) >= 0.6:
+        bottoms = np.array([o[3] for o in objs], dtype=np.int64)
+        if len(objs) >= 8 and np.mean(np.abs(bottoms - np.bincount(bottoms).argmax()) <= 1) >= 0.6:
             out.append((a, b))
     return out
 
