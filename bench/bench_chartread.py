@@ -215,7 +215,7 @@ def write_fixtures(folder: Path, lwc: LwcRenderer, cases: list[tuple[TruthBars, 
     spy1h = next(t for t, c in cases if t.interval == "1h" and c == 60)
     made = [
         ("lwc_dark_spy5m_60", *lwc.render(spy5, theme="dark", width=800, height=480), spy5),
-        ("lwc_light_es5m_150", *lwc.render(es5, theme="light", width=1000, height=600), es5),
+        ("lwc_light_es5m_150", *lwc.render(es5, theme="light", width=1000, height=600, legend=True), es5),
         ("lwc_dark_comma_spy1h_60", *lwc.render(spy1h, theme="dark", width=800, height=480, decimal_comma=True),
          spy1h),
         ("app_dark_spy1h_60", *render_app_chart(spy1h, theme="dark", width=800, height=480), spy1h),

@@ -101,10 +101,33 @@ window.renderChart = function(spec) {
   });
   s.setData(spec.bars);
   chart.timeScale().fitContent();
+  const old = document.getElementById('legend');
+  if (old) old.remove();
+  if (spec.legend) {  // TradingView-style legend line over the top-left of the pane
+    const lg = document.createElement('div');
+    lg.id = 'legend';
+    lg.textContent = spec.legend;
+    lg.style.cssText = 'position:absolute;left:12px;top:8px;z-index:3;font:13px sans-serif;color:' + spec.text;
+    document.body.appendChild(lg);
+  }
   window._chart = chart;
   return true;
 };
 </script></body></html>"""
+
+
+def _legend(truth: TruthBars, decimal_comma: bool) -> str:
+    """The legend TradingView prints: symbol · interval · exchange, then the last bar's OHLC."""
+    exchange = {"ES": "CME", "SPY": "ARCA"}.get(truth.symbol, "NYSE")
+    name = {"ES": "ES1!"}.get(truth.symbol, truth.symbol)
+    iv = {"1m": "1", "5m": "5", "15m": "15", "30m": "30", "1h": "1h", "1D": "D"}.get(truth.interval, truth.interval)
+
+    def f(v: float) -> str:
+        s = f"{v:,.2f}"
+        return s.replace(",", " ").replace(".", ",") if decimal_comma else s
+
+    return (f"{name} · {iv} · {exchange}   O {f(truth.open[-1])}  H {f(truth.high[-1])}  "
+            f"L {f(truth.low[-1])}  C {f(truth.close[-1])}")
 
 
 class LwcRenderer:
@@ -137,7 +160,7 @@ class LwcRenderer:
 
     def render(self, truth: TruthBars, *, theme: str = "dark", width: int = 1000, height: int = 600,
                volume: bool = True, hollow: bool = False, decimal_comma: bool = False,
-               log: bool = False) -> tuple[bytes, np.ndarray]:
+               log: bool = False, legend: bool = False) -> tuple[bytes, np.ndarray]:
         """PNG bytes and the x pixel of every bar's centre (from the library's own time scale)."""
         t = THEMES[theme]
         if self._page_theme != theme:
@@ -150,7 +173,7 @@ class LwcRenderer:
         up, down = t["up"], t["down"]
         spec = {"width": width, "height": height, "bg": t["bg"], "text": t["text"], "grid": t["grid"],
                 "up": up, "down": down, "hollow": hollow, "decimalComma": decimal_comma, "log": log,
-                "volume": volume,
+                "volume": volume, "legend": _legend(truth, decimal_comma) if legend else None,
                 "bars": [{"time": int(ti), "open": float(o), "high": float(h), "low": float(lo), "close": float(c)}
                          for ti, o, h, lo, c in zip(truth.time, truth.open, truth.high, truth.low, truth.close,
                                                     strict=True)],

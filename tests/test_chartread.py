@@ -81,7 +81,12 @@ def test_reading_fields_and_json_shape() -> None:
     assert {"x", "open", "high", "low", "close", "time"} == set(d["bars"][0])
     truth = _truth("lwc_light_es5m_150")["bars"]
     assert d["last_price"] == pytest.approx(truth[-1]["close"], abs=0.01)   # read from the last-price tag
-    assert d["interval"]["value"] == "5m"                                  # time labels and bar spacing
+    assert d["interval"]["value"] == "5m"                 # the legend's "5" and the time labels agree
+    assert d["interval"]["source"] == "legend and time axis"
+    assert d["symbol"] == {"value": "ES1!", "confidence": pytest.approx(0.8), "exchange": "CME"}
+    last = d["bars"][-1]                                   # the legend prints the newest bar exactly
+    assert [last[k] for k in ("open", "high", "low", "close")] == [truth[-1][k] for k in ("open", "high", "low",
+                                                                                        "close")]
     assert 0.5 <= d["confidence"] <= 1.0
     assert any("volume" in w for w in d["warnings"])
     json.dumps(d)

@@ -132,7 +132,13 @@ def scan_candles(labels: np.ndarray, n_colours: int, y_offset: int = 0, x_offset
     if vol_bands:
         labels = labels.copy()
         for a, b in vol_bands:
-            labels[a:b] = -1
+            # within the band, only the colours standing on its baseline: candles may dip into an
+            # overlaid volume histogram (lightweight-charts, TradingView)
+            band = labels[a:b]
+            for k in range(n_colours):
+                objs = [o for o in _objects(band == k) if o[3] - o[2] >= 1]
+                if len(objs) >= 3 and np.mean([o[3] >= b - a - 2 for o in objs]) >= 0.6:
+                    band[band == k] = -1
         warnings.append("a volume pane ignored")
     labels, erased = _erase_baseline_bars(labels)
     if erased:

@@ -47,9 +47,10 @@ def parse_legend(words: list[Word], decimal: str = ".") -> Legend:
         if exchange is None and up in EXCHANGES:
             exchange = up
             continue
-        if symbol is None and _SYMBOL.match(clean) and up not in _NOT_SYMBOLS and up not in EXCHANGES \
-                and not re.fullmatch(r"[OHLC][0-9.,]+", clean):
-            symbol = clean
+        # OCR sometimes lowers a letter of a ticker ("Es1!"): tickers are upper case anyway
+        if symbol is None and _SYMBOL.match(up) and up not in _NOT_SYMBOLS and up not in EXCHANGES \
+                and not re.fullmatch(r"[OHLC][0-9.,]+", up) and sum(ch.isupper() for ch in clean) >= 1:
+            symbol = up
             sym_conf = 0.8 if i == 0 else 0.5
             continue
         if symbol is not None and interval is None:

@@ -142,6 +142,9 @@ def read_chart(image: bytes | Path | str | Image.Image) -> ChartReading:
     xs = np.array([c.x for c in candles])
     taxis = read_time_axis(time_words, xs, spacing)
     bars = tuple(_bar(c, fit, direction, t) for c, t in zip(candles, taxis.bar_times, strict=True))
+    bars, legend_note = _legend_ohlc(bars, legend)
+    if legend_note:
+        warnings.append(legend_note)
     last_price, tag_note = _last_price(tag_words, tags, bars[-1], fit)
     if tag_note:
         warnings.append(tag_note)
@@ -217,6 +220,20 @@ def _bar(c: PixelCandle, fit: AxisFit, direction: dict[tuple[int, bool], bool], 
     top, bottom = fit.price(c.body_top), fit.price(c.body_bottom)
     o, cl = (bottom, top) if up else (top, bottom)
     return ReadBar(round(c.x, 1), o, fit.price(c.high), fit.price(c.low), cl, time)
+
+
+def _legend_ohlc(bars: tuple[ReadBar, ...], legend: Legend) -> tuple[tuple[ReadBar, ...], str | None]:
+    """TradingView's legend prints the newest bar's exact OHLC (unless a bar is hovered): use it
+    for that bar when it agrees with the pixels (within 0.5 % of price)."""
+    if not legend.ohlc or not bars:
+        return bars, None
+    b = bars[-1]
+    got = {"open": b.open, "high": b.high, "low": b.low, "close": b.close}
+    if all(abs(legend.ohlc[k] - got[k]) <= 0.005 * abs(b.close) for k in got):
+        o = legend.ohlc
+        return (*bars[:-1], ReadBar(b.x, o["open"], o["high"], o["low"], o["close"], b.time)), \
+            "newest bar's OHLC taken from the legend"
+    return bars, "the legend's OHLC does not match the newest candle (a hovered bar?): not used"
 
 
 def _last_price(tag_words: list[list[Word]], tags: list[Tag], last: ReadBar,
