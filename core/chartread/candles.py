@@ -140,7 +140,7 @@ def scan_candles(labels: np.ndarray, n_colours: int, y_offset: int = 0, x_offset
                 if len(objs) >= 3 and np.mean([o[3] >= b - a - 2 for o in objs]) >= 0.6:
                     band[band == k] = -1
         warnings.append("a volume pane ignored")
-    labels, erased = _erase_baseline_bars(labels)
+    labels, erased, baseline = _erase_baseline_bars(labels)
     if erased:
         warnings.append(f"volume bars standing on a common baseline ignored ({erased} columns)")
     candle_cols, volume_cols = classify_colours(labels, n_colours)
@@ -197,11 +197,11 @@ def scan_candles(labels: np.ndarray, n_colours: int, y_offset: int = 0, x_offset
             k = max(1, round(width / spacing))
             edges = np.linspace(a, b, k + 1).round().astype(int)
             for s, e in itertools.pairwise(edges):
-                c = _candle(mask[:, s:e], cls_map[:, s:e], s)
+                c = _candle(mask[:, s:e], cls_map[:, s:e], s, baseline)
                 if c:
                     out.append(c)
             continue
-        c = _candle(sub, cls_map[:, a:b], a)
+        c = _candle(sub, cls_map[:, a:b], a, baseline)
         if c:
             out.append(c)
     if boxes:
@@ -217,19 +217,19 @@ def scan_candles(labels: np.ndarray, n_colours: int, y_offset: int = 0, x_offset
     return CandleScan(out, candle_cols, volume_cols, spacing, body_w, warnings, boxes, labels)
 
 
-def _erase_baseline_bars(labels: np.ndarray) -> tuple[np.ndarray, int]:
+def _erase_baseline_bars(labels: np.ndarray) -> tuple[np.ndarray, int, int | None]:
     """Volume histograms stand on one baseline row: find the row where the most columns' runs end
     and erase, column by column, the run of the baseline pixel's colour ending there."""
     mask = remove_thin_lines(labels >= 0)
     h, w = mask.shape
     if h < 10:
-        return labels, 0
+        return labels, 0, None
     ends = mask & ~np.vstack([mask[1:], np.zeros((1, w), dtype=bool)])   # the plot's last row ends runs too
     counts = ends.sum(axis=1)
     base = int(counts.argmax())
     occupied = int(mask.any(axis=0).sum())
     if counts[base] < max(8, 0.2 * occupied):
-        return labels, 0
+        return labels, 0, None
     out = labels.copy()
     erased = 0
     for x in np.flatnonzero(ends[max(0, base - 1):base + 2].any(axis=0)):
@@ -243,7 +243,7 @@ def _erase_baseline_bars(labels: np.ndarray) -> tuple[np.ndarray, int]:
             out[y, x] = -1
             y -= 1
         erased += 1
-    return out, erased
+    return out, erased, base
 
 
 def _volume_bands(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -276,7 +276,29 @@ def _dominant(col: np.ndarray) -> int:
     return int(np.bincount(v).argmax())
 
 
-def _candle(sub: np.ndarray, cls: np.ndarray, x0: int) -> PixelCandle | None:
+def _one_segment(sub: np.ndarray, baseline: int | None) -> np.ndarray:
+    """Keep one vertical segment of a column run: rows split by 3+ empty rows are different
+    objects (a candle above a volume bar of its colour). Segments standing on the volume
+    baseline go first; of the rest, the one with most pixels."""
+    rows = sub.any(axis=1)
+    segs = _runs(rows)
+    merged: list[list[int]] = []
+    for a, b in segs:
+        if merged and a - merged[-1][1] < 3:
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    if len(merged) < 2:
+        return sub
+    keep = [m for m in merged if baseline is None or m[1] - 1 < baseline - 1] or merged
+    a, b = max(keep, key=lambda m: int(sub[m[0]:m[1]].sum()))
+    out = np.zeros_like(sub)
+    out[a:b] = sub[a:b]
+    return out
+
+
+def _candle(sub: np.ndarray, cls: np.ndarray, x0: int, baseline: int | None = None) -> PixelCandle | None:
+    sub = _one_segment(sub, baseline)
     cols = np.flatnonzero(sub.any(axis=0))
     if cols.size == 0:
         return None
@@ -309,16 +331,34 @@ def extend_grey_wicks(candles: list[PixelCandle], rgb: np.ndarray, bg: np.ndarra
     d_bg = np.abs(rgb.astype(np.int16) - bg.astype(np.int16)).sum(axis=2)
     chrom = rgb.max(axis=2).astype(np.int16) - rgb.min(axis=2)
     wick_px = (d_bg > 120) & (chrom < 40)
+    grey_cols: dict[int, np.ndarray] = {}
+
+    def column(x: int) -> np.ndarray:
+        """Wick pixels of column x, minus a vertical grid line's colour when one runs there
+        (mplfinance puts grid lines on bar centres)."""
+        if x not in grey_cols:
+            col = wick_px[:, x].copy()
+            seg = rgb[y0:y1, x].astype(np.int64)
+            packed = (seg[:, 0] << 16) | (seg[:, 1] << 8) | seg[:, 2]
+            vals, counts = np.unique(packed, return_counts=True)
+            v = int(vals[counts.argmax()])
+            mode = np.array([(v >> 16) & 255, (v >> 8) & 255, v & 255], dtype=np.int16)
+            if counts.max() > 0.3 * (y1 - y0) and np.abs(mode - bg).sum() > 0:
+                col &= np.abs(rgb[:, x].astype(np.int16) - mode).sum(axis=1) > 60
+            grey_cols[x] = col
+        return grey_cols[x]
+
     for c in candles:
         best_hi, best_lo = c.high, c.low
         for x in {(c.x0 + c.x1 - 1) // 2, (c.x0 + c.x1) // 2}:
+            wick_col = column(x)
             y = int(c.high - EDGE) - 1
-            while y >= y0 and wick_px[y, x]:
+            while y >= y0 and wick_col[y]:
                 y -= 1
             if int(c.high - EDGE) - 1 - y >= 2:
                 best_hi = min(best_hi, y + 1 + EDGE)
             y = int(c.low - EDGE) + 1
-            while y < y1 and wick_px[y, x]:
+            while y < y1 and wick_col[y]:
                 y += 1
             if y - (int(c.low - EDGE) + 1) >= 2:
                 best_lo = max(best_lo, y - 1 + EDGE)
