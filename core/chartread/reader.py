@@ -86,7 +86,6 @@ def read_chart(image: bytes | Path | str | Image.Image) -> ChartReading:
     """Read a candlestick chart screenshot. Unreadable input raises InputError("image", ...);
     an image that is not a candlestick chart returns kind=REFUSED with the reason."""
     rgb = load_rgb(image)
-    _h, _w, _ = rgb.shape
     layout = find_layout(rgb)
     fg = distance(rgb[::2, ::2], layout.bg) > FAR_FROM_BG
     if fg.mean() < 0.002:
