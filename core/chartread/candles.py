@@ -123,7 +123,8 @@ def bridge_grid(labels: np.ndarray, cols: np.ndarray, rows: np.ndarray) -> np.nd
     return out
 
 
-def scan_candles(labels: np.ndarray, n_colours: int, y_offset: int = 0, x_offset: int = 0) -> CandleScan:
+def scan_candles(labels: np.ndarray, n_colours: int, y_offset: int = 0, x_offset: int = 0,
+                 rgbs: list[np.ndarray] | None = None) -> CandleScan:
     """Segment candles in a label map cropped to the plot (grid already bridged)."""
     warnings: list[str] = []
     # a volume pane of its own (below the price pane, any colours) goes first, so its colours
@@ -146,6 +147,8 @@ def scan_candles(labels: np.ndarray, n_colours: int, y_offset: int = 0, x_offset
     candle_cols, volume_cols = classify_colours(labels, n_colours)
     if not candle_cols:
         return CandleScan([], [], volume_cols, 0.0, 0.0, ["no colour forms candles"], 0)
+    if rgbs is not None and len(candle_cols) > 2:
+        labels, candle_cols = _merge_edge_colours(labels, candle_cols, rgbs)
     # the two largest candle colours; a third colour is usually a highlighted bar or a tag
     counts = {k: int((labels == k).sum()) for k in candle_cols}
     candle_cols = sorted(candle_cols, key=lambda k: -counts[k])[:2]
@@ -215,6 +218,42 @@ def scan_candles(labels: np.ndarray, n_colours: int, y_offset: int = 0, x_offset
         out = [PixelCandle(c.x0 + x_offset, c.x1 + x_offset, c.high + y_offset, c.body_top + y_offset,
                            c.body_bottom + y_offset, c.low + y_offset, c.cls, c.hollow) for c in out]
     return CandleScan(out, candle_cols, volume_cols, spacing, body_w, warnings, boxes, labels)
+
+
+def _merge_edge_colours(labels: np.ndarray, cols: list[int],
+                        rgbs: list[np.ndarray]) -> tuple[np.ndarray, list[int]]:
+    """Bodies drawn with an outline of another shade (mplfinance 'charles') give two colours per
+    candle kind: merge colours of a similar hue that touch along much of their pixels."""
+    counts = {k: int((labels == k).sum()) for k in cols}
+    parent = {k: k for k in cols}
+
+    def root(k: int) -> int:
+        while parent[k] != k:
+            k = parent[k]
+        return k
+
+    pairs: dict[tuple[int, int], int] = {}
+    for a, b in ((labels[:, :-1], labels[:, 1:]), (labels[:-1], labels[1:])):
+        touch = (a != b) & (a >= 0) & (b >= 0)
+        for i, j in zip(a[touch].tolist(), b[touch].tolist(), strict=True):
+            if i in counts and j in counts:
+                key = (min(i, j), max(i, j))
+                pairs[key] = pairs.get(key, 0) + 1
+    for (i, j), n in sorted(pairs.items(), key=lambda kv: -kv[1]):
+        similar = int(np.abs(rgbs[i].astype(np.int16) - rgbs[j]).sum()) < 160
+        if similar and n >= 0.3 * min(counts[i], counts[j]):
+            ri, rj = root(i), root(j)
+            if ri != rj:
+                big, small = (ri, rj) if counts[ri] >= counts[rj] else (rj, ri)
+                parent[small] = big
+    groups = {k: root(k) for k in cols}
+    if all(g == k for k, g in groups.items()):
+        return labels, cols
+    out = labels.copy()
+    for k, g in groups.items():
+        if g != k:
+            out[labels == k] = g
+    return out, sorted(set(groups.values()))
 
 
 def _erase_baseline_bars(labels: np.ndarray) -> tuple[np.ndarray, int, int | None]:

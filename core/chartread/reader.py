@@ -97,7 +97,7 @@ def read_chart(image: bytes | Path | str | Image.Image) -> ChartReading:
         return _refuse("looks like a photo: many colours and no flat background")
     labels = label_pixels(plot, layout.bg, colours)
     labels = bridge_grid(labels, layout.grid_cols - layout.pane_x0, layout.grid_rows - layout.pane_y0)
-    scan = scan_candles(labels, len(colours), layout.pane_y0, layout.pane_x0)
+    scan = scan_candles(labels, len(colours), layout.pane_y0, layout.pane_x0, [c.rgb for c in colours])
     warnings += scan.warnings
     boxes = find_plot_boxes(scan.labels if scan.labels is not None else labels, [c.rgb for c in colours],
                             set(scan.candle_colours) | set(scan.volume_colours), layout.pane_x0, layout.pane_y0)
