@@ -20,6 +20,7 @@ FORWARDED = {
     "eval-predictor": ("models.cli", "main_eval"),
     "capture": ("core.capture.cli", "main"),
     "collect": ("core.collection.cli", "main"),
+    "read-chart": ("core.chartread.cli", "main"),
 }
 
 
