@@ -105,7 +105,7 @@ def live(count: int, repeats: int) -> None:
 
     def on_close(names: list[str]) -> ScanReport:
         # Copies: every repeat starts from the state after the previous close (copying is in the figure).
-        rec = DetectionRecord(record.playbooks, dict(record.bars), dict(record.dirs))
+        rec = DetectionRecord(record.playbooks, dict(record.bars), dict(record.dirs), dict(record.calendar))
         return rescan(prev, now, names, "1m", memo=dict(memo), record=rec)
 
     res = on_close(closed)

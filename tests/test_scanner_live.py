@@ -92,7 +92,7 @@ def test_changed_history_is_detected_again_not_read_from_the_record() -> None:
 
 def test_record_forgets_symbols_that_left_the_watchlist() -> None:
     rec = DetectionRecord(("a",))
-    b, start = replay()["SPY"]
+    b = replay()["SPY"][0]
     rec.keep(["SPY", "X"], [b[:10], b[:5]], np.array([0, 10]), np.array([10, 15]),
              np.zeros((15, 1), dtype=np.int8))
     rec.retain(["SPY"])

@@ -209,8 +209,31 @@ def _regular_hours(ts: np.ndarray, cal: ExchangeCalendar) -> tuple[np.ndarray, n
     return np.where(inside, pos_c, -1), mos, rth_c
 
 
-def build_features(series: Sequence[SeriesInput], interval: Interval) -> Features:
-    """Compute the causal inputs of every playbook for the given series (one frame)."""
+ClockCache = MutableMapping[str, tuple[np.ndarray, ...]]   # symbol → (ts, phase, cal_idx, mos, rth_close, sid)
+
+
+def _reuse_clock(calendar: ClockCache | None, symbol: str, ts: np.ndarray, a: int, b: int,
+                 cols: tuple[np.ndarray, ...]) -> int:
+    """Copy the calendar columns of the bars an earlier frame already had (same leading timestamps)
+    into [a, a + m) of `cols`; returns m (0 without a usable entry). They are functions of each
+    bar's timestamp alone, so a live rescan computes them for the new bars only."""
+    hit = calendar.get(symbol) if calendar is not None else None
+    if hit is None:
+        return 0
+    m = len(hit[0])
+    if m > b - a or not (hit[0] == ts[a:a + m]).all():
+        return 0
+    for col, part in zip(cols, hit[1:], strict=True):
+        col[a:a + m] = part
+    return m
+
+
+def build_features(series: Sequence[SeriesInput], interval: Interval, calendar: ClockCache | None = None
+                   ) -> Features:
+    """Compute the causal inputs of every playbook for the given series (one frame).
+
+    `calendar` (kept by a live scanner between bar closes) holds each symbol's per-bar session
+    columns from the previous frame; only the bars after them are looked up in the calendar."""
     if interval.is_daily:
         raise InputError("interval", "the scanner needs intraday bars (1m … 4h), got daily")
     if not series:
@@ -232,13 +255,21 @@ def build_features(series: Sequence[SeriesInput], interval: Interval) -> Feature
     by_cal: dict[str, list[int]] = {}
     for k, s in enumerate(series):
         by_cal.setdefault(calendar_for(s.symbol).code, []).append(k)
+    cols = (phase, cal_idx, mos, rth_close, vwap_sid)
     for ks in by_cal.values():
         cal = calendar_for(series[ks[0]].symbol)
-        sel = np.concatenate([np.arange(starts[k], ends[k]) for k in ks])
+        reused = [_reuse_clock(calendar, series[k].symbol, ts, int(starts[k]), int(ends[k]), cols) for k in ks]
+        sel = np.concatenate([np.arange(starts[k] + m, ends[k]) for k, m in zip(ks, reused, strict=True)])
+        if not len(sel):
+            continue
         t = ts[sel]
         phase[sel] = phases(t, cal)
         cal_idx[sel], mos[sel], rth_close[sel] = _regular_hours(t, cal)
         vwap_sid[sel] = session_ids(t, cal)
+    if calendar is not None:
+        for k, s in enumerate(series):
+            a, b = int(starts[k]), int(ends[k])
+            calendar[s.symbol] = (ts[a:b], *(c[a:b] for c in cols))
 
     ind = {k: np.full(n, np.nan) for k in ("ema9", "ema20", "ema50", "atr", "adx", "vwap")}
     for k in range(len(series)):

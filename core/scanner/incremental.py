@@ -27,19 +27,25 @@ def extends(old: Bars, new: Bars) -> bool:
     m = len(old)
     if len(new) < m:
         return False
-    if not np.array_equal(old.ts, new.ts[:m]):
+    if not (old.ts == new.ts[:m]).all():
         return False
-    return all(np.array_equal(getattr(old, c), getattr(new, c)[:m], equal_nan=True)
-               for c in ("close", "high", "low", "open", "volume"))
+    for c in ("close", "high", "low", "open", "volume"):
+        a, b = getattr(old, c), getattr(new, c)[:m]
+        # Plain equality first (fast); NaN ≠ NaN, so a series with NaN takes the exact check.
+        if not (a == b).all() and not np.array_equal(a, b, equal_nan=True):
+            return False
+    return True
 
 
 @dataclass
 class DetectionRecord:
-    """Per symbol: the bars last scanned and, per bar and playbook, the detected direction."""
+    """Per symbol: the bars last scanned, per bar and playbook the detected direction, and the
+    per-bar session columns of the features (phase, session, minutes since the open)."""
 
     playbooks: tuple[str, ...]
     bars: dict[str, Bars] = field(default_factory=dict)
     dirs: dict[str, np.ndarray] = field(default_factory=dict)   # (bars, playbooks) int8, UNSEEN if not run
+    calendar: dict[str, tuple[np.ndarray, ...]] = field(default_factory=dict)  # build_features' clock columns
 
     def frame(self, symbols: Sequence[str], series: Sequence[Bars]) -> np.ndarray:
         """The (bars, playbooks) record for a frame of these series in this order: a symbol whose
@@ -71,3 +77,5 @@ class DetectionRecord:
         for sym in [s for s in self.bars if s not in want]:
             self.bars.pop(sym, None)
             self.dirs.pop(sym, None)
+        for sym in [s for s in self.calendar if s not in want]:
+            self.calendar.pop(sym, None)

@@ -23,9 +23,10 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -177,7 +178,20 @@ def score(state: SetupState, confidence: float, distance_atr: float | None) -> f
 def rank(candidates: Iterable[Candidate]) -> tuple[Candidate, ...]:
     """Best score first (ties: symbol, playbook), numbered from 1."""
     ordered = sorted(candidates, key=lambda c: (-c.score, c.symbol, c.playbook))
-    return tuple(replace(c, rank=k) for k, c in enumerate(ordered, start=1))
+    return tuple(c if c.rank == k else _with_rank(c, k) for k, c in enumerate(ordered, start=1))
+
+
+_CANDIDATE_SLOTS = tuple(f.name for f in fields(Candidate))
+
+
+def _with_rank(c: Candidate, k: int) -> Candidate:
+    """`replace(c, rank=k)` without its per-call field introspection (a live rescan ranks every
+    candidate of the watchlist on each close)."""
+    out = object.__new__(Candidate)
+    for name in _CANDIDATE_SLOTS:
+        object.__setattr__(out, name, getattr(c, name))
+    object.__setattr__(out, "rank", k)
+    return out
 
 
 # -- the scan -------------------------------------------------------------------------------------
@@ -197,8 +211,13 @@ def _confidence(ctx: PlanContext, playbook: str, conds: np.ndarray) -> float:
     return float(ctx.calibration.apply(playbook, raw)) if ctx.calibration is not None else raw
 
 
-def _speed(f: Features, i: int) -> float:
-    """Mean |close change| per bar over the last SPEED_BARS bars of the series."""
+def _speed(f: Features, i: int, memo: dict[int, float] | None = None) -> float:
+    """Mean |close change| per bar over the last SPEED_BARS bars of the series (`memo`: by bar, the
+    armed setups of every playbook at one bar share it)."""
+    if memo is not None:
+        if i not in memo:
+            memo[i] = _speed(f, i)
+        return memo[i]
     a = max(int(f.series_start[f.series_of[i]]), i - SPEED_BARS)
     c = f.close[a:i + 1]
     return float(np.mean(np.abs(np.diff(c)))) if len(c) > 1 else float("nan")
@@ -231,6 +250,7 @@ def _plan_state(f: Features, plan: Plan, i: int, last: int) -> str:
     return "live"
 
 
+@lru_cache(maxsize=4096)
 def _ny_time(ns: int) -> str:
     return datetime.fromtimestamp(ns / 1e9, tz=NY).strftime("%H:%M ET")
 
@@ -324,7 +344,7 @@ def _triggered_candidate(f: Features, plan: Plan, i_trig: int, last: int, cal: t
 
 
 def _armed_or_forming(f: Features, pb: Playbook, su: Setups, j: int, ctx: PlanContext,
-                      cal: tuple[str, str]) -> Candidate | str:
+                      cal: tuple[str, str], speeds: dict[int, float] | None = None) -> Candidate | str:
     """A candidate for row j of `su` (armed or forming), or the reason there is none."""
     i = int(su.idx[j])
     symbol = f.symbols[int(f.series_of[i])]
@@ -334,7 +354,7 @@ def _armed_or_forming(f: Features, pb: Playbook, su: Setups, j: int, ctx: PlanCo
         out = build_plan(f, su.signals(np.array([j])), 0, ctx, pb.spec.conditions, pb.spec.invalidation)
         if isinstance(out, Plan):
             dist, pct, in_atr = _distance(f, i, out.entry)
-            speed = _speed(f, i)
+            speed = _speed(f, i, speeds)
             btt = max(1, math.ceil(dist / speed)) if speed > 0 and math.isfinite(speed) else None
             words = su.describe(j)
             return Candidate(
@@ -427,13 +447,14 @@ def scan_setups(series: Sequence[SeriesInput] | Mapping[str, Bars], interval: In
     candidates: list[Candidate] = []
     as_of_ns = now_ns
     if usable:
-        f = build_features(usable, iv)
+        f = build_features(usable, iv, record.calendar if record is not None else None)
         last_idx = f.series_end - 1
         cal = _calibration_label(context)
         none: list[dict[str, str]] = [{} for _ in usable]
         ends: list[dict[str, str]] = [{} for _ in usable]
         counts = [0] * len(usable)
         window = _live_window(f, last_idx)
+        speeds: dict[int, float] = {}
         rec = None
         if record is not None:
             if record.playbooks != tuple(pb.name for pb in books):
@@ -450,7 +471,7 @@ def scan_setups(series: Sequence[SeriesInput] | Mapping[str, Bars], interval: In
                     candidates.append(_triggered_candidate(f, plan, i_trig, int(last_idx[s]), cal))
                     counts[s] += 1
                     continue
-                out = _armed_or_forming(f, pb, su, s, context, cal)
+                out = _armed_or_forming(f, pb, su, s, context, cal, speeds)
                 if isinstance(out, Candidate):
                     candidates.append(out)
                     counts[s] += 1

@@ -144,8 +144,14 @@ class Playbook(ABC):
 
     def eligible(self, f: Features, idx: np.ndarray) -> np.ndarray:
         """Decision bars in one of the playbook's phases, with enough history and a defined ATR."""
-        phase_ok = np.isin(f.phase[idx], np.array([int(p) for p in self.spec.phases], dtype=np.uint8))
+        phase_ok = self._phase_table()[f.phase[idx]]
         return phase_ok & (f.bars_seen[idx] >= self.spec.min_bars) & np.isfinite(f.atr[idx])
+
+    def _phase_table(self) -> np.ndarray:
+        """True at the SessionPhase codes the playbook runs in (a lookup instead of np.isin per call)."""
+        table = np.zeros(256, dtype=bool)
+        table[[int(p) for p in self.spec.phases]] = True
+        return table
 
     def detect(self, f: Features, idx: np.ndarray) -> Signals:
         idx = np.asarray(idx, dtype=np.int64)
@@ -171,7 +177,7 @@ class Playbook(ABC):
         trig, stop, inval, tp1, tp2, level = (nan.copy() for _ in range(6))
         conds = np.zeros((n, k), dtype=bool)
         words = np.full(n, "", dtype=object)
-        phase_ok = np.isin(f.phase[idx], np.array([int(p) for p in self.spec.phases], dtype=np.uint8))
+        phase_ok = self._phase_table()[f.phase[idx]]
         enough = f.bars_seen[idx] >= self.spec.min_bars
         runs_in = ", ".join(p.label for p in self.spec.phases)
         labels = np.array([SessionPhase(int(c)).label for c in range(8)], dtype=object)
