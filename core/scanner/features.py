@@ -21,6 +21,7 @@ import pandas as pd
 
 from core.errors import InputError
 from core.indicators import adx, anchored_vwap, atr, ema, session_vwap
+from core.indicators.batch import needs_checked_path, scanner_indicators
 from core.market.bars import Bars
 from core.market.calendar import ExchangeCalendar, calendar_for
 from core.market.intervals import Interval
@@ -272,7 +273,11 @@ def build_features(series: Sequence[SeriesInput], interval: Interval, calendar: 
             calendar[s.symbol] = (ts[a:b], *(c[a:b] for c in cols))
 
     ind = {k: np.full(n, np.nan) for k in ("ema9", "ema20", "ema50", "atr", "adx", "vwap")}
-    for k in range(len(series)):
+    checked = np.array([needs_checked_path(s.bars.high, s.bars.low, s.bars.close, s.bars.volume)
+                        for s in series], dtype=bool)
+    scanner_indicators(cat["high"], cat["low"], cat["close"], cat["volume"], vwap_sid, starts, ends,
+                       checked, ATR_N, ind)
+    for k in np.flatnonzero(checked):
         a, b = int(starts[k]), int(ends[k])
         if b - a < 2:
             continue
