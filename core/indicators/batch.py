@@ -74,3 +74,39 @@ def scanner_indicators(high: np.ndarray, low: np.ndarray, close: np.ndarray, vol
             np.asarray(skip, dtype=np.bool_), with_vwap, np.array([9, 20, 50, n_atr], dtype=np.int64),
             out["ema9"], out["ema20"], out["ema50"], out["atr"], out["adx"], spare[0], spare[1], out["vwap"],
             *spare[2:])
+
+
+_lines_driver: object | None = None
+
+
+def _build_lines() -> object:
+    from numba import njit
+
+    k: ModuleType = importlib.import_module("core.indicators._kernels")
+    anchored_vwap = k.anchored_vwap
+    cache = bool(getattr(k, "_CACHE", False))
+
+    @njit(cache=cache, nogil=True, fastmath=False, error_model="numpy")
+    def run(high, low, close, volume, anchors, ends, offsets, zero, out) -> None:  # type: ignore[no-untyped-def]
+        for j in range(anchors.shape[0]):
+            a, b, o = anchors[j], ends[j], offsets[j]
+            anchored_vwap(high[a:b], low[a:b], close[a:b], volume[a:b], zero[0], out[o:o + b - a])
+
+    return run
+
+
+def anchored_vwap_lines(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray,
+                        anchors: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:
+    """`anchored_vwap(x[a:end], …, 0)` for each (a, end) pair, in one compiled call (same kernel,
+    same values). Volume must be ≥ 0 (the caller checks; the per-line function raises on it)."""
+    global _lines_driver
+    if _lines_driver is None:
+        _lines_driver = _build_lines()
+    anchors = np.asarray(anchors, dtype=np.int64)
+    ends = np.asarray(ends, dtype=np.int64)
+    lens = ends - anchors
+    offsets = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
+    out = np.empty(int(lens.sum()), dtype=np.float64)
+    f64 = [kernel_input(np.asarray(x, dtype=np.float64)) for x in (high, low, close, volume)]
+    _lines_driver(*f64, anchors, ends, offsets, np.zeros(1, dtype=np.int64), out)  # type: ignore[operator]
+    return [out[o:o + n] for o, n in zip(offsets.tolist(), lens.tolist(), strict=True)]

@@ -21,7 +21,7 @@ import pandas as pd
 
 from core.errors import InputError
 from core.indicators import adx, anchored_vwap, atr, ema, session_vwap
-from core.indicators.batch import needs_checked_path, scanner_indicators
+from core.indicators.batch import anchored_vwap_lines, needs_checked_path, scanner_indicators
 from core.market.bars import Bars
 from core.market.calendar import ExchangeCalendar, calendar_for
 from core.market.intervals import Interval
@@ -143,17 +143,46 @@ class Features:
             cache = self.avwap_cache
         out = {k: np.full(len(idx), np.nan) for k in AVWAP_NAMES}
         rows = self.row[idx]
-        for r in np.unique(rows[rows >= 0]):
+        wanted = np.unique(rows[rows >= 0])
+        fresh = self._session_avwaps_many([int(r) for r in wanted if int(r) not in cache])
+        cache.update(fresh)
+        for r in wanted:
             sel = np.flatnonzero(rows == r)
-            lines = cache.get(int(r)) if cache is not None else None
-            if lines is None:
-                lines = self._session_avwaps(int(r))
-                if cache is not None:
-                    cache[int(r)] = lines
+            lines = cache[int(r)]
             first = int(self.sessions.first[r])
             for name, line in lines.items():
                 out[name][sel] = line[idx[sel] - first]
         return out
+
+    def _anchors(self, r: int) -> tuple[int, int, dict[str, int]]:
+        t = self.sessions
+        first, end = int(t.first[r]), int(t.last[r]) + 1
+        p = int(t.prev[r])
+        return first, end, {"avwap_open": first if t.at_open[r] else -1,
+                            "avwap_pdh": int(t.high_idx[p]) if p >= 0 else -1,
+                            "avwap_pdl": int(t.low_idx[p]) if p >= 0 else -1,
+                            "avwap_pdc": int(t.last[p]) if p >= 0 else -1}
+
+    def _session_avwaps_many(self, rows: list[int]) -> dict[int, dict[str, np.ndarray]]:
+        """`_session_avwaps` of several session rows, the lines computed in one compiled call."""
+        if len(rows) < 2 or (self.volume < 0).any():     # negative volume: the checked path raises
+            return {r: self._session_avwaps(r) for r in rows}
+        todo: list[tuple[int, str, int, int, int]] = []   # (row, name, anchor, end, first)
+        out: dict[int, dict[str, np.ndarray]] = {}
+        for r in rows:
+            first, end, anchors = self._anchors(r)
+            out[r] = {}
+            for name, a in anchors.items():
+                if a < 0 or not self.volume[a:end].any():
+                    out[r][name] = np.full(end - first, np.nan)
+                else:
+                    todo.append((r, name, a, end, first))
+        if todo:
+            lines = anchored_vwap_lines(self.high, self.low, self.close, self.volume,
+                                        np.array([x[2] for x in todo]), np.array([x[3] for x in todo]))
+            for (r, name, a, _end, first), line in zip(todo, lines, strict=True):
+                out[r][name] = line[first - a:]
+        return {r: {name: out[r][name] for name in AVWAP_NAMES} for r in rows}
 
     def _session_avwaps(self, r: int) -> dict[str, np.ndarray]:
         t = self.sessions
