@@ -47,11 +47,20 @@ def _build() -> object:
     return run
 
 
-def needs_checked_path(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray) -> bool:
-    """True where the per-series indicator functions would skip leading NaNs or raise."""
-    if not len(close):
-        return False
-    return bool(np.isnan(high[0]) or np.isnan(low[0]) or np.isnan(close[0]) or (volume < 0).any())
+def needs_checked_path(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray,
+                       starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Per series [start, end): True where the per-series indicator functions would skip leading
+    NaNs or raise (negative volume)."""
+    out = np.zeros(len(starts), dtype=bool)
+    some = np.flatnonzero(np.asarray(ends) > np.asarray(starts))
+    if not len(some):
+        return out
+    a = np.asarray(starts)[some]
+    out[some] = np.isnan(high[a]) | np.isnan(low[a]) | np.isnan(close[a])
+    neg = np.flatnonzero(volume < 0)
+    if len(neg):
+        out |= (np.searchsorted(neg, starts) < np.searchsorted(neg, ends))
+    return out
 
 
 def scanner_indicators(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray,

@@ -302,8 +302,7 @@ def build_features(series: Sequence[SeriesInput], interval: Interval, calendar: 
             calendar[s.symbol] = (ts[a:b], *(c[a:b] for c in cols))
 
     ind = {k: np.full(n, np.nan) for k in ("ema9", "ema20", "ema50", "atr", "adx", "vwap")}
-    checked = np.array([needs_checked_path(s.bars.high, s.bars.low, s.bars.close, s.bars.volume)
-                        for s in series], dtype=bool)
+    checked = needs_checked_path(cat["high"], cat["low"], cat["close"], cat["volume"], starts, ends)
     scanner_indicators(cat["high"], cat["low"], cat["close"], cat["volume"], vwap_sid, starts, ends,
                        checked, ATR_N, ind)
     for k in np.flatnonzero(checked):

@@ -17,6 +17,7 @@ from core.market.sessions import SessionPhase
 from core.scanner.features import Features
 
 MIN_BARS = 30  # bars of history before any detector runs (the seed's minimum)
+_PHASE_TABLES: dict[tuple[SessionPhase, ...], np.ndarray] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,8 +150,11 @@ class Playbook(ABC):
 
     def _phase_table(self) -> np.ndarray:
         """True at the SessionPhase codes the playbook runs in (a lookup instead of np.isin per call)."""
-        table = np.zeros(256, dtype=bool)
-        table[[int(p) for p in self.spec.phases]] = True
+        table = _PHASE_TABLES.get(self.spec.phases)
+        if table is None:
+            table = np.zeros(256, dtype=bool)
+            table[[int(p) for p in self.spec.phases]] = True
+            _PHASE_TABLES[self.spec.phases] = table
         return table
 
     def detect(self, f: Features, idx: np.ndarray) -> Signals:
