@@ -154,6 +154,17 @@ class Features:
                 out[name][sel] = line[idx[sel] - first]
         return out
 
+    def avwaps_at(self, i: int) -> dict[str, float]:
+        """The anchored VWAPs at one bar (as `avwaps`, from the frame's cache), by name."""
+        r = int(self.row[i])
+        if r < 0:
+            return {}
+        lines = self.avwap_cache.get(r)
+        if lines is None:
+            lines = self.avwap_cache[r] = self._session_avwaps_many([r])[r]
+        first = int(self.sessions.first[r])
+        return {name: float(line[i - first]) for name, line in lines.items()}
+
     def _anchors(self, r: int) -> tuple[int, int, dict[str, int]]:
         t = self.sessions
         first, end = int(t.first[r]), int(t.last[r]) + 1

@@ -279,9 +279,7 @@ def bar_levels(f: Features, i: int, ctx: PlanContext) -> tuple[list[Level], floa
     cache = ctx.bar_levels
     if cache is not None and i in cache:
         return cache[i]
-    avw = {}
-    if int(f.row[i]) >= 0:
-        avw = {n: float(v[0]) for n, v in f.avwaps(np.array([i])).items() if np.isfinite(v[0])}
+    avw = {n: v for n, v in f.avwaps_at(i).items() if math.isfinite(v)}
     out = key_levels_at(f, i, avw, prior_profile(f, i, ctx.profiles)), _expected_move(f, i)
     if cache is not None:
         cache[i] = out

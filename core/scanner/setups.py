@@ -454,6 +454,7 @@ def scan_setups(series: Sequence[SeriesInput] | Mapping[str, Bars], interval: In
         ends: list[dict[str, str]] = [{} for _ in usable]
         counts = [0] * len(usable)
         window = _live_window(f, last_idx)
+        f.avwaps(last_idx)   # every symbol row needs its session's AVWAP lines: one batched call
         speeds: dict[int, float] = {}
         rec = None
         if record is not None:
