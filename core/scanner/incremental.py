@@ -23,18 +23,13 @@ UNSEEN = -2   # detection record: bar not evaluated yet (else the direction: +1,
 
 
 def extends(old: Bars, new: Bars) -> bool:
-    """True when `new` starts with exactly the bars of `old` (same timestamps and OHLCV)."""
+    """True when `new` starts with exactly the bars of `old` (same timestamps and OHLCV, bit for bit:
+    a NaN equals the same NaN; -0.0 vs 0.0 counts as a change, which only costs a full detection)."""
     m = len(old)
     if len(new) < m:
         return False
-    if not (old.ts == new.ts[:m]).all():
-        return False
-    for c in ("close", "high", "low", "open", "volume"):
-        a, b = getattr(old, c), getattr(new, c)[:m]
-        # Plain equality first (fast); NaN ≠ NaN, so a series with NaN takes the exact check.
-        if not (a == b).all() and not np.array_equal(a, b, equal_nan=True):
-            return False
-    return True
+    return all(getattr(old, c).tobytes() == getattr(new, c)[:m].tobytes()
+               for c in ("ts", "close", "high", "low", "open", "volume"))
 
 
 @dataclass
@@ -50,19 +45,15 @@ class DetectionRecord:
     def frame(self, symbols: Sequence[str], series: Sequence[Bars]) -> np.ndarray:
         """The (bars, playbooks) record for a frame of these series in this order: a symbol whose
         new bars do not extend the recorded ones starts over (all UNSEEN)."""
-        parts = []
+        out = np.full((sum(len(b) for b in series), len(self.playbooks)), UNSEEN, dtype=np.int8)
+        a = 0
         for sym, bars in zip(symbols, series, strict=True):
             old = self.bars.get(sym)
             rec = self.dirs.get(sym)
-            if old is None or rec is None or not extends(old, bars):
-                rec = np.empty((0, len(self.playbooks)), dtype=np.int8)
-            pad = len(bars) - len(rec)
-            parts.append(np.concatenate([rec[:len(bars)],
-                                         np.full((pad, len(self.playbooks)), UNSEEN, dtype=np.int8)])
-                         if pad else rec)
-        if not parts:
-            return np.empty((0, len(self.playbooks)), dtype=np.int8)
-        return np.concatenate(parts)
+            if old is not None and rec is not None and extends(old, bars):
+                out[a:a + len(rec)] = rec
+            a += len(bars)
+        return out
 
     def keep(self, symbols: Sequence[str], series: Sequence[Bars], starts: np.ndarray, ends: np.ndarray,
              record: np.ndarray) -> None:
