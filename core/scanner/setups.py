@@ -34,11 +34,10 @@ import numpy as np
 from core.errors import InputError
 from core.market.bars import Bars
 from core.market.intervals import Interval, parse_interval
-from core.market.sessions import SessionPhase
 from core.scanner.features import Features, SeriesInput, build_features
 from core.scanner.incremental import UNSEEN, DetectionRecord
 from core.scanner.levels import Level
-from core.scanner.plan import Plan, PlanContext, Rejected, bar_levels, build_plan, raw_confidence
+from core.scanner.plan import PHASE_LABELS, Plan, PlanContext, Rejected, bar_levels, build_plan, raw_confidence
 from core.scanner.playbooks import Playbook
 from core.scanner.playbooks.base import ARMED, FORMING, Setups, bars_for
 from core.scanner.scan import select_playbooks
@@ -393,7 +392,7 @@ def _symbol_row(f: Features, s: int, ctx: PlanContext, count: int, none_reasons:
         if len({*none_reasons.values()}) > 3:
             reason += " …"
     return SymbolRow(
-        symbol=f.symbols[s], price=_fin(float(f.close[i])), session_phase=SessionPhase(int(f.phase[i])).label,
+        symbol=f.symbols[s], price=_fin(float(f.close[i])), session_phase=PHASE_LABELS[int(f.phase[i])],
         trend_stack=stack, key_levels=tuple(sorted(levels, key=lambda lv: -lv.priority)),
         expected_move=_fin(em), atr=_fin(float(f.atr[i])), vwap=_fin(float(f.vwap[i])), bar_ts=int(f.ts[i]),
         candidates=count, no_candidate_reason=reason, none_reasons=none_reasons, ended=ended,

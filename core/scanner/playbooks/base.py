@@ -18,6 +18,7 @@ from core.scanner.features import Features
 
 MIN_BARS = 30  # bars of history before any detector runs (the seed's minimum)
 _PHASE_TABLES: dict[tuple[SessionPhase, ...], np.ndarray] = {}
+_LABELS = np.array([SessionPhase(c).label for c in range(8)], dtype=object)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +185,7 @@ class Playbook(ABC):
         phase_ok = self._phase_table()[f.phase[idx]]
         enough = f.bars_seen[idx] >= self.spec.min_bars
         runs_in = ", ".join(p.label for p in self.spec.phases)
-        labels = np.array([SessionPhase(int(c)).label for c in range(8)], dtype=object)
+        labels = _LABELS
         why = np.where(phase_ok, "", "session phase " + labels[f.phase[idx]] + "; runs in " + runs_in)
         why = np.where(phase_ok & ~enough, f"not enough bars (< {self.spec.min_bars})", why)
         ok = phase_ok & enough & np.isfinite(f.atr[idx])
