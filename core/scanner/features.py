@@ -21,6 +21,7 @@ import pandas as pd
 
 from core.errors import InputError
 from core.indicators import adx, anchored_vwap, atr, ema, session_vwap
+from core.indicators.batch import anchored_vwap_lines, needs_checked_path, scanner_indicators
 from core.market.bars import Bars
 from core.market.calendar import ExchangeCalendar, calendar_for
 from core.market.intervals import Interval
@@ -142,17 +143,57 @@ class Features:
             cache = self.avwap_cache
         out = {k: np.full(len(idx), np.nan) for k in AVWAP_NAMES}
         rows = self.row[idx]
-        for r in np.unique(rows[rows >= 0]):
+        wanted = np.unique(rows[rows >= 0])
+        fresh = self._session_avwaps_many([int(r) for r in wanted if int(r) not in cache])
+        cache.update(fresh)
+        for r in wanted:
             sel = np.flatnonzero(rows == r)
-            lines = cache.get(int(r)) if cache is not None else None
-            if lines is None:
-                lines = self._session_avwaps(int(r))
-                if cache is not None:
-                    cache[int(r)] = lines
+            lines = cache[int(r)]
             first = int(self.sessions.first[r])
             for name, line in lines.items():
                 out[name][sel] = line[idx[sel] - first]
         return out
+
+    def avwaps_at(self, i: int) -> dict[str, float]:
+        """The anchored VWAPs at one bar (as `avwaps`, from the frame's cache), by name."""
+        r = int(self.row[i])
+        if r < 0:
+            return {}
+        lines = self.avwap_cache.get(r)
+        if lines is None:
+            lines = self.avwap_cache[r] = self._session_avwaps_many([r])[r]
+        first = int(self.sessions.first[r])
+        return {name: float(line[i - first]) for name, line in lines.items()}
+
+    def _anchors(self, r: int) -> tuple[int, int, dict[str, int]]:
+        t = self.sessions
+        first, end = int(t.first[r]), int(t.last[r]) + 1
+        p = int(t.prev[r])
+        return first, end, {"avwap_open": first if t.at_open[r] else -1,
+                            "avwap_pdh": int(t.high_idx[p]) if p >= 0 else -1,
+                            "avwap_pdl": int(t.low_idx[p]) if p >= 0 else -1,
+                            "avwap_pdc": int(t.last[p]) if p >= 0 else -1}
+
+    def _session_avwaps_many(self, rows: list[int]) -> dict[int, dict[str, np.ndarray]]:
+        """`_session_avwaps` of several session rows, the lines computed in one compiled call."""
+        if len(rows) < 2 or (self.volume < 0).any():     # negative volume: the checked path raises
+            return {r: self._session_avwaps(r) for r in rows}
+        todo: list[tuple[int, str, int, int, int]] = []   # (row, name, anchor, end, first)
+        out: dict[int, dict[str, np.ndarray]] = {}
+        for r in rows:
+            first, end, anchors = self._anchors(r)
+            out[r] = {}
+            for name, a in anchors.items():
+                if a < 0 or not self.volume[a:end].any():
+                    out[r][name] = np.full(end - first, np.nan)
+                else:
+                    todo.append((r, name, a, end, first))
+        if todo:
+            lines = anchored_vwap_lines(self.high, self.low, self.close, self.volume,
+                                        np.array([x[2] for x in todo]), np.array([x[3] for x in todo]))
+            for (r, name, a, _end, first), line in zip(todo, lines, strict=True):
+                out[r][name] = line[first - a:]
+        return {r: {name: out[r][name] for name in AVWAP_NAMES} for r in rows}
 
     def _session_avwaps(self, r: int) -> dict[str, np.ndarray]:
         t = self.sessions
@@ -209,8 +250,31 @@ def _regular_hours(ts: np.ndarray, cal: ExchangeCalendar) -> tuple[np.ndarray, n
     return np.where(inside, pos_c, -1), mos, rth_c
 
 
-def build_features(series: Sequence[SeriesInput], interval: Interval) -> Features:
-    """Compute the causal inputs of every playbook for the given series (one frame)."""
+ClockCache = MutableMapping[str, tuple[np.ndarray, ...]]   # symbol → (ts, phase, cal_idx, mos, rth_close, sid)
+
+
+def _reuse_clock(calendar: ClockCache | None, symbol: str, ts: np.ndarray, a: int, b: int,
+                 cols: tuple[np.ndarray, ...]) -> int:
+    """Copy the calendar columns of the bars an earlier frame already had (same leading timestamps)
+    into [a, a + m) of `cols`; returns m (0 without a usable entry). They are functions of each
+    bar's timestamp alone, so a live rescan computes them for the new bars only."""
+    hit = calendar.get(symbol) if calendar is not None else None
+    if hit is None:
+        return 0
+    m = len(hit[0])
+    if m > b - a or not (hit[0] == ts[a:a + m]).all():
+        return 0
+    for col, part in zip(cols, hit[1:], strict=True):
+        col[a:a + m] = part
+    return m
+
+
+def build_features(series: Sequence[SeriesInput], interval: Interval, calendar: ClockCache | None = None
+                   ) -> Features:
+    """Compute the causal inputs of every playbook for the given series (one frame).
+
+    `calendar` (kept by a live scanner between bar closes) holds each symbol's per-bar session
+    columns from the previous frame; only the bars after them are looked up in the calendar."""
     if interval.is_daily:
         raise InputError("interval", "the scanner needs intraday bars (1m … 4h), got daily")
     if not series:
@@ -232,16 +296,27 @@ def build_features(series: Sequence[SeriesInput], interval: Interval) -> Feature
     by_cal: dict[str, list[int]] = {}
     for k, s in enumerate(series):
         by_cal.setdefault(calendar_for(s.symbol).code, []).append(k)
+    cols = (phase, cal_idx, mos, rth_close, vwap_sid)
     for ks in by_cal.values():
         cal = calendar_for(series[ks[0]].symbol)
-        sel = np.concatenate([np.arange(starts[k], ends[k]) for k in ks])
+        reused = [_reuse_clock(calendar, series[k].symbol, ts, int(starts[k]), int(ends[k]), cols) for k in ks]
+        sel = np.concatenate([np.arange(starts[k] + m, ends[k]) for k, m in zip(ks, reused, strict=True)])
+        if not len(sel):
+            continue
         t = ts[sel]
         phase[sel] = phases(t, cal)
         cal_idx[sel], mos[sel], rth_close[sel] = _regular_hours(t, cal)
         vwap_sid[sel] = session_ids(t, cal)
+    if calendar is not None:
+        for k, s in enumerate(series):
+            a, b = int(starts[k]), int(ends[k])
+            calendar[s.symbol] = (ts[a:b], *(c[a:b] for c in cols))
 
     ind = {k: np.full(n, np.nan) for k in ("ema9", "ema20", "ema50", "atr", "adx", "vwap")}
-    for k in range(len(series)):
+    checked = needs_checked_path(cat["high"], cat["low"], cat["close"], cat["volume"], starts, ends)
+    scanner_indicators(cat["high"], cat["low"], cat["close"], cat["volume"], vwap_sid, starts, ends,
+                       checked, ATR_N, ind)
+    for k in np.flatnonzero(checked):
         a, b = int(starts[k]), int(ends[k])
         if b - a < 2:
             continue

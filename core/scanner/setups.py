@@ -23,9 +23,10 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -33,10 +34,10 @@ import numpy as np
 from core.errors import InputError
 from core.market.bars import Bars
 from core.market.intervals import Interval, parse_interval
-from core.market.sessions import SessionPhase
 from core.scanner.features import Features, SeriesInput, build_features
+from core.scanner.incremental import UNSEEN, DetectionRecord
 from core.scanner.levels import Level
-from core.scanner.plan import Plan, PlanContext, Rejected, bar_levels, build_plan, raw_confidence
+from core.scanner.plan import PHASE_LABELS, Plan, PlanContext, Rejected, bar_levels, build_plan, raw_confidence
 from core.scanner.playbooks import Playbook
 from core.scanner.playbooks.base import ARMED, FORMING, Setups, bars_for
 from core.scanner.scan import select_playbooks
@@ -176,7 +177,20 @@ def score(state: SetupState, confidence: float, distance_atr: float | None) -> f
 def rank(candidates: Iterable[Candidate]) -> tuple[Candidate, ...]:
     """Best score first (ties: symbol, playbook), numbered from 1."""
     ordered = sorted(candidates, key=lambda c: (-c.score, c.symbol, c.playbook))
-    return tuple(replace(c, rank=k) for k, c in enumerate(ordered, start=1))
+    return tuple(c if c.rank == k else _with_rank(c, k) for k, c in enumerate(ordered, start=1))
+
+
+_CANDIDATE_SLOTS = tuple(f.name for f in fields(Candidate))
+
+
+def _with_rank(c: Candidate, k: int) -> Candidate:
+    """`replace(c, rank=k)` without its per-call field introspection (a live rescan ranks every
+    candidate of the watchlist on each close)."""
+    out = object.__new__(Candidate)
+    for name in _CANDIDATE_SLOTS:
+        object.__setattr__(out, name, getattr(c, name))
+    object.__setattr__(out, "rank", k)
+    return out
 
 
 # -- the scan -------------------------------------------------------------------------------------
@@ -196,8 +210,13 @@ def _confidence(ctx: PlanContext, playbook: str, conds: np.ndarray) -> float:
     return float(ctx.calibration.apply(playbook, raw)) if ctx.calibration is not None else raw
 
 
-def _speed(f: Features, i: int) -> float:
-    """Mean |close change| per bar over the last SPEED_BARS bars of the series."""
+def _speed(f: Features, i: int, memo: dict[int, float] | None = None) -> float:
+    """Mean |close change| per bar over the last SPEED_BARS bars of the series (`memo`: by bar, the
+    armed setups of every playbook at one bar share it)."""
+    if memo is not None:
+        if i not in memo:
+            memo[i] = _speed(f, i)
+        return memo[i]
     a = max(int(f.series_start[f.series_of[i]]), i - SPEED_BARS)
     c = f.close[a:i + 1]
     return float(np.mean(np.abs(np.diff(c)))) if len(c) > 1 else float("nan")
@@ -230,6 +249,7 @@ def _plan_state(f: Features, plan: Plan, i: int, last: int) -> str:
     return "live"
 
 
+@lru_cache(maxsize=4096)
 def _ny_time(ns: int) -> str:
     return datetime.fromtimestamp(ns / 1e9, tz=NY).strftime("%H:%M ET")
 
@@ -237,37 +257,61 @@ def _ny_time(ns: int) -> str:
 PlanMemo = MutableMapping[tuple, "Plan | Rejected"]   # (symbol, playbook, bar ts, direction, OHLCV)
 
 
-def _triggered(f: Features, pb: Playbook, last_idx: np.ndarray, ctx: PlanContext, memo: PlanMemo | None
+def _live_window(f: Features, last_idx: np.ndarray) -> np.ndarray:
+    """Bars of the last LIVE_MINUTES (+1 bar) of each series' current session, ascending; none for a
+    series whose latest bar is outside regular hours. One bar more than the live window: a plan
+    leaving the window is reported as ended (once)."""
+    look = max(3, bars_for(f, LIVE_MINUTES))
+    rows = f.row[last_idx]
+    last = last_idx[rows >= 0]
+    if not len(last):
+        return np.empty(0, dtype=np.int64)
+    first = np.maximum(f.sessions.first[rows[rows >= 0]], last - look)
+    lens = last - first + 1
+    return np.repeat(first - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
+
+
+def _triggered(f: Features, pb: Playbook, window: np.ndarray, ctx: PlanContext, memo: PlanMemo | None,
+               record: np.ndarray | None = None, col: int = 0
                ) -> tuple[dict[int, tuple[Plan, int]], dict[int, str]]:
     """Per series number: the most recent live plan of `pb` in its last LIVE_MINUTES of this session,
-    and the note for plans that ended."""
+    and the note for plans that ended.
+
+    `record` (a live scanner's detection record of this frame, column `col` for `pb`) holds the
+    direction detected at bars seen by earlier scans: only the bars it has not seen are detected."""
     look = max(3, bars_for(f, LIVE_MINUTES))
-    idx_parts = []
-    # One bar more than the live window: a plan leaving the window is reported as ended (once).
-    for i in last_idx:
-        r = int(f.row[i])
-        if r < 0:
-            continue
-        first = max(int(f.sessions.first[r]), int(i) - look)
-        idx_parts.append(np.arange(first, int(i) + 1))
     live: dict[int, tuple[Plan, int]] = {}
     ended: dict[int, str] = {}
-    if not idx_parts:
+    if not len(window):
         return live, ended
-    sig = pb.detect(f, np.concatenate(idx_parts))
+    if record is None:
+        sig = pb.detect(f, window)
+        trig_idx, trig_dir = sig.idx, sig.direction
+    else:
+        need = window[record[window, col] == UNSEEN]
+        sig = pb.detect(f, need)
+        record[need, col] = 0
+        record[sig.idx, col] = sig.direction
+        w = record[window, col]
+        trig_idx, trig_dir = window[w != 0], w[w != 0]
+    sig_row = {int(i): k for k, i in enumerate(sig.idx)}
     seen: set[int] = set()
-    for k in range(len(sig) - 1, -1, -1):          # newest trigger of each series first
-        i = int(sig.idx[k])
+    for k in range(len(trig_idx) - 1, -1, -1):          # newest trigger of each series first
+        i = int(trig_idx[k])
         s = int(f.series_of[i])
         if s in seen:
             continue
         # The trigger bar's prices are part of the key: a replay that maps another real day onto the
         # same timestamps must not get the plan built from the old bars.
-        key = (f.symbols[s], pb.name, int(f.ts[i]), int(sig.direction[k]),
+        key = (f.symbols[s], pb.name, int(f.ts[i]), int(trig_dir[k]),
                float(f.open[i]), float(f.high[i]), float(f.low[i]), float(f.close[i]), float(f.volume[i]))
         out = memo.get(key) if memo is not None else None
         if out is None:
-            out = build_plan(f, sig, k, ctx, pb.spec.conditions, pb.spec.invalidation)
+            row = sig_row.get(i)
+            one = sig
+            if row is None:                              # seen by an earlier scan, not in the memo
+                one, row = pb.detect(f, np.array([i], dtype=np.int64)), 0
+            out = build_plan(f, one, row, ctx, pb.spec.conditions, pb.spec.invalidation)
             if memo is not None:
                 memo[key] = out
         if not isinstance(out, Plan):
@@ -299,7 +343,7 @@ def _triggered_candidate(f: Features, plan: Plan, i_trig: int, last: int, cal: t
 
 
 def _armed_or_forming(f: Features, pb: Playbook, su: Setups, j: int, ctx: PlanContext,
-                      cal: tuple[str, str]) -> Candidate | str:
+                      cal: tuple[str, str], speeds: dict[int, float] | None = None) -> Candidate | str:
     """A candidate for row j of `su` (armed or forming), or the reason there is none."""
     i = int(su.idx[j])
     symbol = f.symbols[int(f.series_of[i])]
@@ -309,7 +353,7 @@ def _armed_or_forming(f: Features, pb: Playbook, su: Setups, j: int, ctx: PlanCo
         out = build_plan(f, su.signals(np.array([j])), 0, ctx, pb.spec.conditions, pb.spec.invalidation)
         if isinstance(out, Plan):
             dist, pct, in_atr = _distance(f, i, out.entry)
-            speed = _speed(f, i)
+            speed = _speed(f, i, speeds)
             btt = max(1, math.ceil(dist / speed)) if speed > 0 and math.isfinite(speed) else None
             words = su.describe(j)
             return Candidate(
@@ -348,7 +392,7 @@ def _symbol_row(f: Features, s: int, ctx: PlanContext, count: int, none_reasons:
         if len({*none_reasons.values()}) > 3:
             reason += " …"
     return SymbolRow(
-        symbol=f.symbols[s], price=_fin(float(f.close[i])), session_phase=SessionPhase(int(f.phase[i])).label,
+        symbol=f.symbols[s], price=_fin(float(f.close[i])), session_phase=PHASE_LABELS[int(f.phase[i])],
         trend_stack=stack, key_levels=tuple(sorted(levels, key=lambda lv: -lv.priority)),
         expected_move=_fin(em), atr=_fin(float(f.atr[i])), vwap=_fin(float(f.vwap[i])), bar_ts=int(f.ts[i]),
         candidates=count, no_candidate_reason=reason, none_reasons=none_reasons, ended=ended,
@@ -362,7 +406,7 @@ def _empty_row(symbol: str, reason: str) -> SymbolRow:
 def scan_setups(series: Sequence[SeriesInput] | Mapping[str, Bars], interval: Interval | str, *,
                 style: str = "intraday", playbooks: Sequence[str] | None = None,
                 ctx: PlanContext | None = None, now_ns: int | None = None,
-                memo: PlanMemo | None = None) -> ScanReport:
+                memo: PlanMemo | None = None, record: DetectionRecord | None = None) -> ScanReport:
     """Every playbook's state for every symbol at its latest bar, ranked (see the module doc).
 
     `now_ns` (UTC): bars starting at or after it are ignored (never read an unfinished bar) and a
@@ -370,7 +414,8 @@ def scan_setups(series: Sequence[SeriesInput] | Mapping[str, Bars], interval: In
     `ctx.calibration` makes confidences calibrated; candidates name the calibration. `memo` (a dict
     kept by the caller between live rescans) remembers the plan built for each trigger bar: a plan
     depends only on bars up to its trigger, so it is built once — the same setup keeps the same
-    plan (and plan id) on every later scan."""
+    plan (and plan id) on every later scan. `record` (a live scanner's, see core/scanner/incremental.py)
+    lets the detectors skip the bars an earlier scan of the same bars already saw."""
     iv = parse_interval(interval)
     check_style(style)
     books = select_playbooks(playbooks)
@@ -401,14 +446,22 @@ def scan_setups(series: Sequence[SeriesInput] | Mapping[str, Bars], interval: In
     candidates: list[Candidate] = []
     as_of_ns = now_ns
     if usable:
-        f = build_features(usable, iv)
+        f = build_features(usable, iv, record.calendar if record is not None else None)
         last_idx = f.series_end - 1
         cal = _calibration_label(context)
         none: list[dict[str, str]] = [{} for _ in usable]
         ends: list[dict[str, str]] = [{} for _ in usable]
         counts = [0] * len(usable)
-        for pb in books:
-            live, ended = _triggered(f, pb, last_idx, context, memo)
+        window = _live_window(f, last_idx)
+        f.avwaps(last_idx)   # every symbol row needs its session's AVWAP lines: one batched call
+        speeds: dict[int, float] = {}
+        rec = None
+        if record is not None:
+            if record.playbooks != tuple(pb.name for pb in books):
+                raise InputError("record", "kept for another playbook selection")
+            rec = record.frame(f.symbols, [s.bars for s in usable])
+        for col, pb in enumerate(books):
+            live, ended = _triggered(f, pb, window, context, memo, rec, col)
             su = pb.setups(f, last_idx)
             for s, note in ended.items():
                 ends[s][pb.name] = note
@@ -418,7 +471,7 @@ def scan_setups(series: Sequence[SeriesInput] | Mapping[str, Bars], interval: In
                     candidates.append(_triggered_candidate(f, plan, i_trig, int(last_idx[s]), cal))
                     counts[s] += 1
                     continue
-                out = _armed_or_forming(f, pb, su, s, context, cal)
+                out = _armed_or_forming(f, pb, su, s, context, cal, speeds)
                 if isinstance(out, Candidate):
                     candidates.append(out)
                     counts[s] += 1
@@ -426,6 +479,8 @@ def scan_setups(series: Sequence[SeriesInput] | Mapping[str, Bars], interval: In
                     none[s][pb.name] = out
         for s in range(len(usable)):
             rows[f.symbols[s]] = _symbol_row(f, s, context, counts[s], none[s], ends[s])
+        if record is not None and rec is not None:
+            record.keep(f.symbols, [s.bars for s in usable], f.series_start, f.series_end, rec)
         if as_of_ns is None:
             as_of_ns = int(f.ts[last_idx].max()) + iv.ns
     order = [s.symbol for s in _items(series)]
@@ -439,18 +494,20 @@ def scan_setups(series: Sequence[SeriesInput] | Mapping[str, Bars], interval: In
 def rescan(prev: ScanReport | None, series: Sequence[SeriesInput] | Mapping[str, Bars], closed: Iterable[str],
            interval: Interval | str, *, style: str = "intraday", playbooks: Sequence[str] | None = None,
            ctx: PlanContext | None = None, now_ns: int | None = None,
-           memo: PlanMemo | None = None) -> ScanReport:
+           memo: PlanMemo | None = None, record: DetectionRecord | None = None) -> ScanReport:
     """Rescan only the symbols whose bar just closed (`closed`) and keep the other symbols' rows and
     candidates from `prev`; re-rank the whole watchlist. A full scan without `prev` or when `prev`
     was for another interval or style. Symbols no longer in `series` are dropped."""
     items = _items(series)
     if prev is None or prev.interval != parse_interval(interval).name or prev.style != style:
-        return scan_setups(items, interval, style=style, playbooks=playbooks, ctx=ctx, now_ns=now_ns, memo=memo)
+        return scan_setups(items, interval, style=style, playbooks=playbooks, ctx=ctx, now_ns=now_ns, memo=memo,
+                           record=record)
     want = {s.upper() for s in closed}
     fresh = [s for s in items if s.symbol.upper() in want]
     if not fresh:
         return prev
-    part = scan_setups(fresh, interval, style=style, playbooks=playbooks, ctx=ctx, now_ns=now_ns, memo=memo)
+    part = scan_setups(fresh, interval, style=style, playbooks=playbooks, ctx=ctx, now_ns=now_ns, memo=memo,
+                       record=record)
     redone = {s.symbol for s in fresh}
     watch = {s.symbol for s in items}
     kept = [c for c in prev.candidates if c.symbol not in redone and c.symbol in watch]
@@ -575,6 +632,7 @@ class LiveScanner:
         self.ctx = ctx
         self.report: ScanReport | None = None
         self.memo: dict[tuple, Plan | Rejected] = {}
+        self.record = DetectionRecord(tuple(pb.name for pb in select_playbooks(self.playbooks)))
 
     def update(self, series: Sequence[SeriesInput] | Mapping[str, Bars], closed: Iterable[str] | None = None,
                now_ns: int | None = None) -> tuple[ScanReport, list[SetupChange]]:
@@ -582,7 +640,8 @@ class LiveScanner:
         items = _items(series)
         names = [s.symbol for s in items] if closed is None else list(closed)
         new = rescan(self.report, items, names, self.interval, style=self.style, playbooks=self.playbooks,
-                     ctx=self.ctx, now_ns=now_ns, memo=self.memo)
+                     ctx=self.ctx, now_ns=now_ns, memo=self.memo, record=self.record)
+        self.record.retain(s.symbol for s in items)
         changes = diff_reports(self.report, new)
         self.report = new
         horizon = int(new.as_of.timestamp() * 1e9) - self.MEMO_KEEP_NS

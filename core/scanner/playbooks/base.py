@@ -17,6 +17,8 @@ from core.market.sessions import SessionPhase
 from core.scanner.features import Features
 
 MIN_BARS = 30  # bars of history before any detector runs (the seed's minimum)
+_PHASE_TABLES: dict[tuple[SessionPhase, ...], np.ndarray] = {}
+_LABELS = np.array([SessionPhase(c).label for c in range(8)], dtype=object)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +146,17 @@ class Playbook(ABC):
 
     def eligible(self, f: Features, idx: np.ndarray) -> np.ndarray:
         """Decision bars in one of the playbook's phases, with enough history and a defined ATR."""
-        phase_ok = np.isin(f.phase[idx], np.array([int(p) for p in self.spec.phases], dtype=np.uint8))
+        phase_ok = self._phase_table()[f.phase[idx]]
         return phase_ok & (f.bars_seen[idx] >= self.spec.min_bars) & np.isfinite(f.atr[idx])
+
+    def _phase_table(self) -> np.ndarray:
+        """True at the SessionPhase codes the playbook runs in (a lookup instead of np.isin per call)."""
+        table = _PHASE_TABLES.get(self.spec.phases)
+        if table is None:
+            table = np.zeros(256, dtype=bool)
+            table[[int(p) for p in self.spec.phases]] = True
+            _PHASE_TABLES[self.spec.phases] = table
+        return table
 
     def detect(self, f: Features, idx: np.ndarray) -> Signals:
         idx = np.asarray(idx, dtype=np.int64)
@@ -171,10 +182,10 @@ class Playbook(ABC):
         trig, stop, inval, tp1, tp2, level = (nan.copy() for _ in range(6))
         conds = np.zeros((n, k), dtype=bool)
         words = np.full(n, "", dtype=object)
-        phase_ok = np.isin(f.phase[idx], np.array([int(p) for p in self.spec.phases], dtype=np.uint8))
+        phase_ok = self._phase_table()[f.phase[idx]]
         enough = f.bars_seen[idx] >= self.spec.min_bars
         runs_in = ", ".join(p.label for p in self.spec.phases)
-        labels = np.array([SessionPhase(int(c)).label for c in range(8)], dtype=object)
+        labels = _LABELS
         why = np.where(phase_ok, "", "session phase " + labels[f.phase[idx]] + "; runs in " + runs_in)
         why = np.where(phase_ok & ~enough, f"not enough bars (< {self.spec.min_bars})", why)
         ok = phase_ok & enough & np.isfinite(f.atr[idx])
