@@ -44,6 +44,14 @@ def warm_up() -> None:
     historical_volatility(c, 5)
     session_vwap(c, c, c, c, session)
     anchored_vwap(c, c, c, c, 3)
+    # The scanner's batched drivers (core/indicators/batch.py): compiled here too, not on the
+    # first live scan.
+    from core.indicators.batch import anchored_vwap_lines, scanner_indicators
+
+    starts, ends = np.array([0, 32], dtype=np.int64), np.array([32, 64], dtype=np.int64)
+    out = {k: np.full(64, np.nan) for k in ("ema9", "ema20", "ema50", "atr", "adx", "vwap")}
+    scanner_indicators(c, c, c, c, session, starts, ends, np.zeros(2, dtype=bool), 14, out)
+    anchored_vwap_lines(c, c, c, c, starts, ends)
 
 
 __all__ = [
