@@ -229,7 +229,7 @@ class DrawingLayer(QtCore.QObject):
             on = a.status == "active"
             line = pg.InfiniteLine(pos=a.price, angle=0, movable=False,
                                    pen=make_pen(t.last_price if on else t.axis, 1.0, "dot"),
-                                   label=("⏰ " if on else "✓ ") + a.label.replace("{", "{{").replace("}", "}}"),
+                                   label=("Alert " if on else "Alert fired ") + a.label.replace("{", "{{").replace("}", "}}"),
                                    labelOpts={"position": 0.6, "color": t.last_price if on else t.axis,
                                               "anchors": [(0.5, 1), (0.5, 1)]})
             line.setZValue(13)
