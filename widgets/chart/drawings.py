@@ -227,9 +227,10 @@ class DrawingLayer(QtCore.QObject):
         self._rects.set_boxes(boxes)
         for a in self._alerts:
             on = a.status == "active"
+            text = ("Alert " if on else "Alert fired ") + a.label
             line = pg.InfiniteLine(pos=a.price, angle=0, movable=False,
                                    pen=make_pen(t.last_price if on else t.axis, 1.0, "dot"),
-                                   label=("Alert " if on else "Alert fired ") + a.label.replace("{", "{{").replace("}", "}}"),
+                                   label=text.replace("{", "{{").replace("}", "}}"),
                                    labelOpts={"position": 0.6, "color": t.last_price if on else t.axis,
                                               "anchors": [(0.5, 1), (0.5, 1)]})
             line.setZValue(13)
