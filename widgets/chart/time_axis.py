@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import math
 from datetime import datetime, timedelta
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -104,7 +105,23 @@ class TimeAxis(pg.AxisItem):
         return int(ts[n - 1]) + (i - n + 1) * self._interval_ns
 
     # -- pg.AxisItem --------------------------------------------------------------------------
+    # The price pane's hidden bottom axis (its vertical grid) and the time axis ask for the same
+    # ticks on every pan frame: the second asks the first's answer (keyed by store and view).
+    _shared: ClassVar[dict[int, tuple[tuple[object, ...], list[tuple[float, list[float]]]]]] = {}
+
     def tickValues(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:
+        n = len(self._store)
+        ts = self._store.ts
+        key = (minVal, maxVal, size, n, int(ts[0]) if n else 0, int(ts[n - 1]) if n else 0, self._interval_ns,
+               self._daily)
+        hit = TimeAxis._shared.get(id(self._store))
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        out = self._tick_values(minVal, maxVal, size)
+        TimeAxis._shared[id(self._store)] = (key, out)
+        return out
+
+    def _tick_values(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:
         n = len(self._store)
         a = max(0, math.ceil(min(minVal, maxVal)))
         b = min(n - 1, math.floor(max(minVal, maxVal)))
