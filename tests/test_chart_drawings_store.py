@@ -27,6 +27,7 @@ def test_crossed_from_either_side_and_touch() -> None:
     assert not crossed(100.0, 100.0, 100.0) and not crossed(98.0, 99.0, 100.0)
 
 
+@pytest.mark.slow   # a real kernel (replay feed, store)
 async def test_drawings_alerts_fire_once(isolated_dirs: Path) -> None:
     k = Workstation(load_settings(), today=date(2026, 11, 22))
     await k.start()

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.chart_controller import ChartController
@@ -73,6 +74,7 @@ def _plan(symbol: str, entry: float, bar_ts: int) -> Plan:
                 session_phase="morning", bar_ts=bar_ts)
 
 
+@pytest.mark.slow   # a real kernel (replay feed, store)
 async def test_plan_drag_overlays_drawings_alerts_markers(isolated_dirs: Path, qtbot) -> None:  # type: ignore[no-untyped-def]
     k = Workstation(load_settings(), today=date(2026, 11, 22))
     await k.start()
