@@ -76,6 +76,12 @@ class ChartController:
         chart.plan_level_moved.connect(self._on_level_moved)
         chart.drawing_requested.connect(self._on_drawing_requested)
         chart.drawing_moved.connect(self._on_drawing_moved)
+        chart.alert_requested.connect(
+            lambda price, label: spawn(self.add_alert(price=price, label=label), name="chart-alert"))
+        chart.drawing_alert_requested.connect(
+            lambda i: spawn(self.add_alert(drawing_id=i), name="chart-alert"))
+        chart.drawing_delete_requested.connect(lambda i: spawn(self.delete_drawing(i), name="chart-drawing-del"))
+        chart.alert_delete_requested.connect(lambda i: spawn(self.delete_alert(i), name="chart-alert-del"))
         self.symbol: str | None = None
         self.interval: Interval | None = None
         self._bars = Bars.empty()

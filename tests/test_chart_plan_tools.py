@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import math
 import os
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pyqtgraph as pg
 import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -26,6 +28,9 @@ from widgets.theme import LIGHT
 
 def _mouse(view: QtWidgets.QWidget, kind: QtCore.QEvent.Type, pos: QtCore.QPoint,
            buttons: QtCore.Qt.MouseButton) -> None:
+    if kind == QtCore.QEvent.Type.MouseMove:
+        # pyqtgraph's scene drops moves closer than 1/mouseRateLimit (10 ms): move at a hand's pace.
+        time.sleep(1.2 / pg.getConfigOption("mouseRateLimit"))
     local = QtCore.QPointF(pos)
     ev = QtGui.QMouseEvent(kind, local, QtCore.QPointF(view.mapToGlobal(pos)), QtCore.Qt.MouseButton.LeftButton,
                            buttons, QtCore.Qt.KeyboardModifier.NoModifier)
@@ -87,6 +92,7 @@ async def test_plan_drag_overlays_drawings_alerts_markers(isolated_dirs: Path, q
     qtbot.waitExposed(chart)
     ctrl = ChartController(k, chart, drawings=drawings)
     try:
+        await k.market.replay_pause()   # no live bar moves the view between a pixel lookup and the drag
         await ctrl.show("SPY", "5m")
         await until(lambda: bool(ctrl.overlays.levels) and "EMA 20" in chart.line_names(), 30)
         n = chart.bar_count()
@@ -149,6 +155,14 @@ async def test_plan_drag_overlays_drawings_alerts_markers(isolated_dirs: Path, q
         alert = await ctrl.add_alert(drawing_id=hline.id)
         await ctrl.add_alert(price=round(again.stop, 2), label="plan stop")
         assert [a.label for a in chart.alerts()] == [alert.label, "plan stop"]
+        # The right-click menu: an alert on a key level near the click, then deleting it again.
+        pdh = dict(ctrl.overlays.levels)["PDH"]
+        acts = {a.text(): a for a in chart.context_actions(x, pdh)}
+        acts[f"Add alert on PDH {pdh:.2f}"].trigger()
+        await until(lambda: [a.label for a in chart.alerts()][-1:] == ["PDH"])
+        acts = {a.text(): a for a in chart.context_actions(x, pdh)}
+        acts["Delete alert PDH"].trigger()
+        await until(lambda: "PDH" not in [a.label for a in chart.alerts()])
 
         # Follower markers: entry, TP1, exit with P/L in R and $.
         for kind, price, target in (("entered", again.entry, 0), ("tp_hit", again.targets[0], 1),

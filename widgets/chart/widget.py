@@ -68,6 +68,12 @@ class ChartWidget(QtWidgets.QWidget):
     plan_level_moved = QtCore.Signal(str, str, float)  # plan_id, field (entry/stop/tp1..), price
     drawing_requested = QtCore.Signal(str, list, str)  # kind, [(ts_ns, price), ...], text
     drawing_moved = QtCore.Signal(int, list)           # drawing id, [(ts_ns, price)]
+    # Right-click menu intents: an alert at a price / on a level (price, label), on a drawing (id),
+    # and removals.
+    alert_requested = QtCore.Signal(float, str)
+    drawing_alert_requested = QtCore.Signal(int)
+    drawing_delete_requested = QtCore.Signal(int)
+    alert_delete_requested = QtCore.Signal(int)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None, theme: Theme = DARK,
                  throttle_ms: int = 33) -> None:
@@ -717,15 +723,57 @@ class ChartWidget(QtWidgets.QWidget):
 
     def _on_click(self, event: object) -> None:
         btn = event.button() if hasattr(event, "button") else None
-        if btn != QtCore.Qt.MouseButton.LeftButton or self._draw.tool is None:
-            return
         pos = event.scenePos()
         vb = self._price.getViewBox()
         if not vb.sceneBoundingRect().contains(pos):
             return
         pt = vb.mapSceneToView(pos)
-        if self._draw.click(pt.x(), pt.y()):
+        if btn == QtCore.Qt.MouseButton.RightButton:
+            menu = QtWidgets.QMenu(self)
+            for action in self.context_actions(pt.x(), pt.y(), menu):
+                menu.addAction(action)
             event.accept()
+            menu.popup(QtGui.QCursor.pos())
+            return
+        if btn == QtCore.Qt.MouseButton.LeftButton and self._draw.tool is not None and self._draw.click(pt.x(), pt.y()):
+            event.accept()
+
+    def context_actions(self, x: float, y: float, parent: QtCore.QObject | None = None) -> list[QtGui.QAction]:
+        """The right-click menu at data point (x, y): an alert at that price, an alert on the level,
+        plan line or drawn line near the click (within 6 px), and removing a drawing or an alert."""
+        parent = parent or self
+        vb = self._price.getViewBox()
+        (_, _), (y0, y1) = vb.viewRange()
+        tol = 6.0 * (y1 - y0) / max(1.0, vb.height())
+        out: list[QtGui.QAction] = []
+
+        def action(text: str, fn: object) -> None:
+            a = QtGui.QAction(text, parent)
+            a.triggered.connect(fn)
+            out.append(a)
+
+        price = round(float(y), 2)
+        action(f"Add alert at {price:.2f}", lambda _checked=False: self.alert_requested.emit(price, f"{price:.2f}"))
+        named = [(str(lab), float(p)) for lab, p in self._levels_args]
+        view = self._plan.view
+        if view is not None:
+            named += [(f.upper() if f.startswith("tp") else f.capitalize(), p) for f, p in self._plan.prices().items()]
+        for label, level in named:
+            if abs(level - y) <= tol:
+                action(f"Add alert on {label} {level:.2f}",
+                       lambda _checked=False, lab=label, lv=level: self.alert_requested.emit(round(lv, 4), lab))
+        ts = self._tmap.x_to_ts(x) if len(self._store) else 0
+        for d in self._draw.drawings:
+            if d.kind in ("hline", "trend"):
+                at = d.points[0][1] if d.kind == "hline" else _line_price(d.points, ts)
+                if abs(at - y) <= tol:
+                    action(f"Add alert on this {'line' if d.kind == 'hline' else 'trend line'}",
+                           lambda _checked=False, i=d.id: self.drawing_alert_requested.emit(i))
+                    action("Delete drawing", lambda _checked=False, i=d.id: self.drawing_delete_requested.emit(i))
+        for a in self._draw.alerts:
+            if abs(a.price - y) <= tol:
+                action(f"Delete alert {a.label}", lambda _checked=False, i=a.id: self.alert_delete_requested.emit(i))
+        return out
 
     # -- linked chart, export, legend, describe --------------------------------------------------------
     def show_time_cursor(self, ts: int) -> None:
@@ -1063,6 +1111,11 @@ class ChartWidget(QtWidgets.QWidget):
                                      brush=pg.mkBrush(fill), pen=pg.mkPen(None), movable=False)
         region.setZValue(-5)
         return region
+
+
+def _line_price(points: tuple[tuple[int, float], ...], ts: int) -> float:
+    (t0, p0), (t1, p1) = points
+    return p0 if t1 == t0 else p0 + (p1 - p0) * (ts - t0) / (t1 - t0)
 
 
 def _blend(fg: str, bg: str, alpha: float) -> str:
