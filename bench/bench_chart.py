@@ -9,7 +9,11 @@ values unchanged).
 (b) 1,000 update_bar calls on the last bar with the event loop running (throttled paints), and the
     cost of one live-update paint (update + flush + synchronous repaint)
 (c) a full-view repaint (all bars in view) with LOD on and off
-The reference is `NaiveCandleItem`: it draws every bar on every paint, no cache, no culling.
+(d) pan/zoom frame time (x-range step + y-fit + synchronous repaint) at 100k and 1M bars, against
+    finplot (PyPI, the `bench` extra) on the same data in the same run
+The reference for (a)-(c) is `NaiveCandleItem`: it draws every bar on every paint, no cache, no culling.
+
+`--panzoom-only` runs (d) alone (a few seconds instead of ~90 s).
 """
 
 from __future__ import annotations
@@ -281,6 +285,66 @@ def bench_full_view(app: QtWidgets.QApplication, bars: Bars, label: str, naive_r
     nc.widget.close()
 
 
+PAN_STEPS = 60
+
+
+def pan_zoom_frames(app: QtWidgets.QApplication, vbs: list[pg.ViewBox], n: int) -> list[tuple[float, float]]:
+    """Median ms of one pan frame and one zoom frame per view box: set the x-range as a drag or
+    wheel step does, then turn the event loop once, which runs the chart's reactions (y-fit) and the
+    paint Qt scheduled (offscreen, that paint happens inside processEvents). The charts take turns
+    step by step, so a load spike on this shared machine hits both alike."""
+    right = n - 1 + 3.0
+    pans: list[list[float]] = [[] for _ in vbs]
+    zooms: list[list[float]] = [[] for _ in vbs]
+    for k in range(PAN_STEPS):
+        shift = 40.0 * (k % 10)                    # back and forth across 400 bars of history
+        width = VISIBLE * (1.0 + 0.1 * (k % 8))    # wheel steps out and back in
+        for j, vb in enumerate(vbs):
+            t = time.perf_counter()
+            vb.setXRange(right - VISIBLE - shift, right - shift, padding=0)
+            app.processEvents()
+            pans[j].append((time.perf_counter() - t) * 1000.0)
+            t = time.perf_counter()
+            vb.setXRange(right - width, right, padding=0)
+            app.processEvents()
+            zooms[j].append((time.perf_counter() - t) * 1000.0)
+    return [(statistics.median(p), statistics.median(z)) for p, z in zip(pans, zooms, strict=True)]
+
+
+def bench_pan_zoom(app: QtWidgets.QApplication, bars: Bars, label: str) -> None:
+    w = make_chart()
+    w.set_bars(bars, M1)
+    repaint(w)
+    try:
+        import finplot as fp
+    except ImportError:
+        p0 = w.candles.paint_count
+        (ours,) = pan_zoom_frames(app, [w.price_plot.getViewBox()], len(bars))
+        assert w.candles.paint_count - p0 >= 2 * PAN_STEPS, "every frame must really paint"
+        print(f"(d) pan/zoom frame, {label:>4}: chart pan {ours[0]:6.2f} ms  zoom {ours[1]:6.2f} ms   "
+              "(finplot not installed: pip install --no-deps finplot==1.9.7)")
+        return
+    df = pd.DataFrame({"time": pd.to_datetime(bars.ts, utc=True), "open": bars.open, "close": bars.close,
+                       "high": bars.high, "low": bars.low})
+    ax = fp.create_plot(f"finplot {label}", init_zoom_periods=VISIBLE)
+    fp.candlestick_ochl(df, ax=ax)
+    fp.show(qt_exec=False)
+    win = ax.vb.win
+    win.resize(W, H)
+    app.processEvents()
+    win.repaint()
+    p0 = w.candles.paint_count
+    ours, theirs = pan_zoom_frames(app, [w.price_plot.getViewBox(), ax.vb], len(bars))
+    assert w.candles.paint_count - p0 >= 2 * PAN_STEPS, "every frame must really paint"
+    win.close()
+    fp.windows.clear()
+    w.close()
+    w.deleteLater()
+    print(f"(d) pan/zoom frame, {label:>4}: chart pan {ours[0]:6.2f} ms  zoom {ours[1]:6.2f} ms   "
+          f"finplot pan {theirs[0]:6.2f} ms  zoom {theirs[1]:6.2f} ms   frame-rate ratio chart/finplot "
+          f"pan {theirs[0] / ours[0]:4.1f}x  zoom {theirs[1] / ours[1]:4.1f}x   (goals: <= 16 ms; >= 2x at 1M)")
+
+
 def main() -> None:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv)
     assert isinstance(app, QtWidgets.QApplication)
@@ -289,6 +353,10 @@ def main() -> None:
     b1m = tile(es, 10)[:1_000_000]
     print(f"ChartWidget benchmark, {W}x{H} offscreen, {VISIBLE} bars in view unless stated; "
           f"data: ES 1-min ({len(es):,} real bars; 1M = 10 tiles)")
+    bench_pan_zoom(app, b100k, "100k")
+    bench_pan_zoom(app, b1m, "1M")
+    if "--panzoom-only" in sys.argv:
+        return
     bench_set_bars(app, b100k, "100k", naive_repeat=3)
     bench_set_bars(app, b1m, "1M", naive_repeat=1)
     bench_live(app, b100k)

@@ -306,3 +306,47 @@ class JobRecord(Base):
     created_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+
+# -- chart drawings and price alerts ---------------------------------------------------------------
+DRAWING_KINDS = ("hline", "trend", "rect", "text")
+
+
+class DrawingRecord(Base):
+    """A drawing on a symbol's chart. Points are (UTC ns, price) pairs, so the drawing shows on every
+    interval of the symbol."""
+
+    __tablename__ = "chart_drawings"
+    __table_args__ = (
+        CheckConstraint("kind IN ('hline', 'trend', 'rect', 'text')", name="kind"),
+        Index("ix_chart_drawings_symbol", "symbol"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(8))
+    points: Mapped[dict[str, Any]]   # {"points": [[ts_ns, price], ...]}
+    text: Mapped[str | None] = mapped_column(String(500))
+    color: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class PriceAlertRecord(Base):
+    """Fire once when a live price crosses `price` (or the drawing's line at that moment)."""
+
+    __tablename__ = "price_alerts"
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'triggered')", name="status"),
+        Index("ix_price_alerts_symbol_status", "symbol", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(32))
+    price: Mapped[float]
+    label: Mapped[str] = mapped_column(String(200))
+    drawing_id: Mapped[int | None] = mapped_column(ForeignKey("chart_drawings.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    triggered_at: Mapped[datetime | None]
+    triggered_price: Mapped[float | None]

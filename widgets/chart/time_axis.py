@@ -10,8 +10,10 @@ stamp is 19:00/20:00 ET) belong to the next day's session: `session_time` shifts
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import datetime, timedelta
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -43,9 +45,28 @@ def session_time(t: datetime) -> datetime:
     return t + timedelta(days=1) if t.hour >= _EVENING_HOUR else t
 
 
+_TABLE_YEARS = ("1990-01-01", "2060-01-01")
+
+
+@functools.cache
+def _ny_offsets() -> tuple[np.ndarray, np.ndarray]:
+    """New York's UTC-offset changes (UTC ns) and the offset in force from each, built once from
+    the tz database: the axis converts on every pan frame, and pandas' tz_convert per call cost
+    ~2 ms of each one."""
+    hours = pd.date_range(*_TABLE_YEARS, freq="h", tz="UTC")
+    offset = (hours.tz_convert(NEW_YORK).tz_localize(None).as_unit("ns").asi8
+              - hours.as_unit("ns").asi8)
+    change = np.concatenate([[0], np.flatnonzero(np.diff(offset)) + 1])
+    return hours.as_unit("ns").asi8[change], offset[change]
+
+
 def ny_wall_ns(ts_ns: np.ndarray) -> np.ndarray:
     """UTC ns -> New York wall-clock ns (DST-aware), for bucketing by local time."""
-    idx = pd.DatetimeIndex(np.asarray(ts_ns, dtype=np.int64).view("datetime64[ns]"), tz="UTC")
+    ts = np.asarray(ts_ns, dtype=np.int64)
+    starts, offsets = _ny_offsets()
+    if len(ts) and starts[0] <= ts.min() and ts.max() < starts[0] + (70 * 365 * 86_400 * 10**9):
+        return ts + offsets[np.searchsorted(starts, ts, "right") - 1]
+    idx = pd.DatetimeIndex(ts.view("datetime64[ns]"), tz="UTC")
     return idx.tz_convert(NEW_YORK).tz_localize(None).as_unit("ns").asi8
 
 
@@ -84,7 +105,23 @@ class TimeAxis(pg.AxisItem):
         return int(ts[n - 1]) + (i - n + 1) * self._interval_ns
 
     # -- pg.AxisItem --------------------------------------------------------------------------
+    # The price pane's hidden bottom axis (its vertical grid) and the time axis ask for the same
+    # ticks on every pan frame: the second asks the first's answer (keyed by store and view).
+    _shared: ClassVar[dict[int, tuple[tuple[object, ...], list[tuple[float, list[float]]]]]] = {}
+
     def tickValues(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:
+        n = len(self._store)
+        ts = self._store.ts
+        key = (minVal, maxVal, size, n, int(ts[0]) if n else 0, int(ts[n - 1]) if n else 0, self._interval_ns,
+               self._daily)
+        hit = TimeAxis._shared.get(id(self._store))
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        out = self._tick_values(minVal, maxVal, size)
+        TimeAxis._shared[id(self._store)] = (key, out)
+        return out
+
+    def _tick_values(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:
         n = len(self._store)
         a = max(0, math.ceil(min(minVal, maxVal)))
         b = min(n - 1, math.floor(max(minVal, maxVal)))

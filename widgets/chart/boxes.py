@@ -1,0 +1,139 @@
+"""Shaded rectangles (zones, fair value gaps, drawn rectangles) and the volume profile histogram."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+
+@dataclass(frozen=True, slots=True)
+class Box:
+    x0: float
+    x1: float | None     # None: runs to the right edge of the view
+    low: float
+    high: float
+    color: str
+    alpha: int           # 0..255 fill
+    label: str = ""
+
+
+class BoxesItem(pg.GraphicsObject):
+    """Rectangles in data coordinates, one paint call each; bounds follow the view for open boxes."""
+
+    def __init__(self, z: float = -8) -> None:
+        super().__init__()
+        self._boxes: list[Box] = []
+        self._labels: list[pg.TextItem] = []
+        self.setZValue(z)
+
+    @property
+    def boxes(self) -> list[Box]:
+        return list(self._boxes)
+
+    def set_boxes(self, boxes: list[Box]) -> None:
+        for t in self._labels:
+            t.setParentItem(None)
+            if t.scene() is not None:
+                t.scene().removeItem(t)
+        self.prepareGeometryChange()
+        self._boxes = list(boxes)
+        self._labels = []
+        for b in self._boxes:
+            if b.label:
+                t = pg.TextItem(b.label, color=b.color, anchor=(0, 1))
+                t.setParentItem(self)
+                t.setPos(b.x0, max(b.low, b.high))
+                self._labels.append(t)
+        self.update()
+
+    def _right(self) -> float:
+        vb = self.getViewBox()
+        return float(vb.viewRange()[0][1]) if vb is not None else 0.0
+
+    def viewRangeChanged(self) -> None:
+        self.prepareGeometryChange()
+
+    def boundingRect(self) -> QtCore.QRectF:
+        if not self._boxes:
+            return QtCore.QRectF()
+        right = self._right()
+        x0 = min(b.x0 for b in self._boxes)
+        x1 = max(right if b.x1 is None else b.x1 for b in self._boxes)
+        lo = min(min(b.low, b.high) for b in self._boxes)
+        hi = max(max(b.low, b.high) for b in self._boxes)
+        return QtCore.QRectF(x0, lo, max(0.0, x1 - x0), hi - lo)
+
+    def paint(self, p: QtGui.QPainter, opt: QtWidgets.QStyleOptionGraphicsItem,
+              widget: QtWidgets.QWidget | None = None) -> None:
+        right = self._right()
+        for b in self._boxes:
+            x1 = right if b.x1 is None else b.x1
+            if x1 <= b.x0:
+                continue
+            edge = QtGui.QColor(b.color)
+            edge.setAlpha(min(255, b.alpha * 3))
+            fill = QtGui.QColor(b.color)
+            fill.setAlpha(b.alpha)
+            p.setPen(pg.mkPen(edge))
+            p.setBrush(fill)
+            lo, hi = min(b.low, b.high), max(b.low, b.high)
+            p.drawRect(QtCore.QRectF(b.x0, lo, x1 - b.x0, hi - lo))
+
+
+class VolumeProfileItem(pg.GraphicsObject):
+    """Volume at price as horizontal bars along the right quarter of the view; the value area
+    brighter than the rest."""
+
+    WIDTH = 0.22   # fraction of the view width the longest bar takes
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._edges = np.empty(0)
+        self._volume = np.empty(0)
+        self._val = self._vah = 0.0
+        self._color = "#888888"
+        self.setZValue(-9)
+
+    def set_profile(self, edges: np.ndarray, volume: np.ndarray, val: float, vah: float, color: str) -> None:
+        self.prepareGeometryChange()
+        self._edges, self._volume = np.asarray(edges, float), np.asarray(volume, float)
+        self._val, self._vah, self._color = float(val), float(vah), color
+        self.update()
+
+    def clear(self) -> None:
+        self.set_profile(np.empty(0), np.empty(0), 0.0, 0.0, self._color)
+
+    def has_profile(self) -> bool:
+        return len(self._volume) > 0
+
+    def viewRangeChanged(self) -> None:
+        self.prepareGeometryChange()
+
+    def boundingRect(self) -> QtCore.QRectF:
+        vb = self.getViewBox()
+        if vb is None or not len(self._volume):
+            return QtCore.QRectF()
+        (x0, x1), _ = vb.viewRange()
+        return QtCore.QRectF(x1 - (x1 - x0) * self.WIDTH, self._edges[0], (x1 - x0) * self.WIDTH,
+                             self._edges[-1] - self._edges[0])
+
+    def paint(self, p: QtGui.QPainter, opt: QtWidgets.QStyleOptionGraphicsItem,
+              widget: QtWidgets.QWidget | None = None) -> None:
+        vb = self.getViewBox()
+        vmax = float(self._volume.max()) if len(self._volume) else 0.0
+        if vb is None or vmax <= 0:
+            return
+        (x0, x1), _ = vb.viewRange()
+        full = (x1 - x0) * self.WIDTH
+        p.setPen(QtCore.Qt.PenStyle.NoPen)
+        inside, outside = QtGui.QColor(self._color), QtGui.QColor(self._color)
+        inside.setAlpha(110)
+        outside.setAlpha(45)
+        for k, vol in enumerate(self._volume):
+            lo, hi = self._edges[k], self._edges[k + 1]
+            w = full * vol / vmax
+            p.setBrush(inside if lo >= self._val - 1e-9 and hi <= self._vah + 1e-9 else outside)
+            p.drawRect(QtCore.QRectF(x1 - w, lo, w, (hi - lo) * 0.9))
