@@ -69,6 +69,9 @@ class MainWindow(QMainWindow):
         self.bridge.bar_updated.connect(self._on_live_bar)
         self.predictor = PredictorController(kernel, self.predictor_panel, lambda: self.controller.symbol or "SPY")
         self.bridge.job_progress.connect(self.predictor.on_job_progress)
+        self.bridge.follower_event.connect(self.controller.on_follower_event)
+        self.bridge.drawings_changed.connect(self.controller.on_drawings_event)
+        self.bridge.alert_triggered.connect(self.controller.on_drawings_event)
         self._build_shortcuts()
         # The replay clock in exchange time, once a second (read on the kernel thread).
         self._clock_timer = QTimer(self)

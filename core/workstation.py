@@ -9,7 +9,7 @@ call (the Qt window and the HTTP server), and owns the life cycle — nothing el
     async with Workstation.session(settings) as kernel:   # … or the caller's loop (CLI, serve, tests)
         await kernel.plans.scan(["SPY"])
 
-Services: market · plans · context · options · predictor · notes · collection · settings · jobs
+Services: market · plans · context · options · predictor · notes · drawings · collection · settings · jobs
 (core.jobs).
 """
 
@@ -35,6 +35,7 @@ from core.paths import bundled_data_dir
 from core.runtime import KernelRuntime
 from core.services.collection import CollectionService
 from core.services.context import ContextService
+from core.services.drawings import DrawingsService
 from core.services.market import MarketService
 from core.services.notes import NotesService
 from core.services.options import OptionsService
@@ -113,6 +114,10 @@ class Workstation:
         return self._service("notes")  # type: ignore[return-value]
 
     @property
+    def drawings(self) -> DrawingsService:
+        return self._service("drawings")  # type: ignore[return-value]
+
+    @property
     def collection(self) -> CollectionService:
         return self._service("collection")  # type: ignore[return-value]
 
@@ -160,6 +165,7 @@ class Workstation:
         self._build_services()
         if feeds:
             await self._feeds.start()
+            await self.drawings.start()  # price alerts watch the live stream
         self._started = True
         log.info("workstation started: %s", self._feeds.status().detail)
 
@@ -175,6 +181,7 @@ class Workstation:
             "context": ContextService(market, options, self.store, self.runtime),
             "predictor": PredictorService(market, self.store, self.bus, self.runtime, self.jobs, data_dir),
             "notes": NotesService(self.store, self.bus, self.runtime),
+            "drawings": DrawingsService(market, self.store, self.bus, self.runtime),
         }
         if self.store is not None:
             self._services["collection"] = CollectionService(market, self.store, self.runtime, self.jobs, data_dir)
@@ -197,6 +204,8 @@ class Workstation:
         await self.jobs.stop(timeout=STOP_TIMEOUT_S)
         if "plans" in self._services:
             await self.plans.close()
+        if "drawings" in self._services:
+            await self.drawings.close()
         if "predictor" in self._services:
             self.predictor.close()
         if self._feeds is not None:
