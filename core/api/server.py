@@ -11,6 +11,7 @@ import logging
 import socket
 from dataclasses import dataclass
 
+from core.api.auth import Authenticator
 from core.api.settings import ApiOptions
 from core.errors import InputError
 from core.tasks import spawn
@@ -41,17 +42,18 @@ class ApiServer:
         self._task: asyncio.Task[None] | None = None
         self._sock: socket.socket | None = None
         self.address: ServerAddress | None = None
+        self.auth: Authenticator | None = None
 
     async def start(self) -> ServerAddress:
         """Bind and start serving on the running (kernel) loop; returns the bound address."""
         import uvicorn
 
         from core.api.app import build_app
-        from core.api.auth import Authenticator
 
         key = self._kernel.settings.backend_api_key
         auth = Authenticator(self._kernel.store, key.get_secret_value() if key is not None else None)
         await self._kernel.runtime.run_io(auth.reload)
+        self.auth = auth  # tokens added while serving are picked up within its refresh interval
         if not auth.configured and self._host not in LOOPBACK:
             raise InputError("host", "no API token is configured: create one (`python -m app tokens add USER`) "
                                      "or set BACKEND_API_KEY before listening beyond 127.0.0.1")

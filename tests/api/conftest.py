@@ -30,7 +30,10 @@ class Api:
 
     def add_token(self, user: str, admin: bool = False) -> str:
         assert self.kernel.store is not None
-        return TokensRepo(self.kernel.store).add(user, admin=admin)[0]
+        token = TokensRepo(self.kernel.store).add(user, admin=admin)[0]
+        assert self.server.auth is not None
+        self.server.auth.reload()   # at once, instead of within the refresh interval
+        return token
 
 
 async def start_api(options: ApiOptions | None = None, backend_key: str | None = None,
