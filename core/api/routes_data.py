@@ -190,7 +190,9 @@ def register(app: FastAPI, deps: Any) -> None:
         repo = await _training_repo()
         best = await kernel.runtime.run_io(repo.best_checkpoint)
         if best is None:
-            raise Unavailable("no model has been trained yet: POST /api/v1/train")
+            from core.store.validation import RecordNotFound
+
+            raise RecordNotFound("model", "no model has been trained yet: POST /api/v1/train")
         return jsonable({"best": best})
 
     # -- collection --------------------------------------------------------------------------------

@@ -120,7 +120,7 @@ async def test_data_notes_jobs_routes(api: Api) -> None:
             r = await c.post(path)
             assert r.status_code == 503 and r.json()["error"]["reason"]
         r = await c.get("/api/v1/evaluation/best-model")
-        assert r.status_code == 503 and "trained" in r.json()["error"]["reason"]
+        assert r.status_code == 404 and "trained" in r.json()["error"]["reason"]
         r = await c.get("/api/v1/evaluation/learning-status")
         assert r.status_code == 200 and r.json()["trained"] is False
         r = await c.get("/api/v1/evaluation/learning-curve", params={"days_back": 0})
