@@ -20,10 +20,16 @@
       (stop !== null ? " stop " + stop : "") + (tps.length ? " TP " + tps.join(" / ") : "");
   }
   const el = document.getElementById("chart");
+  // Exchange time (America/New_York) on the axis and crosshair, whatever the viewer's time zone.
+  const nyFmt = (opts) => new Intl.DateTimeFormat("en-US", Object.assign({ timeZone: "America/New_York", hour12: false }, opts));
+  const nyTime = nyFmt({ month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  const nyTick = nyFmt({ hour: "2-digit", minute: "2-digit" }), nyDay = nyFmt({ month: "short", day: "numeric" });
   const chart = LC.createChart(el, {
+    localization: { timeFormatter: (t) => nyTime.format(new Date(t * 1000)) + " ET" },
     autoSize: true, layout: { background: { color: "#131722" }, textColor: "#d1d4dc", attributionLogo: true },
     grid: { vertLines: { color: "#1e222d" }, horzLines: { color: "#1e222d" } },
-    timeScale: { timeVisible: true, secondsVisible: false },
+    timeScale: { timeVisible: true, secondsVisible: false,
+      tickMarkFormatter: (t, kind) => (kind >= 3 ? nyTick : nyDay).format(new Date(t * 1000)) },
   });
   const candles = chart.addSeries(LC.CandlestickSeries, {
     upColor: "#26a69a", downColor: "#ef5350", borderVisible: false, wickUpColor: "#26a69a", wickDownColor: "#ef5350" });
