@@ -71,6 +71,19 @@ async def test_streams(api: Api) -> None:
         await ws.send(json.dumps({"token": token}))
         msg = json.loads(await ws.recv())
         assert msg["type"] == "plan_full" and msg["plan"]["plan_id"] == plan["plan_id"] and msg["seq"] == 0
+        # a follower step on the bus arrives as a plan_delta with the bus's sequence number
+        from core.scanner.events import FollowerEvent
+
+        for price in (169.5, 170.5):
+            api.kernel.bus.publish(FollowerEvent(plan["plan_id"], "entered" if price < 170 else "tp_hit",
+                                                 "entered" if price < 170 else "scaled", 0, price))
+        deltas = []
+        while len(deltas) < 2:
+            m = json.loads(await ws.recv())
+            if m["type"] == "plan_delta":
+                deltas.append(m)
+        assert [d["kind"] for d in deltas] == ["entered", "tp_hit"]
+        assert 0 < deltas[0]["seq"] < deltas[1]["seq"] and deltas[0]["missed"] == 0
     bob = api.add_token("bob")
     async with connect(f"{ws_url}/ws/plans/{plan['plan_id']}",
                        additional_headers={"Authorization": f"Bearer {bob}"}) as ws:
