@@ -7,6 +7,8 @@ Routes run on the kernel loop: store, file and CPU work happens in the services'
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 from typing import Annotated
 
@@ -20,6 +22,7 @@ from core.api.errors import ApiError, error_body
 from core.api.settings import ApiOptions
 from core.workstation import Workstation
 
+log = logging.getLogger(__name__)
 _bearer = HTTPBearer(auto_error=False, description="The token from `python -m app tokens add USER` "
                                                    "(or BACKEND_API_KEY).")
 
@@ -118,6 +121,33 @@ class _TooLarge(Exception):
     pass
 
 
+class Deadline:
+    """ChatGPT gives up after 45 s: answer 504 before that instead of holding the request (streams,
+    which are long by design, are exempt)."""
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app, self.seconds = app, seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path", "").startswith("/stream/"):
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await asyncio.wait_for(self.app(scope, receive, tracking_send), self.seconds)
+        except TimeoutError:
+            log.warning("API %s took longer than %.0f s; answered 504", scope.get("path"), self.seconds)
+            if not started:
+                await _send_json(send, 504, error_body(None, f"took longer than {self.seconds:.0f} s; "
+                                                             "long work runs as a job — try again or use a job"))
+
+
 async def _send_json(send: Send, status: int, body: dict[str, object]) -> None:
     import json
 
@@ -147,5 +177,6 @@ def build_app(kernel: Workstation, options: ApiOptions | None = None, auth: Auth
     routes_tv.register(app, deps)
     schema_gpt.register(app, deps)
     # Outermost: the body cap (uploads allow a little over the image limit for the form fields).
+    app.add_middleware(Deadline, seconds=options.deadline_s)  # type: ignore[arg-type]
     app.add_middleware(BodyLimit, max_bytes=options.max_upload_bytes + 64 * 1024)  # type: ignore[arg-type]
     return app

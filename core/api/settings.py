@@ -22,6 +22,7 @@ class ApiOptions:
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     max_image_pixels: int = MAX_IMAGE_PIXELS
     download_timeout_s: float = 10.0
+    deadline_s: float = 40.0                 # ChatGPT's round trip is 45 s at most
     # Tests only: lets `openaiFileIdRefs` download links point at http://127.0.0.1 (a local test
     # server). Off by default; never turn it on in a deployment.
     test_only_allow_http_loopback_downloads: bool = False

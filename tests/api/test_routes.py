@@ -139,3 +139,17 @@ async def test_tv_files_are_served_offline(api: Api, path: str) -> None:
         assert r.status_code == 200 and len(r.content) > 200
         assert "cdn" not in r.text.lower() or path.endswith(".js")
         assert (await c.get("/tv/../core/config.py")).status_code == 404
+
+
+async def test_slow_requests_answer_504_before_chatgpt_gives_up(isolated_dirs: object) -> None:
+    from core.api.settings import ApiOptions
+    from tests.api.conftest import start_api
+
+    kernel, server, url = await start_api(ApiOptions(deadline_s=0.001, rate_per_s=100, burst=100))
+    try:
+        async with Api(kernel, server, url).client() as c:
+            r = await c.post("/gpt/scan", json={})
+            assert r.status_code == 504 and "job" in r.json()["error"]["reason"]
+    finally:
+        await server.stop()
+        await kernel.stop()
