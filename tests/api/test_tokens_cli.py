@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO
 
 
@@ -16,6 +18,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
                           text=True, env=dict(os.environ), timeout=60)
 
 
+@pytest.mark.slow
 def test_tokens_cli_add_list_revoke(isolated_dirs: Path) -> None:
     add = _cli("add", "alice")
     assert add.returncode == 0, add.stderr
