@@ -31,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--symbol", help="symbol to open (default from settings)")
     p.add_argument("--interval", help="interval to open, e.g. 1m 5m 1h 1D")
     p.add_argument("--speed", type=float, help="replay speed (1 to 1000)")
-    sub = p.add_subparsers(dest="command", metavar="{import-bars,scan,serve," + ",".join(FORWARDED) + "}")
+    sub = p.add_subparsers(dest="command", metavar="{import-bars,scan,serve,tokens," + ",".join(FORWARDED) + "}")
     scan = sub.add_parser("scan", help="run every playbook on the replay feed's latest bars and print the plans")
     scan.add_argument("--symbols", nargs="*", help="symbols (default: all replay symbols)")
     scan.add_argument("--scan-interval", default="5m", dest="scan_interval")
@@ -44,6 +44,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     for name in FORWARDED:
         sub.add_parser(name, help=f"see `python -m app {name} --help`", add_help=False)
+    tok = sub.add_parser("tokens", help="API tokens for the GPT: add USER (prints the token once), list, revoke")
+    tok_sub = tok.add_subparsers(dest="tokens_command", required=True)
+    tok_add = tok_sub.add_parser("add", help="create a token for USER and print it (stored hashed)")
+    tok_add.add_argument("user")
+    tok_add.add_argument("--admin", action="store_true", help="may act for another user (X-User-Id)")
+    tok_sub.add_parser("list", help="active tokens (prefix, user, created)")
+    tok_rev = tok_sub.add_parser("revoke", help="revoke by id, shown prefix, or every token of a user")
+    tok_rev.add_argument("ident")
     imp = sub.add_parser("import-bars", help="import a CSV/Parquet bar file into the store")
     imp.add_argument("file", type=Path)
     imp.add_argument("--symbol", required=True, dest="import_symbol")
@@ -130,6 +138,33 @@ def _scan(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _tokens(args: argparse.Namespace) -> int:
+    from core.api.auth import TokensRepo
+    from core.config import load_settings
+    from core.store.engine import open_ready_store
+
+    settings = load_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = open_ready_store(settings.database_url)
+    try:
+        repo = TokensRepo(store)
+        if args.tokens_command == "add":
+            token, info = repo.add(args.user, admin=args.admin)
+            print(token)
+            print(f"token {info.id} for {info.user}{' (admin)' if info.admin else ''}: shown once, stored hashed",
+                  file=sys.stderr)
+        elif args.tokens_command == "list":
+            for t in repo.list_tokens():
+                print(f"{t.id}\t{t.prefix}…\t{t.user}{' admin' if t.admin else ''}\t{t.created_at:%Y-%m-%d %H:%M} UTC")
+        else:
+            n = repo.revoke(args.ident)
+            print(f"revoked {n} token(s)")
+            return 0 if n else 1
+    finally:
+        store.close()
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     """Headless: the kernel and the API server on one loop, no Qt imported. Ctrl-C (SIGINT) or
     SIGTERM stops it in order within 2 s."""
@@ -142,8 +177,6 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     setup_logging(settings.data_dir)
-    if args.host not in ("127.0.0.1", "localhost", "::1") and settings.backend_api_key is None:
-        raise InputError("host", "set BACKEND_API_KEY (or create a token) before listening beyond 127.0.0.1")
 
     async def run() -> int:
         stop = asyncio.Event()
@@ -186,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
             return _scan(args)
         if args.command == "serve":
             return _serve(args)
+        if args.command == "tokens":
+            return _tokens(args)
         from app.gui import run_gui
 
         return run_gui(smoke_path=args.smoke, symbol=args.symbol, interval=args.interval, speed=args.speed)

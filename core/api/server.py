@@ -11,11 +11,14 @@ import logging
 import socket
 from dataclasses import dataclass
 
+from core.api.auth import Authenticator
+from core.api.settings import ApiOptions
 from core.errors import InputError
 from core.tasks import spawn
 from core.workstation import Workstation
 
 log = logging.getLogger(__name__)
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,14 +32,17 @@ class ServerAddress:
 
 
 class ApiServer:
-    def __init__(self, kernel: Workstation, host: str = "127.0.0.1", port: int = 8000) -> None:
+    def __init__(self, kernel: Workstation, host: str = "127.0.0.1", port: int = 8000,
+                 options: ApiOptions | None = None) -> None:
         if not (0 <= port <= 65535):
             raise InputError("port", "must be 0–65535")
         self._kernel, self._host, self._port = kernel, host, port
+        self._options = options
         self._server: object | None = None
         self._task: asyncio.Task[None] | None = None
         self._sock: socket.socket | None = None
         self.address: ServerAddress | None = None
+        self.auth: Authenticator | None = None
 
     async def start(self) -> ServerAddress:
         """Bind and start serving on the running (kernel) loop; returns the bound address."""
@@ -44,7 +50,15 @@ class ApiServer:
 
         from core.api.app import build_app
 
-        app = build_app(self._kernel)
+        key = self._kernel.settings.backend_api_key
+        auth = Authenticator(self._kernel.store, key.get_secret_value() if key is not None else None)
+        await self._kernel.runtime.run_io(auth.reload)
+        self.auth = auth  # tokens added while serving are picked up within its refresh interval
+        if not auth.configured and self._host not in LOOPBACK:
+            raise InputError("host", "no API token is configured: create one (`python -m app tokens add USER`) "
+                                     "or set BACKEND_API_KEY before listening beyond 127.0.0.1")
+        options = self._options or ApiOptions.from_env(self._kernel.settings.public_base_url)
+        app = build_app(self._kernel, options, auth)
         family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

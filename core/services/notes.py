@@ -32,44 +32,47 @@ class NotesService:
         return NotesRepo(self._store)
 
     async def create(self, content: str, *, title: str | None = None, symbol: str | None = None,
-                     prediction_id: int | None = None) -> Note:
+                     prediction_id: int | None = None, owner: str = "local") -> Note:
         repo = self._repo()
         note = await self._rt.run_io(lambda: repo.add(content, title=title, symbol=symbol,
-                                                      prediction_id=prediction_id))
+                                                      prediction_id=prediction_id, owner=owner))
         self._bus.publish(NoteChanged(note.id, "created"))
         return note
 
-    async def get(self, note_id: int) -> Note:
+    async def get(self, note_id: int, *, owner: str | None = None) -> Note:
+        """The note; with `owner`, another user's note is "not found"."""
         repo = self._repo()
-        note = await self._rt.run_io(repo.get, note_id)
+        note = await self._rt.run_io(lambda: repo.get(note_id, owner=owner))
         if note is None:
             raise RecordNotFound("note_id", f"no note {note_id}")
         return note
 
     async def update(self, note_id: int, *, content: str | None = None, title: str | None = None,
-                     symbol: str | None = None) -> Note:
+                     symbol: str | None = None, owner: str | None = None) -> Note:
         """Change the given fields (None leaves a field as it is)."""
         repo = self._repo()
         note = await self._rt.run_io(lambda: repo.update(
             note_id, content=UNCHANGED if content is None else content, title=UNCHANGED if title is None else title,
-            symbol=UNCHANGED if symbol is None else symbol))
+            symbol=UNCHANGED if symbol is None else symbol, owner=owner))
         self._bus.publish(NoteChanged(note.id, "updated"))
         return note
 
-    async def delete(self, note_id: int) -> None:
+    async def delete(self, note_id: int, *, owner: str | None = None) -> None:
         repo = self._repo()
-        await self._rt.run_io(repo.delete, note_id)
+        await self._rt.run_io(lambda: repo.delete(note_id, owner=owner))
         self._bus.publish(NoteChanged(note_id, "deleted"))
 
-    async def list(self, *, symbol: str | None = None, limit: int = 100, offset: int = 0) -> list[Note]:
+    async def list(self, *, symbol: str | None = None, limit: int = 100, offset: int = 0,
+                   owner: str | None = None) -> list[Note]:
         repo = self._repo()
-        return await self._rt.run_io(lambda: repo.list_notes(symbol=symbol, limit=limit, offset=offset))
+        return await self._rt.run_io(lambda: repo.list_notes(symbol=symbol, limit=limit, offset=offset,
+                                                             owner=owner))
 
-    async def search(self, query: str, *, limit: int = 50) -> list[Note]:
+    async def search(self, query: str, *, limit: int = 50, owner: str | None = None) -> list[Note]:
         """Notes whose title or text contains every word of `query` (case-insensitive)."""
         words = [w.lower() for w in (query or "").split() if w]
         if not words:
             raise InputError("q", "type at least one word to search for")
-        notes = await self.list(limit=10_000)
+        notes = await self.list(limit=10_000, owner=owner)
         hits = [n for n in notes if all(w in f"{n.title or ''} {n.content}".lower() for w in words)]
         return hits[:limit]

@@ -44,6 +44,7 @@ class PredictRequest:
     bars_source: str | None = None   # how to name `bars` in the output
     image_path: str | None = None
     store: bool = True
+    owner: str = "local"             # the API user the stored prediction belongs to
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,14 +97,17 @@ class PredictorService:
             repo = PredictionsRepo(self._store)
             row = await self._rt.run_io(lambda: record(forecast, repo, image_path=req.image_path))
             prediction_id = row.prediction_id
+            if req.owner != "local":
+                await self._rt.run_io(repo.set_owner, prediction_id, req.owner)
         self._bus.publish(PredictionMade(prediction_id, forecast))
         return PredictionResult(forecast, prediction_id)
 
-    async def history(self, symbol: str | None = None, limit: int = 50) -> list[PredictionRecord]:
+    async def history(self, symbol: str | None = None, limit: int = 50,
+                      owner: str | None = None) -> list[PredictionRecord]:
         from core.store.predictions import PredictionsRepo
 
         repo = PredictionsRepo(self._need_store())
-        return await self._rt.run_io(lambda: repo.history(symbol, limit=limit))
+        return await self._rt.run_io(lambda: repo.history(symbol, limit=limit, owner=owner))
 
     async def resolve_due(self, symbols: set[str] | None = None) -> ResolveReport:
         """Record the outcome of every prediction whose close has passed: the actual close, the high

@@ -57,8 +57,10 @@ class NotesRepo:
         title: str | None = None,
         symbol: str | None = None,
         prediction_id: int | None = None,
+        owner: str = "local",
     ) -> Note:
         row = UserNote(
+            owner=clean_text(owner, "owner", max_len=64),
             content=clean_text(content, "content", max_len=MAX_CONTENT),
             title=optional_text(title, "title", max_len=MAX_TITLE),
             symbol=optional_symbol(symbol),
@@ -70,10 +72,11 @@ class NotesRepo:
             s.flush()
             return _note(row)
 
-    def get(self, note_id: int) -> Note | None:
+    def get(self, note_id: int, *, owner: str | None = None) -> Note | None:
+        """The note, or None; with `owner`, only that user's note."""
         with self._store.session() as s:
             row = s.get(UserNote, note_id)
-            return _note(row) if row else None
+            return _note(row) if row and (owner is None or row.owner == owner) else None
 
     def update(
         self,
@@ -83,11 +86,13 @@ class NotesRepo:
         title: str | _Unchanged | None = UNCHANGED,
         symbol: str | _Unchanged | None = UNCHANGED,
         prediction_id: int | _Unchanged | None = UNCHANGED,
+        owner: str | None = None,
     ) -> Note:
-        """Change the given fields; pass None to clear an optional one."""
+        """Change the given fields; pass None to clear an optional one. With `owner`, only that
+        user's note (another user's note is "not found")."""
         with self._store.session(write=True) as s:
             row = s.get(UserNote, note_id, with_for_update=True)
-            if row is None:
+            if row is None or (owner is not None and row.owner != owner):
                 raise RecordNotFound("note_id", f"no note {note_id}")
             if not isinstance(content, _Unchanged):
                 row.content = clean_text(content, "content", max_len=MAX_CONTENT)
@@ -101,10 +106,10 @@ class NotesRepo:
             s.flush()
             return _note(row)
 
-    def delete(self, note_id: int) -> None:
+    def delete(self, note_id: int, *, owner: str | None = None) -> None:
         with self._store.session(write=True) as s:
             row = s.get(UserNote, note_id)
-            if row is None:
+            if row is None or (owner is not None and row.owner != owner):
                 raise RecordNotFound("note_id", f"no note {note_id}")
             s.delete(row)
 
@@ -115,9 +120,12 @@ class NotesRepo:
         prediction_id: int | None = None,
         limit: int = 100,
         offset: int = 0,
+        owner: str | None = None,
     ) -> list[Note]:
-        """Newest first."""
+        """Newest first; with `owner`, only that user's notes."""
         q = select(UserNote).order_by(UserNote.created_at.desc(), UserNote.id.desc())
+        if owner is not None:
+            q = q.where(UserNote.owner == owner)
         if symbol is not None:
             q = q.where(UserNote.symbol == optional_symbol(symbol))
         if prediction_id is not None:

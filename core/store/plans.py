@@ -62,6 +62,7 @@ class PlansRepo:
         playbook: str,
         direction: str,
         payload: Mapping[str, Any],
+        owner: str = "local",
     ) -> PlanVersion:
         """Store a new version (latest + 1) and drop versions beyond the newest `keep`.
 
@@ -81,34 +82,41 @@ class PlansRepo:
                 return _plan(newest)
             latest = newest.version if newest is not None else 0
             row = PlanRecord(plan_id=pid, version=(latest or 0) + 1, symbol=sym, playbook=book,
-                             direction=direction, payload=data, created_at=now_utc())
+                             direction=direction, payload=data, created_at=now_utc(),
+                             owner=clean_text(owner, "owner", max_len=64))
             s.add(row)
             s.flush()
             self._prune(s, pid, self._keep)
             return _plan(row)
 
-    def latest(self, plan_id: str) -> PlanVersion | None:
+    def latest(self, plan_id: str, *, owner: str | None = None) -> PlanVersion | None:
         q = (select(PlanRecord).where(PlanRecord.plan_id == clean_plan_id(plan_id))
              .order_by(PlanRecord.version.desc()).limit(1))
+        if owner is not None:
+            q = q.where(PlanRecord.owner == owner)
         with self._store.session() as s:
             row = s.scalar(q)
             return _plan(row) if row else None
 
-    def get(self, plan_id: str, version: int) -> PlanVersion | None:
+    def get(self, plan_id: str, version: int, *, owner: str | None = None) -> PlanVersion | None:
         q = select(PlanRecord).where(PlanRecord.plan_id == clean_plan_id(plan_id),
                                      PlanRecord.version == positive_int(version, "version"))
+        if owner is not None:
+            q = q.where(PlanRecord.owner == owner)
         with self._store.session() as s:
             row = s.scalar(q)
             return _plan(row) if row else None
 
-    def versions(self, plan_id: str) -> list[int]:
+    def versions(self, plan_id: str, *, owner: str | None = None) -> list[int]:
         """Kept version numbers, oldest first."""
         q = (select(PlanRecord.version).where(PlanRecord.plan_id == clean_plan_id(plan_id))
              .order_by(PlanRecord.version))
+        if owner is not None:
+            q = q.where(PlanRecord.owner == owner)
         with self._store.session() as s:
             return list(s.scalars(q))
 
-    def recent(self, *, symbol: str | None = None, limit: int = 50) -> list[PlanVersion]:
+    def recent(self, *, symbol: str | None = None, limit: int = 50, owner: str | None = None) -> list[PlanVersion]:
         """The latest version of each plan, newest plans first."""
         newest = (select(PlanRecord.plan_id, func.max(PlanRecord.version).label("v"))
                   .group_by(PlanRecord.plan_id).subquery())
@@ -118,6 +126,8 @@ class PlansRepo:
              .limit(positive_int(limit, "limit")))
         if symbol is not None:
             q = q.where(PlanRecord.symbol == optional_symbol(symbol))
+        if owner is not None:
+            q = q.where(PlanRecord.owner == owner)
         with self._store.session() as s:
             return [_plan(r) for r in s.scalars(q)]
 

@@ -12,6 +12,7 @@ from core.store.engine import Store
 from core.store.schema import Prediction
 from core.store.validation import (
     RecordNotFound,
+    RecordNotFound,
     clean_symbol,
     clean_text,
     finite,
@@ -86,6 +87,7 @@ class PredictionsRepo:
         interval_minutes: int | None = None,
         image_path: str | None = None,
         timestamp: datetime | None = None,
+        owner: str = "local",
     ) -> PredictionRecord:
         anchor = utc(anchor_time, "anchor_time")
         end = utc(horizon_end, "horizon_end")
@@ -112,21 +114,33 @@ class PredictionsRepo:
                               else positive_int(interval_minutes, "interval_minutes")),
             image_path=optional_text(image_path, "image_path", max_len=1024),
             timestamp=optional_utc(timestamp, "timestamp") or now_utc(),
+            owner=clean_text(owner, "owner", max_len=64),
         )
         with self._store.session(write=True) as s:
             s.add(row)
             s.flush()
             return _record(row)
 
+    def set_owner(self, prediction_id: int, owner: str) -> None:
+        """Hand a just-recorded prediction to the API user who asked for it."""
+        with self._store.session(write=True) as s:
+            row = s.get(Prediction, prediction_id)
+            if row is None:
+                raise RecordNotFound("prediction_id", f"no prediction {prediction_id}")
+            row.owner = clean_text(owner, "owner", max_len=64)
+
     def get(self, prediction_id: int) -> PredictionRecord | None:
         with self._store.session() as s:
             row = s.get(Prediction, prediction_id)
             return _record(row) if row else None
 
-    def history(self, symbol: str | None = None, *, limit: int = 50) -> list[PredictionRecord]:
-        """Newest first, optionally for one symbol (DT `GET /predict/history`)."""
+    def history(self, symbol: str | None = None, *, limit: int = 50,
+                owner: str | None = None) -> list[PredictionRecord]:
+        """Newest first, optionally for one symbol (DT `GET /predict/history`) or one user."""
         q = (select(Prediction).order_by(Prediction.timestamp.desc(), Prediction.prediction_id.desc())
              .limit(positive_int(limit, "limit")))
+        if owner is not None:
+            q = q.where(Prediction.owner == owner)
         if symbol is not None:
             q = q.where(Prediction.symbol == optional_symbol(symbol))
         with self._store.session() as s:

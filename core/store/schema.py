@@ -198,6 +198,7 @@ class Prediction(Base):
     actual_low: Mapped[float | None]
     was_hit: Mapped[bool | None] = mapped_column(Boolean)
     resolved_at: Mapped[datetime | None]
+    owner: Mapped[str] = mapped_column(String(64), server_default="local", default="local")  # API user (token)
 
 
 class UserNote(Base):
@@ -213,6 +214,7 @@ class UserNote(Base):
     )
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    owner: Mapped[str] = mapped_column(String(64), server_default="local", default="local")  # API user (token)
 
 
 # -- TC: plans, volatility, watchlists, imported history ------------------------------------------
@@ -234,6 +236,7 @@ class PlanRecord(Base):
     direction: Mapped[str] = mapped_column(String(8))
     payload: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
+    owner: Mapped[str] = mapped_column(String(64), server_default="local", default="local")  # API user (token)
 
 
 class IVDay(Base):
@@ -257,6 +260,7 @@ class WatchlistRecord(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     symbols: Mapped[list[str]]  # ordered as the trader arranged them
     updated_at: Mapped[datetime]
+    owner: Mapped[str] = mapped_column(String(64), server_default="local", default="local")  # API user (token)
 
 
 class ImportedBar(Base):
@@ -350,3 +354,20 @@ class PriceAlertRecord(Base):
     created_at: Mapped[datetime]
     triggered_at: Mapped[datetime | None]
     triggered_price: Mapped[float | None]
+
+
+# -- API users ---------------------------------------------------------------------------------------
+class ApiToken(Base):
+    """A bearer token of one API user (the GPT's key). Only its SHA-256 is stored; `prefix` (the first
+    characters) lets the trader tell tokens apart in `tokens list` without revealing them."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (Index("ix_api_tokens_user", "user"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

@@ -18,14 +18,15 @@ class WatchlistsRepo:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def get(self, name: str) -> list[str] | None:
-        """The symbols in the trader's order, or None when there is no such list."""
+    def get(self, name: str, *, owner: str = "local") -> list[str] | None:
+        """The symbols in the trader's order, or None when this user has no such list."""
         key = clean_text(name, "name", max_len=64)
         with self._store.session() as s:
-            row = s.scalar(select(WatchlistRecord).where(WatchlistRecord.name == key))
+            row = s.scalar(select(WatchlistRecord).where(WatchlistRecord.name == key,
+                                                         WatchlistRecord.owner == owner))
             return list(row.symbols) if row else None
 
-    def save(self, name: str, symbols: Sequence[str]) -> list[str]:
+    def save(self, name: str, symbols: Sequence[str], *, owner: str = "local") -> list[str]:
         """Replace the list (created if new). Symbols are normalised; repeats keep their first place."""
         key = clean_text(name, "name", max_len=64)
         if isinstance(symbols, str) or not isinstance(symbols, Sequence):
@@ -35,20 +36,26 @@ class WatchlistsRepo:
             raise InputError("symbols", f"{len(cleaned)} symbols; at most {MAX_SYMBOLS}")
         with self._store.session(write=True) as s:
             row = s.scalar(select(WatchlistRecord).where(WatchlistRecord.name == key).with_for_update())
+            if row is not None and row.owner != owner:
+                # names are unique across users (schema 0001); owners never share or see a list
+                raise InputError("name", f"{key!r} is taken; choose another name")
             if row is None:
-                s.add(WatchlistRecord(name=key, symbols=cleaned, updated_at=now_utc()))
+                s.add(WatchlistRecord(name=key, symbols=cleaned, updated_at=now_utc(),
+                                      owner=clean_text(owner, "owner", max_len=64)))
             else:
                 row.symbols = cleaned
                 row.updated_at = now_utc()
         return cleaned
 
-    def names(self) -> list[str]:
+    def names(self, *, owner: str = "local") -> list[str]:
         with self._store.session() as s:
-            return list(s.scalars(select(WatchlistRecord.name).order_by(WatchlistRecord.name)))
+            return list(s.scalars(select(WatchlistRecord.name).where(WatchlistRecord.owner == owner)
+                                  .order_by(WatchlistRecord.name)))
 
-    def delete(self, name: str) -> bool:
+    def delete(self, name: str, *, owner: str = "local") -> bool:
         """True when a list was deleted."""
         key = clean_text(name, "name", max_len=64)
         with self._store.session(write=True) as s:
-            result = s.execute(delete(WatchlistRecord).where(WatchlistRecord.name == key))
+            result = s.execute(delete(WatchlistRecord).where(WatchlistRecord.name == key,
+                                                             WatchlistRecord.owner == owner))
             return bool(result.rowcount)  # type: ignore[attr-defined]

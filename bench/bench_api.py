@@ -1,0 +1,177 @@
+"""`/gpt/context` under load, against a bare FastAPI route measured in the same run, and the window's
+GUI-thread stall while that load runs.
+
+The app runs as in production: the real main window (offscreen) on the GUI thread, the kernel on its
+own loop thread, the API server (uvicorn) on the kernel loop. A separate load process sends requests
+open-loop at a fixed rate (default 200/s) over loopback and records each latency. The reference is a
+bare FastAPI route (`{"ok": true}`) served by uvicorn in this process on its own thread, loaded the
+same way just before. The GUI thread runs a 5 ms heartbeat throughout; its lateness is the stall.
+
+    .venv/bin/python bench/bench_api.py [--rate 200] [--seconds 5] [--lookback 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_API", "pyside6")
+os.environ.setdefault("TRADECOACH_DATA_DIR", tempfile.mkdtemp(prefix="tc-bench-"))
+os.environ.setdefault("TRADECOACH_CONFIG_DIR", tempfile.mkdtemp(prefix="tc-bench-cfg-"))
+
+import qasync
+from PySide6.QtWidgets import QApplication
+
+TICK_S = 0.005
+LOAD = r"""
+import asyncio, json, sys, time, httpx
+url, rate, seconds = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+async def main():
+    lat, errors = [], 0
+    limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as c:
+        async def one():
+            nonlocal errors
+            t0 = time.perf_counter()
+            try:
+                r = await c.get(url)
+                ok = r.status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            if ok:
+                lat.append((time.perf_counter() - t0) * 1000)
+            else:
+                errors += 1
+        await c.get(url)  # warm the connection and any cache
+        tasks, start, n = [], time.perf_counter(), int(rate * seconds)
+        for i in range(n):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one()))
+        await asyncio.gather(*tasks)
+        print(json.dumps({"lat": lat, "errors": errors, "wall": time.perf_counter() - start}))
+asyncio.run(main())
+"""
+
+
+def run_load(url: str, rate: float, seconds: float) -> dict[str, object]:
+    out = subprocess.run([sys.executable, "-c", LOAD, url, str(rate), str(seconds)], capture_output=True,
+                         text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(q * len(s)))] if s else float("nan")
+
+
+def bare_server() -> str:
+    import uvicorn
+    from fastapi import FastAPI
+
+    app = FastAPI()
+
+    @app.get("/bare")
+    async def bare() -> dict[str, bool]:
+        return {"ok": True}
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, loop="asyncio", lifespan="off", log_level="warning",
+                                           access_log=False))
+    threading.Thread(target=lambda: server.run(sockets=[sock]), daemon=True, name="bare-api").start()
+    while not server.started:
+        time.sleep(0.01)
+    return f"http://127.0.0.1:{sock.getsockname()[1]}/bare"
+
+
+async def heartbeat(stop: asyncio.Event) -> list[float]:
+    late: list[float] = []
+    while not stop.is_set():
+        t0 = time.perf_counter()
+        await asyncio.sleep(TICK_S)
+        late.append((time.perf_counter() - t0 - TICK_S) * 1000.0)
+    return late
+
+
+async def loaded(url: str, rate: float, seconds: float) -> tuple[dict[str, object], list[float]]:
+    stop = asyncio.Event()
+    beat = asyncio.ensure_future(heartbeat(stop))
+    result = await asyncio.get_running_loop().run_in_executor(None, run_load, url, rate, seconds)
+    stop.set()
+    return result, await beat
+
+
+async def main(rate: float, seconds: float, lookback: int) -> None:
+    from app.main_window import MainWindow
+    from core.api.server import ApiServer
+    from core.api.settings import ApiOptions
+    from core.config import load_settings
+    from core.workstation import Workstation
+
+    kernel = Workstation(load_settings())
+    kernel.runtime.start()
+    await kernel.runtime.wrap(kernel.start())
+    window = MainWindow(kernel)
+    window.show()
+    await window.open_initial("SPY", "5m")
+    server = ApiServer(kernel, "127.0.0.1", 0, options=ApiOptions(rate_per_s=1e6, burst=1_000_000))
+    address = await kernel.runtime.wrap(server.start())
+    bare_url = bare_server()
+    ctx_url = f"{address.url}/gpt/context/SPY?interval=5m&lookback={lookback}"
+
+    try:
+        await report(kernel, server, window, bare_url, ctx_url, rate, seconds, lookback)
+    except Exception:
+        import traceback
+
+        traceback.print_exc()
+        raise
+
+
+async def report(kernel, server, window, bare_url: str, ctx_url: str, rate: float, seconds: float,  # type: ignore[no-untyped-def]
+                 lookback: int) -> None:
+    bare, beat_bare = await loaded(bare_url, rate, seconds)
+    ctx, beat_ctx = await loaded(ctx_url, rate, seconds)
+    b50, b99 = pct(bare["lat"], 0.5), pct(bare["lat"], 0.99)          # type: ignore[arg-type]
+    c50, c99 = pct(ctx["lat"], 0.5), pct(ctx["lat"], 0.99)            # type: ignore[arg-type]
+    print(f"load: {rate:.0f} requests/s for {seconds:.0f} s over loopback (open loop)")
+    print(f"  bare FastAPI route (reference): p50 {b50:.1f} ms · p99 {b99:.1f} ms · "
+          f"errors {bare['errors']}")
+    print(f"  /gpt/context SPY 5m lookback {lookback}: p50 {c50:.1f} ms · p99 {c99:.1f} ms · "
+          f"errors {ctx['errors']} · sent in {ctx['wall']:.1f} s")
+    print(f"  ratio context/bare: p50 {c50 / b50:.1f}× · p99 {c99 / b99:.1f}× (goal ≤ 3×)")
+    print(f"  GUI thread, 5 ms heartbeat lateness: under bare load max {max(beat_bare):.1f} ms "
+          f"(median {statistics.median(beat_bare):.1f}); under /gpt/context load max {max(beat_ctx):.1f} ms "
+          f"(median {statistics.median(beat_ctx):.1f}) (goal ≤ 50 ms)")
+    await kernel.runtime.wrap(server.stop())
+    window.close()
+    await kernel.runtime.wrap(kernel.stop())
+    kernel.runtime.stop()
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rate", type=float, default=200.0)
+    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--lookback", type=int, default=100)
+    args = ap.parse_args()
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setQuitOnLastWindowClosed(False)
+    try:
+        qasync.run(main(args.rate, args.seconds, args.lookback))
+    except RuntimeError as exc:  # qasync hides the coroutine's own error behind this one
+        print(f"bench stopped: {exc}", file=sys.stderr)

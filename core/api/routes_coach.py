@@ -1,0 +1,436 @@
+"""The coach's routes (TC's surface): scan, plan, context, multi-context, contracts, chart-url,
+health, and plans by id. Field names follow the GPT's (shared/REFERENCE.md)."""
+
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, is_dataclass, replace
+from datetime import date, datetime
+from enum import Enum
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+import numpy as np
+from fastapi import Depends, FastAPI, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.api.auth import LOCAL_USER, Principal
+from core.api.settings import MAX_RESPONSE_CHARS
+from core.errors import InputError
+from core.market.intervals import parse_interval
+from core.scanner.plan import Plan, validate_plan
+from core.store.validation import RecordNotFound
+
+Style = Literal["scalp", "intraday", "swing", "leaps"]
+Direction = Literal["long", "short"]
+USER_PLAN_PREFIX = "u."  # plans the trader (or the GPT) authored; scanner plans are shared market facts
+MAX_UNIVERSE = 200
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ScanFilters(Strict):
+    min_rvol: float | None = Field(None, ge=0, le=100, description="Minimum relative volume (not applied yet).")
+    exclude: list[Annotated[str, Field(max_length=32)]] = Field(default_factory=list, max_length=MAX_UNIVERSE,
+                                                                description="Symbols to leave out.")
+    min_liquidity_rank: int | None = Field(None, ge=0, le=100, description="Not applied yet.")
+
+
+class ScanRequest(Strict):
+    universe: str | list[Annotated[str, Field(max_length=32)]] | None = Field(
+        None, max_length=2000, description="Symbols: a list, a comma-separated string, or empty/'all' for the "
+                                           "workstation's universe.")
+    style: Style = "intraday"
+    interval: str = Field("5m", max_length=8, description="Bar interval: 1m 5m 15m 30m 1h 4h 1D.")
+    limit: int = Field(20, ge=1, le=100)
+    filters: ScanFilters | None = None
+    cursor: str | None = Field(None, pattern=r"^[0-9]{1,6}$", description="next_cursor of a previous page.")
+    playbooks: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=40)
+    simulate_open: bool = Field(False, description="Accepted for compatibility; the replay feed already "
+                                                   "plays real sessions.")
+
+
+class LevelsRequest(Strict):
+    symbol: str = Field(..., min_length=1, max_length=32)
+    direction: Direction
+    entry: float = Field(..., gt=0, lt=1e7)
+    stop: float = Field(..., gt=0, lt=1e7)
+    targets: list[Annotated[float, Field(gt=0, lt=1e7)]] = Field(..., min_length=1, max_length=3,
+                                                                 description="TP1..TP3, nearest first.")
+    style: Style = "intraday"
+    interval: str = Field("5m", max_length=8)
+
+
+class PlanRequest(Strict):
+    plan_id: str | None = Field(None, max_length=64, description="Update this plan (a new version); "
+                                                                 "omit to build a new plan from levels.")
+    symbol: str | None = Field(None, min_length=1, max_length=32)
+    direction: Direction | None = None
+    entry: float | None = Field(None, gt=0, lt=1e7)
+    stop: float | None = Field(None, gt=0, lt=1e7)
+    targets: list[Annotated[float, Field(gt=0, lt=1e7)]] | None = Field(None, min_length=1, max_length=3)
+    style: Style = "intraday"
+    interval: str = Field("5m", max_length=8)
+    notes: str | None = Field(None, max_length=2000)
+
+
+class ChartUrlRequest(LevelsRequest):
+    plan_id: str | None = Field(None, max_length=64)
+    levels: list[Annotated[float, Field(gt=0, lt=1e7)]] = Field(default_factory=list, max_length=20)
+
+
+class MultiContextRequest(Strict):
+    symbol: str = Field(..., min_length=1, max_length=32)
+    intervals: list[Annotated[str, Field(max_length=8)]] | None = Field(None, max_length=7)
+    lookback: int = Field(300, ge=50, le=1000)
+    include_series: bool = False
+
+
+class ContractsRequest(Strict):
+    symbol: str = Field(..., min_length=1, max_length=32)
+    direction: Direction | None = None
+    style: Style = "intraday"
+    plan_id: str | None = Field(None, max_length=64, description="Anchor on this plan's levels.")
+    entry: float | None = Field(None, gt=0, lt=1e7)
+    stop: float | None = Field(None, gt=0, lt=1e7)
+    targets: list[Annotated[float, Field(gt=0, lt=1e7)]] | None = Field(None, min_length=1, max_length=3)
+    via_proxy: bool | None = Field(None, description="Index mode: true forces the proxy ETF (SPX→SPY).")
+    risk_amount: float = Field(100.0, gt=0, le=1e6, description="Dollars at risk for sizing.")
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+def jsonable(obj: Any) -> Any:
+    """Dataclasses, numpy, datetimes, enums → JSON values; NaN/inf → null."""
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return jsonable(asdict(obj))
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, (np.floating, float)):
+        v = float(obj)
+        return v if math.isfinite(v) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, Enum):
+        return obj.value
+    if isinstance(obj, (datetime, date)):
+        return obj.isoformat()
+    return obj
+
+
+SERIES_KEYS = ("bars", "indicators", "series")
+
+
+def fit_response(body: dict[str, Any], series_keys: tuple[str, ...] = SERIES_KEYS) -> dict[str, Any]:
+    """Keep a response under ChatGPT's 100,000-character limit: keep only the newest points of the
+    series lists (bars, indicator series) until it fits, and say so."""
+    if len(json.dumps(body, separators=(",", ":"))) <= MAX_RESPONSE_CHARS:
+        return body
+    keep = 1000
+    while keep >= 1:
+        trimmed = _trim(body, series_keys, keep)
+        if len(json.dumps(trimmed, separators=(",", ":"))) <= MAX_RESPONSE_CHARS:
+            trimmed["series_truncated"] = {"kept_last": keep,
+                                           "reason": "responses are limited to 100,000 characters"}
+            return trimmed
+        keep //= 2
+    raise InputError("lookback", "the answer does not fit in 100,000 characters; ask for less")
+
+
+def _trim(obj: Any, keys: tuple[str, ...], keep: int, inside: bool = False) -> Any:
+    """Lists under a series key (at any depth below it) keep their last `keep` items."""
+    if isinstance(obj, dict):
+        return {k: _trim(v, keys, keep, inside or k in keys) for k, v in obj.items()}
+    if isinstance(obj, list):
+        items = obj[-keep:] if inside else obj
+        return [_trim(v, keys, keep, False) if isinstance(v, dict) and not inside else v for v in items]
+    return obj
+
+
+def user_plan_id(user: str, symbol: str, seed: str) -> str:
+    digest = hashlib.sha256(f"{user}|{symbol}|{seed}".encode()).hexdigest()[:12]
+    return f"{USER_PLAN_PREFIX}{symbol.lower()}.{digest}"
+
+
+def tv_link(base: str, deps: Any, *, symbol: str, interval: str, direction: str | None, entry: float | None,
+            stop: float | None, targets: list[float] | tuple[float, ...], plan_id: str | None = None,
+            levels: list[float] | None = None) -> str:
+    exp, sig = deps.links.sign(symbol)
+    params: dict[str, Any] = {"symbol": symbol, "interval": interval}
+    if direction:
+        params["direction"] = direction
+    if entry is not None:
+        params["entry"] = f"{entry:.6g}"
+    if stop is not None:
+        params["stop"] = f"{stop:.6g}"
+    if targets:
+        params["tp"] = ",".join(f"{t:.6g}" for t in targets)
+    if levels:
+        params["levels"] = ",".join(f"{v:.6g}" for v in levels)
+    if plan_id:
+        params["plan_id"] = plan_id
+    params.update({"ema": "9,20,50", "vwap": "1", "exp": exp, "sig": sig})
+    return f"{base}/tv?{urlencode(params)}"
+
+
+async def plan_atr(kernel: Any, symbol: str, interval: str) -> float:
+    from core.indicators.volatility import atr
+
+    bars = await kernel.market.bars(symbol, interval, limit=200)
+    if len(bars) < 20:
+        return float("nan")
+    return float(atr(bars.high, bars.low, bars.close, 14)[-1])
+
+
+async def visible_plan(deps: Any, who: Principal, plan_id: str, version: int | None = None) -> Plan:
+    """The user's own plan, or a shared scanner plan; another user's plan is "not found"."""
+    from core.scanner.plan import Plan as PlanCls
+    from core.store.plans import PlansRepo
+
+    store = deps.kernel.store
+    if store is None:
+        raise InputError("store", "the database is not open")
+    repo = PlansRepo(store)
+    owners = [who.user] + ([LOCAL_USER] if who.user != LOCAL_USER and not plan_id.startswith(USER_PLAN_PREFIX)
+                           else [])
+
+    def load() -> Plan | None:
+        for owner in owners:
+            pv = repo.latest(plan_id, owner=owner) if version is None else repo.get(plan_id, version, owner=owner)
+            if pv is not None:
+                return PlanCls.from_dict({**pv.payload, "version": pv.version})
+        return None
+
+    plan = await deps.kernel.runtime.run_io(load)
+    if plan is None:
+        raise RecordNotFound("plan_id", f"no plan {plan_id}" + (f" version {version}" if version else ""))
+    return plan
+
+
+async def save_user_plan(deps: Any, who: Principal, plan: Plan) -> Plan:
+    from core.store.plans import PlansRepo
+
+    validate_plan(plan)
+    repo = PlansRepo(deps.kernel.store)
+    saved = await deps.kernel.runtime.run_io(lambda: repo.save(
+        plan.plan_id, symbol=plan.symbol, playbook=plan.playbook, direction=plan.direction,
+        payload=plan.to_dict(), owner=who.user))
+    return replace(plan, version=saved.version)
+
+
+def trader_plan(who: Principal, req: LevelsRequest | PlanRequest, now: datetime, atr_value: float) -> Plan:
+    assert req.symbol and req.direction and req.entry and req.stop and req.targets
+    symbol = req.symbol.strip().upper()
+    iv = parse_interval(req.interval)
+    risk = abs(req.entry - req.stop)
+    seed = f"{req.direction}|{req.entry}|{req.stop}|{now.isoformat()}"
+    return Plan(
+        plan_id=user_plan_id(who.user, symbol, seed), version=1, symbol=symbol, playbook="trader",
+        direction=req.direction, entry=req.entry, stop=req.stop, targets=tuple(req.targets),
+        rr=tuple(abs(t - req.entry) / risk if risk else 0.0 for t in req.targets), confidence=0.0,
+        confidence_raw=0.0, confidence_source="none", expected_move=float("nan"),
+        notes=(getattr(req, "notes", None) or "the trader's own levels; confidence not estimated",),
+        reasons=(), key_levels=(), target_labels=(None,) * len(req.targets), invalidation=req.stop,
+        invalidation_note="stop", created_at=now, session_phase="", style=req.style, interval=iv.name,
+        atr=atr_value)
+
+
+def _data_quality(kernel: Any) -> dict[str, Any]:
+    st = kernel.market.status()
+    return {"source": st.source, "state": st.state.value, "replayed": st.replayed, "data_age_s": st.data_age_s,
+            "detail": st.detail}
+
+
+# -- routes ------------------------------------------------------------------------------------------
+def register(app: FastAPI, deps: Any) -> None:
+    kernel = deps.kernel
+    Who = Annotated[Principal, Depends(deps.principal)]
+
+    @app.get("/gpt/health", operation_id="health", tags=["coach"],
+             summary="Is the workstation up, and which data does it serve (live or replayed)?")
+    async def health() -> dict[str, Any]:
+        status = kernel.market.status()
+        return {"ok": True, "feed": {"source": status.source, "state": status.state.value,
+                                     "detail": status.detail, "replayed": status.replayed},
+                "as_of": kernel.clock.now().isoformat()}
+
+    @app.post("/gpt/scan", operation_id="scanSetups", tags=["coach"],
+              summary="Setups in play (triggered, armed, forming) across a universe, ranked, with plans.")
+    async def scan(req: ScanRequest, request: Request, who: Who) -> dict[str, Any]:
+        if isinstance(req.universe, str):
+            token = req.universe.strip()
+            symbols = None if token.lower() in ("", "all", "default") else [s for s in token.split(",") if s.strip()]
+        else:
+            symbols = req.universe or None
+        if symbols is not None and len(symbols) > MAX_UNIVERSE:
+            raise InputError("universe", f"at most {MAX_UNIVERSE} symbols")
+        filters = req.filters or ScanFilters()
+        excluded = {s.strip().upper() for s in filters.exclude}
+        if symbols is not None:
+            symbols = [s for s in symbols if s.strip().upper() not in excluded]
+            if not symbols:
+                raise InputError("universe", "every symbol was excluded")
+        report = await kernel.plans.scan(symbols, req.interval, req.style, req.playbooks)
+        data = report.to_dict()
+        cands = [c for c in data["candidates"] if str(c.get("symbol", "")).upper() not in excluded]
+        warnings = list(data["warnings"])
+        if filters.min_rvol is not None or filters.min_liquidity_rank is not None:
+            warnings.append("filters.min_rvol and filters.min_liquidity_rank are not applied yet: the scanner "
+                            "reports no relative volume or liquidity rank")
+        start = int(req.cursor or 0)
+        page = cands[start:start + req.limit]
+        base = deps.link_base(request)
+        for c in page:
+            if c.get("entry") and c.get("stop") and c.get("tps"):
+                c["chart_url"] = tv_link(base, deps, symbol=c["symbol"], interval=data["interval"],
+                                         direction=c.get("direction"), entry=c["entry"], stop=c["stop"],
+                                         targets=c["tps"], plan_id=c.get("plan_id"))
+        nxt = start + req.limit
+        quality = _data_quality(kernel)
+        banner = "REPLAYED DATA: sessions from the bundled history, not live" if quality["replayed"] else ""
+        return fit_response({"as_of": data["as_of"], "interval": data["interval"], "style": data["style"],
+                             "banner": banner, "candidates": page, "symbols": data["symbols"],
+                             "next_cursor": str(nxt) if nxt < len(cands) else None, "total": len(cands),
+                             "warnings": warnings, "data_quality": quality})
+
+    @app.post("/gpt/plan", operation_id="savePlan", tags=["coach"],
+              summary="Build a plan from levels, or move a plan's levels (a new version). Validated like chart-url.")
+    async def plan(req: PlanRequest, request: Request, who: Who) -> dict[str, Any]:
+        now = kernel.clock.now()
+        if req.plan_id:
+            current = await visible_plan(deps, who, req.plan_id)
+            entry = req.entry if req.entry is not None else current.entry
+            stop = req.stop if req.stop is not None else current.stop
+            tps = tuple(req.targets) if req.targets is not None else current.targets
+            risk = abs(entry - stop)
+            if risk <= 0:
+                raise InputError("stop", "must differ from the entry")
+            mine = current.plan_id.startswith(USER_PLAN_PREFIX)
+            pid = current.plan_id if mine else user_plan_id(who.user, current.symbol, current.plan_id)
+            changed = replace(current, plan_id=pid, entry=entry, stop=stop, targets=tps,
+                              rr=tuple(abs(t - entry) / risk for t in tps),
+                              target_labels=tuple(current.target_labels[:len(tps)])
+                              + (None,) * max(0, len(tps) - len(current.target_labels)),
+                              notes=(*current.notes, req.notes) if req.notes else current.notes)
+            saved = await save_user_plan(deps, who, changed)
+        else:
+            missing = [f for f in ("symbol", "direction", "entry", "stop", "targets") if getattr(req, f) is None]
+            if missing:
+                raise InputError(missing[0], "is required to build a plan (or give plan_id to update one)")
+            assert req.symbol is not None
+            atr_value = await plan_atr(kernel, req.symbol, req.interval)
+            saved = await save_user_plan(deps, who, trader_plan(who, req, now, atr_value))
+        out = saved.to_dict()
+        out["chart_url"] = tv_link(deps.link_base(request), deps, symbol=saved.symbol, interval=saved.interval,
+                                   direction=saved.direction, entry=saved.entry, stop=saved.stop,
+                                   targets=saved.targets, plan_id=saved.plan_id)
+        return jsonable(out)
+
+    @app.get("/gpt/context/{symbol}", operation_id="getContext", tags=["coach"],
+             summary="One symbol on one interval: indicator series, key levels, overlays and a snapshot.")
+    async def context(symbol: Annotated[str, Path(min_length=1, max_length=32)], who: Who,
+                      interval: Annotated[str, Query(max_length=8, description="1m 5m 15m 30m 1h 4h 1D")] = "5m",
+                      lookback: Annotated[int, Query(ge=50, le=1000, description="Bars of series (50–1000).")] = 300,
+                      include_series: bool = True) -> dict[str, Any]:
+        data = await kernel.context.context(symbol, interval, lookback, include_series)
+        return fit_response(jsonable(data))
+
+    @app.post("/gpt/multi-context", operation_id="getMultiContext", tags=["coach"],
+              summary="Several intervals at once with the volatility regime and a confluence summary.")
+    async def multi_context(req: MultiContextRequest, who: Who) -> dict[str, Any]:
+        data = await kernel.context.multi_context(req.symbol, req.intervals, req.lookback, req.include_series)
+        return fit_response(jsonable(data))
+
+    @app.post("/gpt/contracts", operation_id="rankContracts", tags=["coach"],
+              summary="Option contracts for a plan: best 3, alternatives, rejections and scenario P/L.")
+    async def contracts(req: ContractsRequest, who: Who) -> dict[str, Any]:
+        direction, entry, stop, targets = req.direction, req.entry, req.stop, req.targets
+        if req.plan_id:
+            p = await visible_plan(deps, who, req.plan_id)
+            direction = direction or p.direction  # type: ignore[assignment]
+            entry, stop, targets = entry or p.entry, stop or p.stop, targets or list(p.targets)
+        if direction is None:
+            raise InputError("direction", "is required (or give plan_id)")
+        levels = (entry, stop, tuple(targets)) if entry and stop and targets else None
+        idea = await kernel.options.rank(req.symbol, direction, req.style, plan_levels=levels,
+                                         via_proxy=req.via_proxy)
+        res = idea.result
+        out: dict[str, Any] = {
+            "symbol": idea.symbol, "chain_symbol": idea.chain_symbol, "index_mode": idea.index_mode,
+            "reason": idea.reason, "best": jsonable(res.best), "alternatives": jsonable(res.alternatives),
+            "rejections": jsonable(res.rejections[:50]), "rejection_counts": jsonable(res.counts),
+            "criteria": jsonable(res.criteria), "ladder": res.ladder, "warnings": list(res.warnings),
+            "source": res.source, "modelled": res.modelled,
+            "proxy": jsonable(idea.proxy) if idea.proxy else None, "levels": jsonable(idea.levels)}
+        if levels is not None and res.best:
+            out["scenarios"] = await _scenarios(kernel, idea, direction, levels, req.risk_amount)
+        return fit_response(out, ("rejections",))
+
+    @app.post("/gpt/chart-url", operation_id="chartUrl", tags=["coach"],
+              summary="Validate a plan's geometry (order, R:R, TP1 distance) and return a /tv chart link.")
+    async def chart_url(req: ChartUrlRequest, request: Request, who: Who) -> dict[str, Any]:
+        atr_value = await plan_atr(kernel, req.symbol, req.interval)
+        plan = trader_plan(who, req, kernel.clock.now(), atr_value)
+        validate_plan(plan)
+        base = deps.link_base(request)
+        return {"interactive": tv_link(base, deps, symbol=plan.symbol, interval=plan.interval,
+                                       direction=plan.direction, entry=plan.entry, stop=plan.stop,
+                                       targets=plan.targets, plan_id=req.plan_id, levels=req.levels),
+                "rr_t1": plan.rr_t1, "atr": plan.atr if math.isfinite(plan.atr) else None}
+
+    @app.get("/idea/{plan_id}", operation_id="getPlan", tags=["plans"],
+             summary="A plan's latest version, with the versions kept.")
+    async def idea(plan_id: Annotated[str, Path(max_length=64)], who: Who) -> dict[str, Any]:
+        return await _idea(plan_id, None, who)
+
+    @app.get("/idea/{plan_id}/{version}", operation_id="getPlanVersion", tags=["plans"],
+             summary="One version of a plan.")
+    async def idea_version(plan_id: Annotated[str, Path(max_length=64)],
+                           version: Annotated[int, Path(ge=1, le=1_000_000)], who: Who) -> dict[str, Any]:
+        return await _idea(plan_id, version, who)
+
+    async def _idea(plan_id: str, version: int | None, who: Principal) -> dict[str, Any]:
+        from core.store.plans import PlansRepo
+
+        plan = await visible_plan(deps, who, plan_id, version)
+        repo = PlansRepo(kernel.store)
+        owner = who.user if plan.plan_id.startswith(USER_PLAN_PREFIX) or who.user == LOCAL_USER else LOCAL_USER
+        versions = await kernel.runtime.run_io(lambda: repo.versions(plan.plan_id, owner=owner))
+        return jsonable({"plan": plan.to_dict(), "versions": versions,
+                         "following": kernel.plans.following().get(plan.plan_id)})
+
+
+async def _scenarios(kernel: Any, idea: Any, direction: str, levels: tuple[float, float, tuple[float, ...]],
+                     risk_amount: float) -> list[dict[str, Any]]:
+    """P/L per contract at the stop and each target for the best contracts (plan levels translated to
+    the proxy in index mode)."""
+    from core.options.scenarios import ContractQuote, ScenarioPlan, scenario_pnl
+
+    entry, stop, tps = levels
+    if idea.levels:
+        entry = float(idea.levels.get("entry", entry))
+        stop = float(idea.levels.get("stop", stop))
+        tps = tuple(float(t) for t in idea.levels.get("targets", tps))
+    spot = (await kernel.market.last_price(idea.chain_symbol)).price
+    plan = ScenarioPlan(direction=direction, entry=entry, stop=stop, targets=tuple(tps))
+    out = []
+    for c in idea.result.best:
+        if not (c.iv > 0 and c.mid > 0):
+            continue
+        quote = ContractQuote(strike=c.strike, is_call=c.right.lower().startswith("c"),
+                              years_to_expiry=max(c.dte, 0.25) / 365.0, iv=c.iv, mid=c.mid, spot=spot)
+        res = scenario_pnl(plan, quote)
+        per_contract_risk = -min(res.pnl_full[0], 0.0)
+        contracts = int(risk_amount // per_contract_risk) if per_contract_risk > 0 else 0
+        out.append({"contract": c.contract, "levels": list(res.levels), "labels": list(res.labels),
+                    "pnl_per_contract": jsonable(res.pnl_full), "cost_per_contract": res.cost_per_contract,
+                    "contracts_for_risk": contracts, "risk_amount": risk_amount})
+    return out
