@@ -15,14 +15,14 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from core.bus import Bus, Subscription
 from core.events import BarClosed, BarUpdated, Event, FeedHealthChanged, JobProgress, SeriesReset
 from core.prediction import PredictionMade
-from core.scanner.events import FollowerEvent, PlanIssued
+from core.scanner.events import FollowerEvent, PlanIssued, SetupChanged
 from core.services.notes import NoteChanged
 
 log = logging.getLogger(__name__)
 
 FRAME_MS = 16  # at most ~60 deliveries a second
 BRIDGED: tuple[type[Event], ...] = (BarUpdated, BarClosed, FeedHealthChanged, SeriesReset, JobProgress,
-                                    PlanIssued, FollowerEvent, PredictionMade, NoteChanged)
+                                    PlanIssued, FollowerEvent, PredictionMade, NoteChanged, SetupChanged)
 
 
 class QtBridge(QObject):
@@ -35,6 +35,7 @@ class QtBridge(QObject):
     follower_event = Signal(object)  # FollowerEvent
     prediction_made = Signal(object)  # PredictionMade
     note_changed = Signal(object)    # NoteChanged
+    setup_changed = Signal(object)   # SetupChanged (live rescans)
     _wake = Signal()
 
     def __init__(self, bus: Bus) -> None:
@@ -54,6 +55,7 @@ class QtBridge(QObject):
             BarUpdated: self.bar_updated, BarClosed: self.bar_closed, FeedHealthChanged: self.feed_health,
             SeriesReset: self.series_reset, JobProgress: self.job_progress, PlanIssued: self.plan_issued,
             FollowerEvent: self.follower_event, PredictionMade: self.prediction_made, NoteChanged: self.note_changed,
+            SetupChanged: self.setup_changed,
         }
         self._sub: Subscription | None = bus.subscribe(BRIDGED, self._on_event, name="qt-bridge", maxsize=20_000)
 
