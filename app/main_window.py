@@ -238,11 +238,9 @@ class MainWindow(QMainWindow):
         bar = QToolBar("Getting started", self)
         bar.setObjectName("hint_toolbar")
         bar.setMovable(False)
-        self.hint = QLabel("You are on the replay feed: real past sessions replayed as today, with the setups in "
-                           "play below. Connect your data (Tools → Settings: provider keys) · Connect your GPT "
-                           "(the Connect your GPT panel).")
+        self.hint = QLabel(" Replay feed: real past sessions replayed as today, setups in play below.  "
+                           "Connect your data: Tools → Settings (provider keys).  Connect your GPT: its panel. ")
         self.hint.setObjectName("first_run_hint")
-        self.hint.setWordWrap(True)
         bar.addWidget(self.hint)
         dismiss = QPushButton("Got it")
         dismiss.clicked.connect(self._dismiss_hint)

@@ -91,6 +91,9 @@ class Panels:
     def _layout(self) -> None:
         w = self._w
         left = self._dock("watchlist", "Watchlist", self.watchlist)
+        # A full-height watchlist column on the left; chart and the plan tabs to its right.
+        w.setCorner(Qt.Corner.TopLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        w.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         w.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, left)
         right = [self._dock(k, t, p) for k, t, p in (("plan", "Plan", self.plan),
                                                      ("contracts", "Contracts", self.contracts),
@@ -106,7 +109,7 @@ class Panels:
             w.tabifyDockWidget(bottom[0], d)
         right[0].raise_()
         bottom[0].raise_()
-        w.resizeDocks([left], [230], Qt.Orientation.Horizontal)
+        w.resizeDocks([left], [260], Qt.Orientation.Horizontal)
         w.resizeDocks([bottom[0]], [230], Qt.Orientation.Vertical)
 
     # -- wiring ------------------------------------------------------------------------------------
@@ -133,7 +136,8 @@ class Panels:
         self.watchlist_ctl.on_report(report)
         if self.plan_ctl.plan is None and report.candidates:
             # First run: put the best setup in play in front of the trader right away.
-            best = min(report.candidates, key=lambda c: (STATE_RANK.get(c.state, 9), c.rank))
+            chart = self._w.controller.symbol
+            best = min(report.candidates, key=lambda c: (c.symbol != chart, STATE_RANK.get(c.state, 9), c.rank))
             self.plan_ctl.show_candidate(best)
 
     def open_candidate(self, c: Candidate) -> None:

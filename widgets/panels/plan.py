@@ -43,7 +43,7 @@ class PlanPanel(QWidget):
         self.details = QTextBrowser()
         self.follow_state = QLabel("Not followed")
         self.events = QListWidget()
-        self.events.setMaximumHeight(140)
+        self.events.setMaximumHeight(90)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addLayout(top)

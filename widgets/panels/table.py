@@ -40,6 +40,7 @@ class DataTable(QTableWidget):
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.horizontalHeader().setStretchLastSection(True)
         self.setSortingEnabled(True)
+        self.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # the source order until a click
 
     def set_rows(self, rows: Sequence[Sequence[Cell]], keys: Sequence[object] | None = None,
                  colors: Sequence[Sequence[str | None]] | None = None) -> None:
