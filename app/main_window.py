@@ -29,12 +29,13 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QToolBar,
     QWidget,
 )
 
 from app.chart_controller import ChartController
-from app.panels.compose import Panels, exchange_clock
+from app.panels.compose import Panels, exchange_clock, scrolled
 from app.panels.host import value
 from app.panels.settings import SettingsController
 from app.panels.shortcuts import GENERAL, ShortcutsDialog
@@ -142,7 +143,7 @@ class MainWindow(QMainWindow):
         self.predictor_panel = PredictorPanel()
         pdock = QDockWidget("Predictor", self)
         pdock.setObjectName("predictor_dock")
-        pdock.setWidget(self.predictor_panel)
+        pdock.setWidget(scrolled(self.predictor_panel))  # its tall form never sets the window's minimum height
         self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, pdock)
         self.splitDockWidget(dock, pdock, Qt.Orientation.Horizontal)
         self.resizeDocks([dock, pdock], [930, 330], Qt.Orientation.Horizontal)
@@ -241,6 +242,9 @@ class MainWindow(QMainWindow):
         self.hint = QLabel(" Replay feed: real past sessions replayed as today, setups in play below.  "
                            "Connect your data: Tools → Settings (provider keys).  Connect your GPT: its panel. ")
         self.hint.setObjectName("first_run_hint")
+        self.hint.setToolTip(self.hint.text())
+        # Clipped rather than widening the window on a small screen (the tooltip has it all).
+        self.hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         bar.addWidget(self.hint)
         dismiss = QPushButton("Got it")
         dismiss.clicked.connect(self._dismiss_hint)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QWidget
+from PySide6.QtWidgets import QDockWidget, QFrame, QScrollArea, QWidget
 
 from app.panels.context import ContextController
 from app.panels.contracts import ContractsController
@@ -41,6 +41,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 STATE_RANK = {SetupState.TRIGGERED: 0, SetupState.ARMED: 1, SetupState.FORMING: 2}
+
+
+def scrolled(widget: QWidget) -> QScrollArea:
+    """A tall form in a scroll area, so it never raises the window's minimum height."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(widget)
+    return area
 
 
 def exchange_clock(k: Workstation, symbol: str) -> str:
@@ -81,10 +90,10 @@ class Panels:
         self._wire()
 
     # -- docks ---------------------------------------------------------------------------------------
-    def _dock(self, key: str, title: str, widget: QWidget) -> QDockWidget:
+    def _dock(self, key: str, title: str, widget: QWidget, scroll: bool = False) -> QDockWidget:
         dock = QDockWidget(title, self._w)
         dock.setObjectName(f"{key}_dock")
-        dock.setWidget(widget)
+        dock.setWidget(scrolled(widget) if scroll else widget)
         self.docks[key] = dock
         return dock
 
@@ -100,10 +109,10 @@ class Panels:
                                                      ("context", "Context", self.context))]
         for d in right:
             w.tabifyDockWidget(w.predictor_dock, d)
-        bottom = [self._dock(k, t, p) for k, t, p in (
-            ("scanner", "Scanner", self.scanner), ("notes", "Notes", self.notes),
-            ("event_log", "Event log", self.event_log), ("jobs", "Jobs", self.jobs),
-            ("gpt", "Connect your GPT", self.gpt))]
+        bottom = [
+            self._dock("scanner", "Scanner", self.scanner), self._dock("notes", "Notes", self.notes),
+            self._dock("event_log", "Event log", self.event_log), self._dock("jobs", "Jobs", self.jobs),
+            self._dock("gpt", "Connect your GPT", self.gpt, scroll=True)]
         w.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, bottom[0])
         for d in bottom[1:]:
             w.tabifyDockWidget(bottom[0], d)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTextBrowser,
     QVBoxLayout,
@@ -47,9 +48,10 @@ class NotesPanel(QWidget):
         self._dirty = False
         self.symbol_filter = QLineEdit()
         self.symbol_filter.setPlaceholderText("Symbol")
-        self.symbol_filter.setMaximumWidth(80)
+        self.symbol_filter.setMaximumWidth(64)
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search notes…")
+        self.search.setMinimumWidth(60)
         for box in (self.symbol_filter, self.search):
             box.textChanged.connect(lambda _t: self.filter_changed.emit(self.symbol_filter.text().strip().upper(),
                                                                          self.search.text().strip()))
@@ -72,6 +74,7 @@ class NotesPanel(QWidget):
         self.editor.setPlaceholderText("Markdown…")
         self.preview = QTextBrowser()
         self.status = QLabel("")
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         head = QHBoxLayout()
         head.addWidget(self.title, 1)
         head.addWidget(self.symbol)

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QPushButton,
+    QSizePolicy,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -24,6 +25,8 @@ class PlanPanel(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.title = QLabel("No plan selected")
+        # Labels never widen their dock (a long title would raise the window's minimum width).
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.title.setStyleSheet("font-weight:bold;")
         self.versions = QComboBox()
         self.versions.setToolTip("Plan version")
@@ -42,6 +45,7 @@ class PlanPanel(QWidget):
         top.addWidget(note)
         self.details = QTextBrowser()
         self.follow_state = QLabel("Not followed")
+        self.follow_state.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.events = QListWidget()
         self.events.setMaximumHeight(90)
         lay = QVBoxLayout(self)

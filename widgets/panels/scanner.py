@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from widgets.panels.table import DataTable
 from widgets.theme import DARK, Theme
@@ -39,6 +39,7 @@ class ScannerPanel(QWidget):
         super().__init__()
         self._theme = theme
         self.summary = QLabel("No scan yet")
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         scan = QPushButton("Scan now")
         scan.setToolTip("Scan the watchlist now (F5)")
         scan.clicked.connect(self.scan_requested)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget
 
 
 class MarkdownPanel(QWidget):
@@ -12,10 +12,12 @@ class MarkdownPanel(QWidget):
     def __init__(self, placeholder: str) -> None:
         super().__init__()
         self.banner = QLabel()
+        self.banner.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet("background:#ef6c00; color:white; padding:3px;")
         self.banner.hide()
         self.heading = QLabel(placeholder)
+        self.heading.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.heading.setStyleSheet("font-weight:bold;")
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.refresh_requested)

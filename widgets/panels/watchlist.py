@@ -35,8 +35,12 @@ class WatchlistPanel(QWidget):
         super().__init__()
         self._theme = theme
         self.lists = QComboBox()
+        self.lists.setMinimumContentsLength(6)
+        self.lists.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.lists.setToolTip("Watchlist (Ctrl+] / Ctrl+[ to cycle)")
-        new_list = QPushButton("New list…")
+        new_list = QPushButton("+")
+        new_list.setToolTip("New watchlist")
+        new_list.setMaximumWidth(32)
         new_list.clicked.connect(self._ask_new_list)
         top = QHBoxLayout()
         top.addWidget(self.lists, 1)
@@ -48,8 +52,11 @@ class WatchlistPanel(QWidget):
         self.add_box.returnPressed.connect(self._add)
         row = QHBoxLayout()
         row.addWidget(self.add_box, 1)
-        for text, slot in (("Remove", self._remove), ("▲", lambda: self._move(-1)), ("▼", lambda: self._move(1))):
+        for text, tip, slot in (("✕", "Remove the selected symbol", self._remove),
+                                ("▲", "Move up", lambda: self._move(-1)), ("▼", "Move down", lambda: self._move(1))):
             b = QPushButton(text)
+            b.setToolTip(tip)
+            b.setMaximumWidth(32)
             b.clicked.connect(slot)
             row.addWidget(b)
         lay = QVBoxLayout(self)
