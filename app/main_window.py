@@ -110,6 +110,12 @@ class MainWindow(QMainWindow):
         return await self.kernel.runtime.wrap(coro)
 
     def _spawn(self, coro: Coroutine[Any, Any, object], what: str = "action") -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            coro.close()  # a Qt timer fired outside the GUI loop (tests between awaits): nothing to run on
+            log.debug("ui:%s skipped: no running event loop", what)
+            return
         if self.closed.is_set():
             coro.close()  # the window is gone: never start kernel work for it
             return

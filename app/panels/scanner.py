@@ -3,6 +3,7 @@ close of the scan interval and on every setup change), Scan now, and opening a p
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -31,6 +32,7 @@ class ScannerController(QObject):
         self.candidates: list[Candidate] = []
         self.report: ScanReport | None = None
         self.refreshes = 0
+        self._watch_lock = asyncio.Lock()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(REFRESH_MS)
@@ -44,14 +46,18 @@ class ScannerController(QObject):
             signal.emit(self.candidates[index])  # type: ignore[attr-defined]
 
     async def watch(self, symbols: list[str]) -> None:
-        """(Re)start live rescans on these symbols."""
+        """(Re)start live rescans on these symbols. Quick edits queue up; only the newest list is
+        started (start_live is not safe to run twice at once)."""
         self.symbols = list(symbols)
-        plans = self._host.kernel.plans
-        if not symbols:
-            await self._host.call(plans.stop_live())
-            self.show(None)
-            return
-        await self._host.call(plans.start_live(symbols, self.interval))
+        async with self._watch_lock:
+            if symbols != self.symbols:
+                return  # a newer edit follows and will start its own
+            plans = self._host.kernel.plans
+            if not symbols:
+                await self._host.call(plans.stop_live())
+                self.show(None)
+                return
+            await self._host.call(plans.start_live(symbols, self.interval))
         await self.refresh()
 
     async def refresh(self) -> None:

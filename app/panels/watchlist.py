@@ -73,8 +73,8 @@ class WatchlistController:
     async def select(self, name: str, names: list[str] | None = None) -> None:
         repo, rt = self._repo(), self._host.kernel.runtime
         names = names or await self._host.call(rt.run_io(repo.names))
-        self.name = name
-        self.symbols = await self._host.call(rt.run_io(repo.get, name)) or []
+        symbols = await self._host.call(rt.run_io(repo.get, name)) or []
+        self.name, self.symbols = name, symbols  # together: an edit never mixes two lists
         self._panel.set_lists(names, name)
         self._render()
         self._on_symbols(list(self.symbols))
