@@ -250,7 +250,8 @@ class MainWindow(QMainWindow):
         self.hint.setObjectName("first_run_hint")
         self.hint.setToolTip(self.hint.text())
         # Clipped rather than widening the window on a small screen (the tooltip has it all).
-        self.hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.hint.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.hint.setMinimumWidth(200)
         bar.addWidget(self.hint)
         dismiss = QPushButton("Got it")
         dismiss.clicked.connect(self._dismiss_hint)
