@@ -12,6 +12,7 @@ from app.panels.host import PanelHost, et_time, value
 from core.scanner.events import FollowerEvent, PlanIssued
 from core.scanner.plan import Plan
 from core.scanner.setups import Candidate, SetupState
+from core.store.validation import RecordNotFound
 from widgets.panels.plan import PlanPanel
 
 MAX_EVENTS = 200
@@ -38,8 +39,19 @@ class PlanController(QObject):
 
     def show_candidate(self, c: Candidate) -> None:
         if c.plan is not None and c.state is SetupState.TRIGGERED:
-            self._host._spawn(self.show_stored(c.plan.plan_id), "plan")
+            self._host._spawn(self._show_triggered(c), "plan")
             return
+        self._show_unstored(c)
+
+    async def _show_triggered(self, c: Candidate) -> None:
+        assert c.plan is not None
+        try:
+            await self.show_stored(c.plan.plan_id)
+        except RecordNotFound:
+            # Triggered before live rescans started (the baseline report is not stored; Scan now stores it).
+            self._show_unstored(c)
+
+    def _show_unstored(self, c: Candidate) -> None:
         self.plan, self.stored = c.plan, False
         self._panel.show_candidate(f"{c.symbol} · {c.playbook} · {c.state.value}", candidate_markdown(c))
         self._panel.set_following(None)
