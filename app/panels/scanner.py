@@ -74,10 +74,16 @@ class ScannerController(QObject):
         self.show(report)
 
     def on_setup_changed(self, event: SetupChanged) -> None:
-        self._timer.start()
+        self._soon()
 
     def on_bar_closed(self, event: BarClosed) -> None:
         if event.interval.name == self.interval and event.symbol in self.symbols:
+            self._soon()
+
+    def _soon(self) -> None:
+        # At most one refresh per REFRESH_MS however fast the replay runs (a restarting debounce
+        # would never fire at 1000×).
+        if not self._timer.isActive():
             self._timer.start()
 
     def show(self, report: ScanReport | None) -> None:

@@ -37,7 +37,10 @@ class DataTable(QTableWidget):
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.verticalHeader().setVisible(False)
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Sized once on the first rows, not on every update (ResizeToContents measures every cell
+        # each time the table changes: a GUI-thread cost on every scanner refresh).
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self._sized = False
         self.horizontalHeader().setStretchLastSection(True)
         self.setSortingEnabled(True)
         self.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # the source order until a click
@@ -59,6 +62,9 @@ class DataTable(QTableWidget):
                     item.setForeground(QColor(colors[r][c]))
                 self.setItem(r, c, item)
         self.setSortingEnabled(sorting)
+        if rows and not self._sized:
+            self._sized = True
+            self.resizeColumnsToContents()
 
     def key_at(self, row: int) -> object:
         item = self.item(row, 0)
