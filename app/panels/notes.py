@@ -68,12 +68,16 @@ class NotesController:
 
     async def create(self, content: str, title: str = "New note", symbol: str | None = None) -> Note:
         sym = symbol if symbol is not None else self._symbol()
+        content = content if content.strip() else f"# {title}\n\n"  # the store refuses an empty note
         note = await self._host.call(self._host.kernel.notes.create(content, title=title, symbol=sym or None))
         self._panel.show_note(view(note))
         await self.refresh()
         return note
 
     async def save(self, note_id: int, title: str, symbol: str, content: str) -> None:
+        if not content.strip():
+            self._panel.status.setText("An empty note is not saved (the last text stays until you type)")
+            return
         note = await self._host.call(self._host.kernel.notes.update(
             note_id, content=content, title=title, symbol=symbol or None))
         self.saves += 1

@@ -54,10 +54,13 @@ def test_a_killed_app_keeps_what_was_typed_a_second_before(tmp_path: Path, monke
     env = {**os.environ, "TRADECOACH_DATA_DIR": str(tmp_path / "data"),
            "TRADECOACH_CONFIG_DIR": str(tmp_path / "config"), "QT_QPA_PLATFORM": "offscreen",
            "PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, str(script)], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=180)
-    assert proc.returncode == -9, proc.stderr[-2000:]          # killed, not a clean exit
-    note_id = int(proc.stdout.split("note ")[1].split()[0])
+    out, err = tmp_path / "out.txt", tmp_path / "err.txt"
+    # Files, not pipes: the killed app's worker processes may hold a pipe open after it dies.
+    with out.open("w") as fo, err.open("w") as fe:
+        proc = subprocess.Popen([sys.executable, str(script)], cwd=REPO, env=env, stdout=fo, stderr=fe)
+        rc = proc.wait(timeout=180)
+    assert rc == -9, err.read_text()[-2000:]                    # killed, not a clean exit
+    note_id = int(out.read_text().split("note ")[1].split()[0])
     from core.config import load_settings
     from core.store.notes import NotesRepo
 
