@@ -71,7 +71,7 @@ async def test_watchlist_edits_are_stored_and_lists_cycle(window) -> None:  # ty
     p.watchlist.symbol_moved.emit("IBM", -1)
     await until(lambda: p.watchlist.symbols().index("IBM") == 1, what="move")
     assert repo.get("Default") == p.watchlist.symbols() and "BAC" not in repo.get("Default")
-    assert p.scanner_ctl.symbols == p.watchlist.symbols()      # the scanner watches the edited list
+    await until(lambda: p.scanner_ctl.symbols == p.watchlist.symbols(), what="the scanner on the edited list")
     p.watchlist.list_created.emit("Tech")
     await until(lambda: p.watchlist_ctl.name == "Tech", what="new list")
     p.watchlist.symbol_added.emit("AAPL")
