@@ -5,6 +5,7 @@ bridge (events), so no kernel work — feeds, scans, API requests — ever runs 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import sys
@@ -101,11 +102,68 @@ async def _smoke(window, path: Path) -> int:  # type: ignore[no-untyped-def]
         log.error("smoke: chart has %d bars and %d live updates after %.0f s", window.chart.bar_count(),
                   ctl.live_updates, SMOKE_TIMEOUT_S)
         return 1
+    panels = window.panels
+    while time.monotonic() < deadline and panels.scanner.table.rowCount() == 0:
+        await asyncio.sleep(0.1)  # the first live scan fills the scanner and the plan panel
     await asyncio.sleep(0.5)  # let throttled paints and line recomputation land
     image = window.grab()
     path.parent.mkdir(parents=True, exist_ok=True)
     if not image.save(str(path)):
         log.error("smoke: could not write %s", path)
         return 1
-    print(f"smoke: {window.chart.bar_count()} bars, {ctl.live_updates} live updates, screenshot {path}")
+    if os.environ.get("TRADECOACH_SMOKE_PANELS") == "1":
+        await _panel_shots(window, path)
+    report = smoke_report(window)
+    json_path = path.with_suffix(".json")
+    json_path.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+    print(f"smoke: {window.chart.bar_count()} bars, {ctl.live_updates} live updates, screenshot {path}, "
+          f"report {json_path}")
     return 0
+
+
+async def _panel_shots(window, path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Screenshots of the notes panel (with a note from the plan in view), Connect your GPT and the
+    settings dialog next to PATH (the user guide's images)."""
+    panels = window.panels
+    if panels.plan_ctl.plan is not None:
+        panels.plan.note_requested.emit()
+    for _ in range(100):
+        if panels.notes.current_id() is not None:
+            break
+        await asyncio.sleep(0.05)
+    panels.notes.editor.appendPlainText("Held the **retest** of the opening range; *scale* at TP1.")
+    panels.docks["notes"].raise_()
+    await asyncio.sleep(0.8)  # autosave and paint
+    panels.docks["notes"].grab().save(str(path.with_name(path.stem + "-notes.png")))
+    panels.docks["gpt"].raise_()
+    await panels.gpt_ctl.start()
+    await panels.gpt_ctl.refresh_tokens()
+    await asyncio.sleep(0.3)
+    panels.docks["gpt"].grab().save(str(path.with_name(path.stem + "-gpt.png")))
+    dialog = window.open_settings()
+    await asyncio.sleep(0.3)
+    dialog.grab().save(str(path.with_name(path.stem + "-settings.png")))
+    dialog.close()
+    panels.docks["scanner"].raise_()
+    await panels.gpt_ctl.stop()
+
+
+def smoke_report(window) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """What the window shows: each visible dock with its row/item count, and the chart's contents
+    (the chart's own `describe()` when it has one)."""
+    counts = window.panels.counts()
+    docks = [{"title": d.windowTitle(), "visible": d.isVisible(), "items": counts.get(key)}
+             for key, d in (("chart", window.chart_dock), ("predictor", window.predictor_dock),
+                            *window.panels.docks.items()) if not d.isHidden()]
+    chart = window.chart
+    describe = getattr(chart, "describe", None)
+    if callable(describe):
+        chart_info = describe()
+    else:
+        chart_info = {"symbol": chart.symbol, "bars": chart.bar_count(), "lines": chart.line_names(),
+                      "plan_items": len(chart.plan_items()), "levels": len(chart.level_items()),
+                      "zones": len(chart.zones()), "source": "bar_count/line_names (no describe())"}
+    return {"docks": docks, "chart": chart_info,
+            "status": {"feed": window.status_label.text(), "capabilities": window.caps_label.text().strip(),
+                       "clock": window.clock_label.text().strip(), "api": window.api_label.text().strip()},
+            "first_run_hint": window.hint_bar.isVisible()}

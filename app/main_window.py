@@ -1,5 +1,7 @@
 """The main window: a dockable live chart of the current feed, symbol/interval selectors,
-replay controls and a status bar that always names the feed and its state.
+replay controls, the panels (app/panels: watchlist, scanner, plan, contracts, context, notes, event
+log, jobs, Connect your GPT) and a status bar that names the feed's state per capability, the
+exchange clock and session phase, and the API server.
 
 GUI thread only: kernel calls go through `kernel.runtime.wrap` (the kernel's loop thread), kernel
 events arrive through the Qt bridge. Errors of user actions are shown in the status bar and in a
@@ -11,24 +13,44 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import date
+from pathlib import Path
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QMainWindow, QMessageBox, QToolBar, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QCompleter,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSizePolicy,
+    QToolBar,
+    QWidget,
+)
 
 from app.chart_controller import ChartController
+from app.panels.compose import Panels, exchange_clock, scrolled
+from app.panels.host import value
+from app.panels.settings import SettingsController
+from app.panels.shortcuts import GENERAL, ShortcutsDialog
 from app.predictor_controller import PredictorController
 from app.qt_bridge import QtBridge
 from core.config import config_dir
 from core.errors import TradeCoachError
 from core.events import FeedHealthChanged, FeedState, FeedStatus
 from core.market.intervals import ALL
+from core.scanner.plan import Plan
 from core.tasks import spawn
 from core.workstation import Workstation
 from widgets.chart import ChartWidget
 from widgets.predictor_panel import PredictorPanel
-from widgets.theme import THEMES
+from widgets.theme import THEMES, app_palette
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -55,12 +77,18 @@ class MainWindow(QMainWindow):
         self.resize(1280, 800)
         self.bridge = QtBridge(kernel.bus)
         self.chart = ChartWidget(theme=THEMES[kernel.settings.theme])
+        self._apply_palette(kernel.settings.theme)
         self.controller = ChartController(kernel, self.chart)
         self._paused = False
         self._last_error: QMessageBox | None = None
+        self._ui_tasks: set[asyncio.Task[object]] = set()
+        self._health: dict[str, FeedStatus] = {}
+        self.settings_ctl = SettingsController(self, self._qsettings, self._theme_changed)
         self._build_docks()
+        self.panels = Panels(self)
         self._build_toolbar()
         self._build_status()
+        self._build_hint()
         self._build_menus()
         self.bridge.bar_updated.connect(self.controller.on_bar)
         self.bridge.bar_closed.connect(self.controller.on_bar)
@@ -85,7 +113,18 @@ class MainWindow(QMainWindow):
         return await self.kernel.runtime.wrap(coro)
 
     def _spawn(self, coro: Coroutine[Any, Any, object], what: str = "action") -> None:
-        spawn(coro, name=f"ui:{what}", on_error=self._on_action_error)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            coro.close()  # a Qt timer fired outside the GUI loop (tests between awaits): nothing to run on
+            log.debug("ui:%s skipped: no running event loop", what)
+            return
+        if self.closed.is_set():
+            coro.close()  # the window is gone: never start kernel work for it
+            return
+        task = spawn(coro, name=f"ui:{what}", on_error=self._on_action_error)
+        self._ui_tasks.add(task)
+        task.add_done_callback(self._ui_tasks.discard)
 
     def _on_action_error(self, exc: BaseException) -> None:
         self._error(str(exc) if isinstance(exc, TradeCoachError) else f"{type(exc).__name__}: {exc}")
@@ -113,7 +152,7 @@ class MainWindow(QMainWindow):
         self.predictor_panel = PredictorPanel()
         pdock = QDockWidget("Predictor", self)
         pdock.setObjectName("predictor_dock")
-        pdock.setWidget(self.predictor_panel)
+        pdock.setWidget(scrolled(self.predictor_panel))  # its tall form never sets the window's minimum height
         self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, pdock)
         self.splitDockWidget(dock, pdock, Qt.Orientation.Horizontal)
         self.resizeDocks([dock, pdock], [930, 330], Qt.Orientation.Horizontal)
@@ -159,6 +198,9 @@ class MainWindow(QMainWindow):
         self.session_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         tb.addWidget(QLabel(" Session "))
         tb.addWidget(self.session_box)
+        tb.addSeparator()
+        self.search_box = QLineEditSearch(self)
+        tb.addWidget(self.search_box)
         self.symbol_box.currentTextChanged.connect(lambda _t: self._show_current())
         self.interval_box.currentTextChanged.connect(lambda _t: self._show_current())
         self.speed_box.currentIndexChanged.connect(self._speed_changed)
@@ -190,31 +232,159 @@ class MainWindow(QMainWindow):
         self.clock_label = QLabel()
         self.clock_label.setObjectName("replay_clock")
         self.clock_label.setToolTip("Replay clock (exchange time): every replayed symbol shares it")
+        self.caps_label = QLabel()
+        self.caps_label.setObjectName("feed_capabilities")
+        self.caps_label.setToolTip("Feed state per capability (with the reason when degraded)")
+        self.api_label = QLabel(" API: off ")
+        self.api_label.setObjectName("api_status")
         self.statusBar().addWidget(self.badge)
         self.statusBar().addWidget(self.status_label, 1)
+        self.statusBar().addPermanentWidget(self.caps_label)
+        self.statusBar().addPermanentWidget(self.api_label)
         self.statusBar().addPermanentWidget(self.clock_label)
+
+    def _build_hint(self) -> None:
+        """First run on the replay feed: say what to connect — never ask for a key up front."""
+        bar = QToolBar("Getting started", self)
+        bar.setObjectName("hint_toolbar")
+        bar.setMovable(False)
+        self.hint = QLabel(" Replay feed: real past sessions replayed as today, setups in play below.  "
+                           "Connect your data: Tools → Settings (provider keys).  Connect your GPT: its panel. ")
+        self.hint.setObjectName("first_run_hint")
+        self.hint.setToolTip(self.hint.text())
+        # Clipped rather than widening the window on a small screen (the tooltip has it all).
+        self.hint.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.hint.setMinimumWidth(200)
+        bar.addWidget(self.hint)
+        dismiss = QPushButton("Got it")
+        dismiss.clicked.connect(self._dismiss_hint)
+        bar.addWidget(dismiss)
+        bar.toggleViewAction().setVisible(False)
+        self.addToolBarBreak()
+        self.addToolBar(bar)
+        self.hint_bar = bar
+        bar.setVisible(not self.kernel.feeds.vendor_mode and self._qsettings.value("hint_dismissed") != "1")
+
+    def _dismiss_hint(self) -> None:
+        self.hint_bar.hide()
+        self._qsettings.setValue("hint_dismissed", "1")
 
     def _build_menus(self) -> None:
         view = self.menuBar().addMenu("&View")
-        for dock in (self.chart_dock, self.predictor_dock):
-            view.addAction(dock.toggleViewAction())
+        self.panel_keys: list[tuple[str, str]] = []
+        docks = [self.chart_dock, self.predictor_dock, *self.panels.docks.values()]
+        for i, dock in enumerate(docks):
+            action = dock.toggleViewAction()
+            if i < 10:
+                keys = f"Ctrl+Shift+{(i + 1) % 10}"
+                action.setShortcut(QKeySequence(keys))
+                self.panel_keys.append((keys, f"Show/hide {dock.windowTitle()}"))
+            view.addAction(action)
         view.addSeparator()
         self.market_toolbar_action = self.findChild(QToolBar, "market_toolbar").toggleViewAction()
         view.addAction(self.market_toolbar_action)
+        tools = self.menuBar().addMenu("&Tools")
+        for text, keys, slot in (("Scan now", "F5", self.panels.scanner_ctl.scan_now),
+                                 ("Capture chart to a new note", "Ctrl+Shift+S", self.capture_to_note),
+                                 ("Next watchlist", "Ctrl+]", lambda: self.panels.watchlist.cycle(1)),
+                                 ("Previous watchlist", "Ctrl+[", lambda: self.panels.watchlist.cycle(-1)),
+                                 ("Settings…", "Ctrl+,", self.open_settings),
+                                 ("Keyboard shortcuts", "F1", self.show_shortcuts)):
+            action = QAction(text, self)
+            action.setShortcut(QKeySequence(keys))
+            action.triggered.connect(slot)
+            tools.addAction(action)
+            self.addAction(action)  # works while any panel has focus
 
     def _build_shortcuts(self) -> None:
         scope = Qt.ShortcutContext.WidgetWithChildrenShortcut
         for keys, slot in (("Alt+R", self.chart.reset_view), ("Shift+End", self.chart.scroll_to_realtime)):
             sc = QShortcut(QKeySequence(keys), self.chart, slot)
             sc.setContext(scope)
+        QShortcut(QKeySequence("Ctrl+K"), self, self.search_box.start)
+        QShortcut(QKeySequence("Ctrl+Right"), self, self._step)
+        for i, iv in enumerate(ALL[:9]):
+            QShortcut(QKeySequence(f"Alt+{i + 1}"), self, lambda name=iv.name: self._select_interval(name))
+
+    def _select_interval(self, name: str) -> None:
+        i = self.interval_box.findText(name)
+        if i >= 0:
+            self.interval_box.setCurrentIndex(i)  # currentTextChanged → the chart follows
+
+    def shortcut_rows(self) -> list[tuple[str, str]]:
+        return [*GENERAL, *self.panel_keys]
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        dialog = ShortcutsDialog(self.shortcut_rows())
+        dialog.setParent(self, dialog.windowFlags())
+        dialog.show()
+        self._shortcuts_dialog = dialog
+        return dialog
+
+    def open_settings(self) -> object:
+        dialog = self.settings_ctl.open()
+        dialog.setParent(self, dialog.windowFlags())
+        return dialog
+
+    def _apply_palette(self, theme: str) -> None:
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.setPalette(app_palette(THEMES[theme]))
+
+    def _theme_changed(self, theme: str) -> None:
+        self._apply_palette(theme)
+        self.chart.set_theme(THEMES[theme])
+
+    def capture_to_note(self) -> None:
+        if self.controller.symbol and self.controller.interval:
+            self.panels.notes_ctl.new_from_screenshot(self.controller.symbol, self.controller.interval.name)
+            self.panels.docks["notes"].raise_()
+
+    def export_notes(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export notes to a folder")
+        if folder:
+            self._spawn(self._export_notes(Path(folder)), "export notes")
+
+    async def _export_notes(self, folder: Path) -> None:
+        paths = await self.panels.notes_ctl.export(folder)
+        self.statusBar().showMessage(f"Exported {len(paths)} notes to {folder}", 8_000)
+
+    def show_symbol(self, symbol: str, interval: str | None = None) -> None:
+        """Open a symbol (and optionally an interval) on the chart, as the toolbar boxes do."""
+        if self.symbol_box.findText(symbol) < 0:
+            self.symbol_box.blockSignals(True)
+            self.symbol_box.addItem(symbol)
+            self.symbol_box.blockSignals(False)
+        self._select(self.symbol_box, symbol)
+        if interval:
+            self._select(self.interval_box, interval)
+        self._show_current()
+
+    def draw_plan(self, plan: Plan) -> None:
+        """Draw the plan on the chart when the chart shows its symbol (the chart's own plan drawing
+        when it has one, else its plan bands)."""
+        if plan.symbol != self.controller.symbol:
+            return
+        set_plan = getattr(self.chart, "set_plan", None)
+        if callable(set_plan):
+            set_plan(plan)
+        else:
+            self.chart.set_plan_bands(plan.entry, plan.stop, list(plan.targets), plan.direction)
 
     def _tick_clock(self) -> None:
         if self.kernel.runtime.running and not self.closed.is_set():
             spawn(self._show_clock(), name="ui:clock")
 
     async def _show_clock(self) -> None:
-        text = await self.call(_sync(self.kernel.market.replay_clock_text))
+        symbol = self.controller.symbol or self.kernel.settings.default_symbol
+        text = await self.call(_sync(lambda: exchange_clock(self.kernel, symbol)))
         self.clock_label.setText(f" {text} ")
+        self._show_api()
+
+    def _show_api(self) -> None:
+        url = self.panels.gpt_ctl.url
+        token = self.panels.gpt.tokens.count() > 0 or self.kernel.settings.backend_api_key is not None
+        self.api_label.setText(f" API: {url or 'off'} · token {'set' if token else 'not set'} ")
 
     def _on_live_bar(self, event: object) -> None:
         bars = self.controller.bars
@@ -241,7 +411,13 @@ class MainWindow(QMainWindow):
         self._select(self.interval_box, interval)
         self._select(self.speed_box, f"{speed:g}×")
         self._show_status(status)
+        self._health = dict(await self.call(value(market.health)))
+        self._show_caps()
+        completer = QCompleter(symbols, self.search_box)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.search_box.setCompleter(completer)
         await self._show(self.symbol_box.currentText(), self.interval_box.currentText())
+        self._spawn(self.panels.open(str(self._qsettings.value("watchlist", "") or "") or None), "panels")
 
     def restore_layout(self) -> None:
         """Window geometry and dock layout of the previous run (closed docks stay closed)."""
@@ -259,6 +435,7 @@ class MainWindow(QMainWindow):
             self._qsettings.setValue("symbol", self.controller.symbol)
         if self.controller.interval:
             self._qsettings.setValue("interval", self.controller.interval.name)
+        self._qsettings.setValue("watchlist", self.panels.watchlist_ctl.name)
         self._qsettings.sync()
 
     @staticmethod
@@ -277,6 +454,13 @@ class MainWindow(QMainWindow):
         await self.controller.show(symbol, interval)
         bars = self.controller.bars
         self.predictor_panel.set_context(symbol, float(bars.close[-1]) if len(bars) else None)
+        plan = self.panels.plan_ctl.plan
+        if plan is not None and plan.symbol == self.controller.symbol:
+            self.draw_plan(plan)
+        else:
+            self.chart.clear_plan_bands()
+        if self.panels.context_ctl.symbol not in (None, self.controller.symbol):
+            self.panels.context_ctl.show(self.controller.symbol or symbol)
         await self._refresh_sessions(symbol)
 
     async def _refresh_sessions(self, symbol: str) -> None:
@@ -318,7 +502,14 @@ class MainWindow(QMainWindow):
         self._spawn(self.call(self.kernel.market.replay_jump(self.symbol_box.currentText(), day)), "session")
 
     # -- state → view ------------------------------------------------------------------------------
+    def _show_caps(self) -> None:
+        text = self.panels.feed_text(self._health)
+        self.caps_label.setText(f" {text} ")
+        self.caps_label.setToolTip(text)
+
     def _on_feed_health(self, event: FeedHealthChanged) -> None:
+        self._health[event.capability] = event.status
+        self._show_caps()
         if event.capability in ("bars", "live"):
             self._show_status(event.status)
         if event.status.state in (FeedState.DEGRADED, FeedState.ERROR):
@@ -347,8 +538,33 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._clock_timer.stop()
+        self.panels.close()  # typed-but-unsaved note text is saved first
         self.save_layout()
         self.controller.close()
         self.bridge.close()
         self.closed.set()
+        for task in list(self._ui_tasks):
+            if not task.get_name().startswith("ui:note"):
+                task.cancel()
         super().closeEvent(event)
+
+
+class QLineEditSearch(QLineEdit):
+    """Type-to-search a symbol (Ctrl+K): Enter opens it on the chart."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__()
+        self._window = window
+        self.setPlaceholderText("Symbol search (Ctrl+K)")
+        self.setMaximumWidth(180)
+        self.returnPressed.connect(self._go)
+
+    def start(self) -> None:
+        self.setFocus()
+        self.selectAll()
+
+    def _go(self) -> None:
+        text = self.text().strip().upper()
+        if text:
+            self._window.show_symbol(text)
+            self.clear()

@@ -6,6 +6,10 @@ Colours are '#rrggbb' strings so a theme can be written to settings and compared
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QPalette
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,3 +76,28 @@ LIGHT = Theme(
 )
 
 THEMES: dict[str, Theme] = {DARK.name: DARK, LIGHT.name: LIGHT}
+
+
+def change_color(theme: Theme, change: float | None) -> str | None:
+    """Green up, red down (the theme's candle colours); None when flat or unknown."""
+    if change is None or change == 0:
+        return None
+    return theme.up if change > 0 else theme.down
+
+
+def app_palette(theme: Theme) -> QPalette:
+    """The window palette for a theme, so panels and dialogs match the chart."""
+    from PySide6.QtGui import QColor, QPalette
+
+    pal = QPalette()
+    bg = QColor(theme.background)
+    text = QColor(theme.text)
+    base = bg.lighter(115) if theme.name == "dark" else bg
+    for role, color in ((QPalette.ColorRole.Window, bg), (QPalette.ColorRole.WindowText, text),
+                        (QPalette.ColorRole.Base, base), (QPalette.ColorRole.AlternateBase, bg),
+                        (QPalette.ColorRole.Text, text), (QPalette.ColorRole.Button, base),
+                        (QPalette.ColorRole.ButtonText, text), (QPalette.ColorRole.ToolTipBase, base),
+                        (QPalette.ColorRole.ToolTipText, text), (QPalette.ColorRole.Highlight, QColor(theme.entry)),
+                        (QPalette.ColorRole.HighlightedText, QColor("#ffffff"))):
+        pal.setColor(role, color)
+    return pal

@@ -1,0 +1,101 @@
+"""Connect your GPT: the API server's URL (start/stop), access tokens (create, copy, revoke), the
+tunnel command to run, the schema URL, and whether a GPT called in the last minutes."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+def _readonly(text: str = "") -> QLineEdit:
+    box = QLineEdit(text)
+    box.setReadOnly(True)
+    return box
+
+
+class GptPanel(QWidget):
+    server_toggle_requested = Signal(bool)   # True: start
+    token_create_requested = Signal()
+    token_revoke_requested = Signal(str)     # token label
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.server_url = _readonly()
+        self.server_button = QPushButton("Start server")
+        self.server_button.setCheckable(True)
+        self.server_button.clicked.connect(lambda on: self.server_toggle_requested.emit(bool(on)))
+        self.tunnel = _readonly()
+        self.schema_url = _readonly()
+        self.last_call = QLabel("No GPT call yet")
+        self.tokens = QListWidget()
+        self.tokens.setMaximumHeight(90)
+        self.new_token = _readonly()
+        self.new_token.setPlaceholderText("A new token is shown here once — copy it into your GPT")
+        create = QPushButton("Create token")
+        create.clicked.connect(self.token_create_requested)
+        copy = QPushButton("Copy")
+        copy.clicked.connect(self.copy_token)
+        revoke = QPushButton("Revoke")
+        revoke.clicked.connect(self._revoke)
+        for box in (self.server_url, self.tunnel, self.schema_url, self.new_token):
+            box.setMinimumWidth(60)
+        srv = QHBoxLayout()
+        srv.addWidget(self.server_url, 1)
+        srv.addWidget(self.server_button)
+        tok = QHBoxLayout()
+        for b in (create, copy, revoke):
+            tok.addWidget(b)
+        tok.addStretch(1)
+        form = QFormLayout()
+        form.addRow("Server", srv)
+        form.addRow("Tunnel", self.tunnel)
+        form.addRow("Schema", self.schema_url)
+        form.addRow("Tokens", self.tokens)
+        form.addRow("New token", self.new_token)
+        form.addRow("", tok)
+        form.addRow("Last call", self.last_call)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        hint = QLabel("1. Start the server. 2. Run the tunnel command and paste its https URL into your GPT's "
+                      "action. 3. Import the schema URL. 4. Create a token and set it as the action's API key.")
+        hint.setWordWrap(True)
+        lay.addWidget(hint)
+        lay.addLayout(form)
+        lay.addStretch(1)
+
+    def show_server(self, url: str | None) -> None:
+        running = url is not None
+        self.server_button.setChecked(running)
+        self.server_button.setText("Stop server" if running else "Start server")
+        self.server_url.setText(url or "not running")
+        port = url.rsplit(":", 1)[-1] if url else "8000"
+        self.tunnel.setText(f"cloudflared tunnel --url http://127.0.0.1:{port}")
+        self.schema_url.setText(f"{url}/openapi.json" if url else "start the server first")
+
+    def show_tokens(self, labels: list[str], new_token: str | None = None) -> None:
+        self.tokens.clear()
+        self.tokens.addItems(labels or [])
+        if new_token is not None:
+            self.new_token.setText(new_token)
+
+    def show_last_call(self, text: str) -> None:
+        self.last_call.setText(text)
+
+    def copy_token(self) -> None:
+        if self.new_token.text():
+            QGuiApplication.clipboard().setText(self.new_token.text())
+
+    def _revoke(self) -> None:
+        item = self.tokens.currentItem()
+        if item is not None:
+            self.token_revoke_requested.emit(item.text())
