@@ -217,6 +217,12 @@ class ChartController:
         self.plan, self.candidate = candidate.plan, candidate
         self._redraw_plan()
 
+    def draw(self, plan: Plan, candidate: Candidate | None = None) -> None:
+        """Draw a plan already in hand (a scan candidate's or the Plan panel's): draggable when
+        stored, dashed with its trigger when the candidate is only armed."""
+        self.plan, self.candidate = plan, candidate
+        self._redraw_plan()
+
     def clear_plan(self) -> None:
         self.plan, self.candidate, self._markers = None, None, []
         self._chart.set_plan(None)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QCompleter,
     QDockWidget,
     QFileDialog,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -48,7 +49,7 @@ from core.market.intervals import ALL
 from core.scanner.plan import Plan
 from core.tasks import spawn
 from core.workstation import Workstation
-from widgets.chart import ChartWidget
+from widgets.chart import OVERLAY_GROUPS, ChartWidget
 from widgets.predictor_panel import PredictorPanel
 from widgets.theme import THEMES, app_palette
 
@@ -79,6 +80,7 @@ class MainWindow(QMainWindow):
         self.chart = ChartWidget(theme=THEMES[kernel.settings.theme])
         self._apply_palette(kernel.settings.theme)
         self.controller = ChartController(kernel, self.chart)
+        self.second_chart: ChartController | None = None
         self._paused = False
         self._last_error: QMessageBox | None = None
         self._ui_tasks: set[asyncio.Task[object]] = set()
@@ -283,6 +285,7 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         self.market_toolbar_action = self.findChild(QToolBar, "market_toolbar").toggleViewAction()
         view.addAction(self.market_toolbar_action)
+        self._build_chart_menu()
         tools = self.menuBar().addMenu("&Tools")
         for text, keys, slot in (("Scan now", "F5", self.panels.scanner_ctl.scan_now),
                                  ("Capture chart to a new note", "Ctrl+Shift+S", self.capture_to_note),
@@ -295,6 +298,78 @@ class MainWindow(QMainWindow):
             action.triggered.connect(slot)
             tools.addAction(action)
             self.addAction(action)  # works while any panel has focus
+
+    def _build_chart_menu(self) -> None:
+        """Overlays on/off, drawing tools, an alert at the cursor, a linked second chart, export."""
+        menu = self.menuBar().addMenu("&Chart")
+        overlays = menu.addMenu("Overlays")
+        names = {"zones": "Supply/demand zones", "fvg": "Fair value gaps", "liquidity": "Liquidity pools",
+                 "volume_profile": "Volume profile", "levels": "Key levels", "avwap": "Anchored VWAPs"}
+        self.overlay_actions: dict[str, QAction] = {}
+        for group in OVERLAY_GROUPS:
+            action = QAction(names.get(group, group), self, checkable=True)
+            action.setChecked(True)
+            action.toggled.connect(lambda on, g=group: self.chart.set_overlay_visible(g, on))
+            overlays.addAction(action)
+            self.overlay_actions[group] = action
+        draw = menu.addMenu("Draw")
+        for text, tool, keys in (("Horizontal line", "hline", "Alt+H"), ("Trend line", "trend", "Alt+T"),
+                                 ("Rectangle", "rect", "Alt+B"), ("Text…", "text", "Alt+X")):
+            action = QAction(text, self)
+            action.setShortcut(QKeySequence(keys))
+            action.triggered.connect(lambda _c=False, t=tool: self._pick_drawing_tool(t))
+            draw.addAction(action)
+            self.addAction(action)
+        stop = QAction("Stop drawing", self)
+        stop.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        stop.triggered.connect(lambda: self.chart.set_drawing_tool(None))
+        draw.addAction(stop)
+        self.addAction(stop)
+        alert = QAction("Alert at the cursor's price", self)
+        alert.setShortcut(QKeySequence("Alt+A"))
+        alert.triggered.connect(lambda: self._spawn(self.controller.alert_at_crosshair(), "alert"))
+        menu.addAction(alert)
+        self.addAction(alert)
+        second = QAction("Second chart (linked)", self)
+        second.triggered.connect(lambda: self._spawn(self.open_second_chart(), "second chart"))
+        menu.addAction(second)
+        export = QAction("Export PNG…", self)
+        export.triggered.connect(self._export_png)
+        menu.addAction(export)
+        self.controller.on_error = lambda field, reason: self._error(f"{field}: {reason}")
+
+    def _pick_drawing_tool(self, tool: str) -> None:
+        if tool != "text":
+            self.chart.set_drawing_tool(tool)
+            return
+        text, ok = QInputDialog.getText(self, "Text on the chart", "Text:")
+        if ok and text.strip():
+            self.chart.set_drawing_tool("text", text.strip())
+
+    async def open_second_chart(self, interval: str = "15m") -> ChartController:
+        """A second chart dock for another interval, linked by symbol and crosshair."""
+        if self.second_chart is None:
+            chart2 = ChartWidget(theme=THEMES[self.kernel.settings.theme])
+            ctl2 = ChartController(self.kernel, chart2)
+            dock = QDockWidget("Chart 2", self)
+            dock.setObjectName("chart2_dock")
+            dock.setWidget(chart2)
+            self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, dock)
+            self.splitDockWidget(self.chart_dock, dock, Qt.Orientation.Horizontal)
+            self.controller.link(ctl2)
+            self.bridge.bar_updated.connect(ctl2.on_bar)
+            self.bridge.bar_closed.connect(ctl2.on_bar)
+            self.bridge.series_reset.connect(ctl2.on_reset)
+            self.second_chart = ctl2
+        await self.second_chart.show(self.controller.symbol or self.symbol_box.currentText(), interval)
+        return self.second_chart
+
+    def _export_png(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export chart", f"{self.controller.symbol or 'chart'}.png",
+                                              "PNG images (*.png)")
+        if path:
+            saved = self.controller.export_png(path)
+            self.statusBar().showMessage(f"Chart saved to {saved}", 8_000)
 
     def _build_shortcuts(self) -> None:
         scope = Qt.ShortcutContext.WidgetWithChildrenShortcut
@@ -365,11 +440,7 @@ class MainWindow(QMainWindow):
         when it has one, else its plan bands)."""
         if plan.symbol != self.controller.symbol:
             return
-        set_plan = getattr(self.chart, "set_plan", None)
-        if callable(set_plan):
-            set_plan(plan)
-        else:
-            self.chart.set_plan_bands(plan.entry, plan.stop, list(plan.targets), plan.direction)
+        self.controller.draw(plan)
 
     def _tick_clock(self) -> None:
         if self.kernel.runtime.running and not self.closed.is_set():

@@ -4,6 +4,7 @@ of the watchlist's scan interval with the changes published on the bus."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -18,8 +19,9 @@ from core.scanner.calibration import default_calibration, load_calibration
 from core.scanner.evaluate import Calibration
 from core.scanner.events import PlanIssued, SetupChanged
 from core.scanner.follower import FollowState, PlanFollower
+from core.scanner.live_process import LiveScanProcess
 from core.scanner.plan import Plan, PlanContext, load_plan, save_plan, validate_plan
-from core.scanner.setups import LiveScanner, ScanReport, SetupState, scan_setups
+from core.scanner.setups import ScanReport, SetupState, scan_setups
 from core.services.market import MarketService, StreamHandle
 from core.store.engine import Store
 from core.store.plans import PlansRepo
@@ -37,6 +39,9 @@ class PlansService:
         self._market, self._store, self._bus, self._rt = market, store, bus, runtime
         self._data_dir = data_dir
         self._live: _Live | None = None
+        self._live_lock = asyncio.Lock()
+        self._live_seq = 0
+        self._live_proc = LiveScanProcess()
         self._followers: dict[str, tuple[PlanFollower, StreamHandle, Subscription]] = {}
 
     @property
@@ -138,6 +143,7 @@ class PlansService:
     async def close(self) -> None:
         """Stop live rescans and every follower (kernel shutdown)."""
         await self.stop_live()
+        self._live_proc.close()
         for pid in list(self._followers):
             await self.unfollow(pid)
 
@@ -149,23 +155,32 @@ class PlansService:
     async def start_live(self, symbols: list[str], interval: Interval | str = "5m", style: str = "intraday") -> None:
         """Rescan `symbols` on every bar close of `interval` — only the symbols whose bar closed —
         and publish each change (new armed, armed → triggered, triggered → invalidated) as
-        `SetupChanged`; triggered plans are stored once per setup."""
-        await self.stop_live()
+        `SetupChanged`; triggered plans are stored once per setup. The scanner runs in its own
+        worker process (core/scanner/live_process.py): it never holds the GUI's GIL."""
         iv = parse_interval(interval)
         if style not in STYLES:
             raise InputError("style", f"must be one of {', '.join(STYLES)}")
         names = list(dict.fromkeys(s.strip().upper() for s in symbols if s.strip()))
         if not names:
             raise InputError("symbols", "no symbols to watch")
-        calibration = await self._rt.run_io(self.calibration_for, iv)
-        scanner = LiveScanner(iv, style=style, ctx=PlanContext.with_caches(style, calibration))
-        series = {sym: await self._market.bars(sym, iv, limit=SCAN_HISTORY) for sym in names}
-        self._live = _Live(scanner, iv, series, [await self._market.subscribe(sym, iv) for sym in names])
-        report, _changes = await self._rt.run_cpu_thread(scanner.update, series)  # the baseline: no changes yet
-        self._live.report = report
-        self._live.sub = self._bus.subscribe(BarClosed, self._on_close, name="plans:live-rescan")
+        async with self._live_lock:  # overlapping restarts (watchlist edits) run one after the other
+            await self._stop_live()
+            calibration = await self._rt.run_io(self.calibration_for, iv)
+            series = {sym: await self._market.bars(sym, iv, limit=SCAN_HISTORY) for sym in names}
+            self._live_seq += 1
+            live = _Live(f"watch-{self._live_seq}", iv, style, calibration, series,
+                         [await self._market.subscribe(sym, iv) for sym in names])
+            report, _changes, _fresh = await self._live_proc.update(live.key, iv, style, calibration, series, None,
+                                                                    None)  # the baseline: no changes yet
+            live.report = report
+            live.sub = self._bus.subscribe(BarClosed, self._on_close, name="plans:live-rescan")
+            self._live = live
 
     async def stop_live(self) -> None:
+        async with self._live_lock:
+            await self._stop_live()
+
+    async def _stop_live(self) -> None:
         live, self._live = self._live, None
         if live is None:
             return
@@ -173,6 +188,7 @@ class PlansService:
             live.sub.cancel()
         for h in live.handles:
             h.release()
+        await self._live_proc.drop(live.key)
 
     @property
     def live_report(self) -> ScanReport | None:
@@ -197,10 +213,12 @@ class PlansService:
             for sym in list(live.stale):
                 live.series[sym] = await self._market.bars(sym, live.interval, limit=SCAN_HISTORY)
                 live.stale.discard(sym)
-            series = dict(live.series)
             now_ns = self._market.clock.now_ns()
-            report, changes = await self._rt.run_cpu_thread(live.scanner.update, series, closed, now_ns)
+            report, changes, fresh = await self._live_proc.update(
+                live.key, live.interval, live.style, live.calibration, live.series, sorted(closed), now_ns)
             live.report = report
+            if fresh:  # a new worker rebuilt its state: a full scan, not a list of changes
+                continue
             triggered = replace(report, candidates=tuple(
                 ch.candidate for ch in changes if ch.kind == "triggered" and ch.candidate is not None))
             if triggered.candidates:
@@ -253,13 +271,14 @@ class PlansService:
 
 
 class _Live:
-    """The state of one live watchlist scan."""
+    """The state of one live watchlist scan (the scanner's own state is in the worker process)."""
 
-    def __init__(self, scanner: LiveScanner, interval: Interval, series: dict[str, Bars],
-                 handles: list[StreamHandle]) -> None:
-        self.scanner, self.interval, self.series, self.handles = scanner, interval, series, handles
+    def __init__(self, key: str, interval: Interval, style: str, calibration: Calibration | None,
+                 series: dict[str, Bars], handles: list[StreamHandle]) -> None:
+        self.key, self.interval, self.style, self.calibration = key, interval, style, calibration
+        self.series, self.handles = series, handles
         self.report: ScanReport | None = None
         self.sub: Subscription | None = None
         self.closed: set[str] = set()
         self.stale: set[str] = set()
-        self.task: object | None = None
+        self.task: asyncio.Task[None] | None = None

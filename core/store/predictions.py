@@ -12,7 +12,6 @@ from core.store.engine import Store
 from core.store.schema import Prediction
 from core.store.validation import (
     RecordNotFound,
-    RecordNotFound,
     clean_symbol,
     clean_text,
     finite,
