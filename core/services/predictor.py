@@ -90,12 +90,12 @@ class PredictorService:
     async def read(self, image: bytes) -> ChartReading:
         """The chart reader on the screenshot, in a CPU worker process (it is pure)."""
         if not image:
-            raise InputError("image", "the image is empty")
+            raise InputError("file", "the image is empty")
         return await self._rt.run_cpu(read_chart, image)
 
     async def predict(self, req: PredictRequest) -> PredictionResult:
         if not req.image:
-            raise InputError("image", "the image is empty")
+            raise InputError("file", "the image is empty")
         if req.level is not None and not (np.isfinite(req.level) and req.level > 0):
             raise InputError("level", "must be a positive price")
         if req.price is not None and not (np.isfinite(req.price) and req.price > 0):
