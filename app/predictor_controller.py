@@ -42,6 +42,7 @@ class PredictorController:
         kreq = KernelPredictRequest(image=data, symbol=req.symbol, level=req.level, price=req.price,
                                     image_path=req.path)
         result = await self._k.runtime.wrap(self._k.predictor.predict(kreq))
+        self._panel.show_reading(result.reading, data)
         self._panel.show_forecast(forecast_html(result.forecast, result.prediction_id, self._symbol()))
 
     def _on_train(self) -> None:
