@@ -91,6 +91,8 @@ def test_futures_screenshot_before_the_cash_open_is_for_the_cash_close(predictor
     f = predictor.predict(_shot(), "MNQ1!", price=20000.0, at=at, sigma=0.0006, path="screenshot")
     assert f.anchor_time == at and f.minutes_to_close == 420
     assert f.horizon_end == datetime(2025, 5, 1, 20, 0, tzinfo=UTC) and "16:00 ET cash close" in f.note
+    # Not "always long": the close estimate carries no drift (the network's had no skill).
+    assert f.close == pytest.approx(f.anchor_price) and f.close_range[0] < f.close < f.close_range[1]
 
 
 @pytest.mark.slow
