@@ -120,6 +120,16 @@ def evaluate_screenshot_path(path: Path, symbol: str, n: int = 120, seed: int = 
     }
 
 
+def path_skill(r: dict[str, Any]) -> dict[str, Any]:
+    """What a screenshot-path forecast quotes: the skill against volatility alone at the read volatility."""
+    lo, hi = r["brier_skill_vs_read_volatility_ci95"]
+    touch = ("better than volatility alone" if lo > 0 else "worse than volatility alone" if hi < 0
+             else "no better than volatility alone")
+    return {"n_samples": r["n_read"], "brier_skill": r["brier_skill_vs_read_volatility"], "brier_skill_ci95": [lo, hi],
+            "data": f"{r['symbol']} 5m 2018–2020, {r['n_read']} screenshots in {r['style']}, read by the chart reader",
+            "verdict": {"touch": touch, "close": "re-centred on the price (no drift)", "direction": "none given"}}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="eval-screenshot-path")
     p.add_argument("--bars", type=Path, required=True)
@@ -127,9 +137,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=120, help="decision times drawn, read and predicted")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--style", default="yahoo", help="mplfinance style")
+    p.add_argument("--save-skill", action="store_true", help="store the result as the checkpoint's screenshot skill")
     p.add_argument("--json", action="store_true")
     a = p.parse_args(argv)
     r = evaluate_screenshot_path(a.bars, a.symbol, a.n, a.seed, style=a.style)
+    if a.save_skill and r.get("n_read"):
+        from models import checkpoints
+
+        checkpoints.attach_path_skill(checkpoints.default_checkpoint(), "screenshot", path_skill(r))
     print(json.dumps(r, default=str) if a.json else "\n".join(f"{k}: {v}" for k, v in r.items()))
     return 0
 
