@@ -108,7 +108,9 @@ def test_predict_a_third_party_screenshot_with_no_feed_for_its_symbol(isolated_d
     assert out["path"] == "screenshot" and out["symbol"] == "MNQ1!"
     assert out["anchor_price"] == pytest.approx(truth, rel=0.002)
     assert out["volatility_source"].startswith("screenshot candles")
-    assert "not measured" in out["skill_text"] and out["reading"]["kind"] == "candlestick"
+    # The skill quoted is the screenshot path's own (measured on a held-out chart style), not the feed's.
+    assert out["skill_text"].startswith("screenshot path: ") and "screenshots in mplfinance" in out["skill_text"]
+    assert out["reading"]["kind"] == "candlestick"
     assert len(out["reading"]["bars"]) >= 100 and "the feed has no bars for MNQ1!" in out["inputs"]
     assert 0 < out["p_touch"] < 1
 
@@ -123,3 +125,8 @@ def test_a_blank_image_with_no_feed_and_no_price_is_refused(tmp_path: Path, isol
     assert main_predict([str(blank), "--symbol", "MNQ1!", "--no-store"]) == 2
     err = capsys.readouterr().err
     assert "image" in err and "no candlestick chart seen" in err
+    # With a typed price: the price-only path, its skill "not measured", the volatility an assumption.
+    assert main_predict([str(blank), "--symbol", "MNQ1!", "--price", "20000", "--no-store", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["path"] == "price only" and out["skill_text"] == "price only path: skill not measured"
+    assert "volatility unknown" in out["note"] and "no chart read" in out["inputs"]
