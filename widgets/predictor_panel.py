@@ -299,8 +299,9 @@ class PredictorPanel(QWidget):
     # -- what was read off the screenshot ---------------------------------------------------------
     def show_reading(self, reading: dict[str, object] | None, png: bytes) -> None:
         """What the chart reader saw: symbol, interval, last price, bar count, and a thumbnail of the
-        screenshot with the recovered candles drawn over it. Empty symbol/price fields take the read
-        values, so the trader can correct them and press Enter to predict again."""
+        screenshot with the recovered candles drawn over it. An empty symbol field takes the read
+        symbol and the price field's hint shows the read price; the trader can correct either and
+        press Enter to predict again."""
         if not reading or reading.get("kind") != "candlestick":
             why = (reading or {}).get("reason") or "not read"
             self.reading.setText(f"No candlestick chart read: {why}")
@@ -315,8 +316,9 @@ class PredictorPanel(QWidget):
                              f" · confidence {float(reading.get('confidence') or 0):.2f}")  # type: ignore[arg-type]
         if sym and not self.symbol.text().strip():
             self.symbol.setText(sym)
-        if isinstance(last, int | float) and not self.price.text().strip():
-            self.price.setText(f"{last:.2f}")
+        if isinstance(last, int | float):
+            # a hint, not a typed price: an empty field lets the feed's price win when it matches
+            self.price.setPlaceholderText(f"read off the chart: {last:.2f}")
         self.thumbnail.setPixmap(reading_thumbnail(reading, png))
 
     # -- state -----------------------------------------------------------------------------------

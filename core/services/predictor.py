@@ -50,6 +50,7 @@ class PredictRequest:
     bars_source: str | None = None   # how to name `bars` in the output
     image_path: str | None = None
     store: bool = True
+    reading: ChartReading | None = None  # the screenshot already read (the panel shows it first)
 
 
 Path_ = Literal["screenshot", "feed", "both", "price only"]
@@ -101,7 +102,7 @@ class PredictorService:
         if req.price is not None and not (np.isfinite(req.price) and req.price > 0):
             raise InputError("price", "must be a positive price")
         at = req.at or self._market.clock.now()
-        reading = await self.read(req.image)
+        reading = req.reading if req.reading is not None else await self.read(req.image)
         chosen = await self._choose_inputs(req, reading, at)
         forecast = await self.client.predict(req.image, chosen.symbol, at=at, price=chosen.price, level=req.level,
                                              bars=chosen.bars, price_source=chosen.price_source,
