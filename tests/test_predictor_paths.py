@@ -130,3 +130,22 @@ def test_a_blank_image_with_no_feed_and_no_price_is_refused(tmp_path: Path, isol
     out = json.loads(capsys.readouterr().out)
     assert out["path"] == "price only" and out["skill_text"] == "price only path: skill not measured"
     assert "volatility unknown" in out["note"] and "no chart read" in out["inputs"]
+
+
+@pytest.mark.slow
+def test_image_ablation_is_compared_pairwise_with_the_real_images() -> None:
+    from core.errors import InputError
+    from models.evaluate import evaluate_samples, load_model, predict_samples
+    from tests.test_models_helpers import small_samples, tiny_checkpoint
+
+    s = small_samples()
+    model, _ = load_model(tiny_checkpoint())
+    r = evaluate_samples(model, s, n_boot=200, ablate="shuffle")
+    _, p_real = predict_samples(model, s)
+    _, p_shuf = predict_samples(model, s, ablate="shuffle")
+    a = r["ablation"]
+    assert a["images"] == "shuffle" and a["mean_abs_change_p_touch"] == pytest.approx(np.abs(p_shuf - p_real).mean())
+    assert a["brier_change_ci95"][0] <= a["brier_change"] <= a["brier_change_ci95"][1]
+    assert 0.0 <= r["direction"]["predicted_up_share"] <= 1.0     # the close drift vs always long
+    with pytest.raises(InputError, match="ablate"):
+        predict_samples(model, s, ablate="rotate")
