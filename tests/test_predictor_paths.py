@@ -7,13 +7,15 @@ import itertools
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from app.predict_cli import main as main_predict
-from core.chartread import ReadBar
+from core.chartread import ChartReading, ReadBar
 from core.market.bars import Bars
+from core.services.predictor import PredictionResult
 from models.reading_inputs import candles_match_feed, read_volatility
 
 FIXTURES = Path(__file__).resolve().parent / "data" / "chartread"
@@ -149,3 +151,37 @@ def test_image_ablation_is_compared_pairwise_with_the_real_images() -> None:
     assert 0.0 <= r["direction"]["predicted_up_share"] <= 1.0     # the close drift vs always long
     with pytest.raises(InputError, match="ablate"):
         predict_samples(model, s, ablate="rotate")
+
+
+@pytest.mark.slow
+async def test_a_chart_of_the_feeds_own_candles_takes_the_both_path(isolated_dirs: Path) -> None:
+    """The replay feed's newest SPY 5-minute candles drawn by mplfinance: the read candles match the
+    feed's, so the feed's bars and price are used and the path says "both"; the same picture for a
+    symbol the feed lacks is the screenshot path."""
+    from datetime import date
+
+    from core.config import load_settings
+    from core.services.predictor import PredictRequest
+    from core.workstation import Workstation
+    from models.eval_screenshot import render_mplfinance_png
+
+    k = Workstation(load_settings(), today=date(2026, 11, 22))
+    await k.start()
+    try:
+        await k.market.replay_pause()
+        b = await k.market.bars("SPY", "5m", limit=60)
+        png = render_mplfinance_png(b.open, b.high, b.low, b.close, b.ts, "SPY")
+        res = await k.predictor.predict(PredictRequest(png, "SPY", store=False))
+        assert res.path == "both" and "match" in res.inputs, res.inputs
+        assert res.forecast.price_source.startswith("feed") and res.forecast.used_bars
+        other = await k.predictor.predict(PredictRequest(png, "MNQ1!", store=False, reading=res_reading(res)))
+        assert other.path == "screenshot" and other.forecast.volatility_source.startswith("screenshot candles")
+    finally:
+        await k.stop()
+
+
+def res_reading(res: PredictionResult) -> ChartReading:
+    """The ChartReading behind a result's `reading` dict (to predict the same picture again)."""
+    d: dict[str, Any] = dict(res.reading or {})
+    return ChartReading(kind=d["kind"], symbol=d["symbol"], interval=d["interval"], last_price=d["last_price"],
+                        bars=tuple(ReadBar(**bar) for bar in d["bars"]), confidence=d["confidence"])
