@@ -18,8 +18,9 @@ from core.errors import InputError, TradeCoachError
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tradecoach predict", description="Forecast the session from a chart screenshot.")
     p.add_argument("image", type=Path, help="chart screenshot (PNG/JPEG)")
-    p.add_argument("--symbol", required=True)
-    p.add_argument("--price", type=float, help="anchor price (default: the bars' or the feed's latest price)")
+    p.add_argument("--symbol", help="default: the symbol read off the chart's legend")
+    p.add_argument("--price", type=float,
+                   help="anchor price (default: the bars', the feed's or the chart's last price)")
     p.add_argument("--expected", type=float, help="a level: report P(touch before the close)")
     p.add_argument("--bars", type=Path, help="recent bars (CSV/Parquet) instead of the feed's")
     p.add_argument("--time", help="screenshot time, ISO 8601 with offset (default: the feed's clock)")
@@ -65,6 +66,8 @@ async def _run(args: argparse.Namespace) -> int:
         raise InputError("image", f"cannot read {args.image}: {exc.strerror or exc}") from exc
     bars = None
     if args.bars is not None:
+        if not args.symbol:
+            raise InputError("symbol", "is required with --bars")
         bars = read_bars_file(args.bars, args.symbol).bars
     settings = load_settings()
     setup_logging(None, level=30)
@@ -76,7 +79,7 @@ async def _run(args: argparse.Namespace) -> int:
         if args.checkpoint is not None:
             await kernel.predictor.reload(args.checkpoint)
         result = await kernel.predictor.predict(PredictRequest(
-            image=image, symbol=args.symbol, level=args.expected, price=args.price, at=at, bars=bars,
+            image=image, symbol=args.symbol or "", level=args.expected, price=args.price, at=at, bars=bars,
             bars_source="bars file" if bars is not None else None,
             image_path=str(args.image.resolve()), store=not args.no_store))
     finally:
@@ -84,5 +87,6 @@ async def _run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_dict(), default=str))
     else:
+        print(f"Path: {result.path} — {result.inputs}")
         print("\n".join(forecast_lines(result.forecast, result.prediction_id)))
     return 0

@@ -39,8 +39,12 @@ class PredictorController:
 
     async def _predict(self, req: PredictRequest) -> None:
         data = await asyncio.get_running_loop().run_in_executor(None, Path(req.path).read_bytes)
+        # What was read is shown first (symbol, price, candles over a thumbnail); the trader can
+        # correct the fields and press Enter to predict again.
+        reading = await self._k.runtime.wrap(self._k.predictor.read(data))
+        self._panel.show_reading(reading.to_dict(), data)
         kreq = KernelPredictRequest(image=data, symbol=req.symbol, level=req.level, price=req.price,
-                                    image_path=req.path)
+                                    image_path=req.path, reading=reading)
         result = await self._k.runtime.wrap(self._k.predictor.predict(kreq))
         self._panel.show_forecast(forecast_html(result.forecast, result.prediction_id, self._symbol()))
 

@@ -30,10 +30,11 @@ def _init_worker(checkpoint: str | None) -> None:
 
 
 def _predict_in_worker(image: bytes, symbol: str, price: float | None, level: float | None,
-                       bars: Bars | None, at: datetime, price_source: str) -> Any:
+                       bars: Bars | None, at: datetime, price_source: str, sigma: float | None = None,
+                       sigma_source: str | None = None, path: str = "feed") -> Any:
     assert _worker_predictor is not None
     return _worker_predictor.predict(image, symbol, price=price, level=level, bars=bars, at=at,
-                                     price_source=price_source)
+                                     price_source=price_source, sigma=sigma, sigma_source=sigma_source, path=path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,14 +59,15 @@ class PredictorClient:
         return self._pool
 
     async def predict(self, image: bytes, symbol: str, *, at: datetime, price: float | None = None,
-                      level: float | None = None, bars: Bars | None = None, price_source: str = "feed") -> Any:
+                      level: float | None = None, bars: Bars | None = None, price_source: str = "feed",
+                      sigma: float | None = None, sigma_source: str | None = None, path: str = "feed") -> Any:
         """Errors of the prediction itself propagate to the caller; a dead worker (crash, killed,
         out of memory) is replaced and the prediction tried once more."""
         loop = asyncio.get_running_loop()
         for attempt in (1, 2):
             try:
                 return await loop.run_in_executor(self._ensure_pool(), _predict_in_worker, image, symbol, price,
-                                                  level, bars, at, price_source)
+                                                  level, bars, at, price_source, sigma, sigma_source, path)
             except BrokenProcessPool:
                 log.error("predictor: the worker process died (attempt %d); starting a new one", attempt)
                 self.close()

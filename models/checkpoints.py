@@ -55,3 +55,14 @@ def attach_skill(path: Path, skill: dict[str, Any]) -> None:
     data["skill"] = skill
     data.pop("format", None)
     save(path, data)
+
+
+def attach_path_skill(path: Path, input_path: str, skill: dict[str, Any]) -> None:
+    """Store the measured skill of one input path (screenshot, both, …) inside the checkpoint; a
+    forecast on a path without an entry says "skill not measured"."""
+    data = load(path)
+    by_path = dict(data.get("skill_by_path") or {})
+    by_path[input_path] = skill
+    data["skill_by_path"] = by_path
+    data.pop("format", None)
+    save(path, data)

@@ -176,6 +176,8 @@ def eval_parser() -> argparse.ArgumentParser:
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples of sessions for the 95%% intervals")
     p.add_argument("--screenshot-only", action="store_true",
                    help="evaluate without the bars sequence (chart image only)")
+    p.add_argument("--ablate", choices=("blank", "shuffle", "flip"),
+                   help="replace the chart images (one colour / another sample's / upside down) and compare")
     p.add_argument("--save-skill", action="store_true",
                    help="store the summary in the checkpoint (quoted by predictions)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -191,7 +193,7 @@ def main_eval(argv: list[str]) -> int:
             raise InputError("bootstrap", "use at least 100 resamples")
         report = evaluate_file(args.bars, args.symbol, args.checkpoint, every_minutes=args.every_minutes,
                                start=args.start, end=args.end, n_boot=args.bootstrap,
-                               use_bars=not args.screenshot_only)
+                               use_bars=not args.screenshot_only, ablate=args.ablate)
         if args.save_skill:
             from models import checkpoints
 
@@ -223,6 +225,8 @@ def format_report(r: dict[str, Any]) -> str:
         f"close RMSE       {c['rmse']:.4f} {_ci(c['rmse_ci95'])}   no-change {c['rmse_no_change']:.4f}   "
         f"({c['rmse_pct']:.4f}% vs {c['rmse_pct_no_change']:.4f}%)",
         f"direction        {d['accuracy']:.4f} {_ci(d['ci95'])}   (up share {d['up_share']:.4f}; coin flip 0.5)",
+        f"close drift      predicted up in {d['predicted_up_share']:.3f} {_ci(d['predicted_up_share_ci95'], '{:.3f}')}"
+        f" of decisions (always long: 1.0), median drift {d['median_drift_vol_units']:+.3f} vol units",
         f"80% ranges       coverage {rg['coverage80']:.4f} {_ci(rg['ci95'])}   Brownian {rg['coverage80_brownian']:.4f}"
         f"   (high {rg['coverage80_high']:.3f}, low {rg['coverage80_low']:.3f}, close {rg['coverage80_close']:.3f})",
         f"P(touch) Brier   {t['brier']:.4f} {_ci(t['brier_ci95'])}   reflection {t['brier_reflection']:.4f}   "
@@ -235,6 +239,10 @@ def format_report(r: dict[str, Any]) -> str:
         "verdict: touch " + r["verdict"]["touch"] + "; close " + r["verdict"]["close"] + "; direction "
         + r["verdict"]["direction"],
     ]
+    if "ablation" in r:
+        a = r["ablation"]
+        lines.append(f"ablation ({a['images']} images): mean |change of P(touch)| {a['mean_abs_change_p_touch']:.4f}, "
+                     f"Brier change {a['brier_change']:+.5f} {_ci(a['brier_change_ci95'], '{:+.5f}')}")
     return "\n".join(lines)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from core.errors import InputError
 from models import checkpoints
 from models.baselines import brownian_quantiles, touch_probability_z
 from models.dataset import SampleSet, sequence_features
@@ -22,6 +23,7 @@ from models.network import QUANTILES, TARGETS, TOUCH_GRID, ModelConfig, Predicto
 from models.render import HEIGHT, WIDTH, render_batch
 
 BOOTSTRAP = 1000
+ABLATIONS = (None, "blank", "shuffle", "flip")
 
 
 def load_model(path: str | Path | None = None) -> tuple[Predictor, dict[str, Any]]:
@@ -46,8 +48,14 @@ def images(s: SampleSet) -> np.ndarray:
 
 @torch.no_grad()
 def predict_samples(model: Predictor, s: SampleSet, grid: tuple[float, ...] = TOUCH_GRID,
-                    batch: int = 512, use_bars: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Quantiles (N, 3 targets, 3 levels) in volatility units and P(touch) (N, len(grid))."""
+                    batch: int = 512, use_bars: bool = True,
+                    ablate: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Quantiles (N, 3 targets, 3 levels) in volatility units and P(touch) (N, len(grid)).
+    `ablate` replaces the chart images: "blank" (one colour), "shuffle" (another sample's image),
+    "flip" (upside down) — if nothing changes, the image branch adds nothing."""
+    if ablate not in ABLATIONS:
+        raise InputError("ablate", f"must be one of {', '.join(a for a in ABLATIONS if a)}")
+    perm = np.random.default_rng(0).permutation(len(s)) if ablate == "shuffle" else None
     seq = sequence_features(s.window, s.n_bars, s.new_session, s.sigma, s.bar_minutes)
     ctx = s.ctx.copy()
     if not use_bars:  # screenshot-only mode: the model sees the chart and context only
@@ -57,7 +65,13 @@ def predict_samples(model: Predictor, s: SampleSet, grid: tuple[float, ...] = TO
     d_all = torch.tensor(grid, dtype=torch.float32)
     for a in range(0, len(s), batch):
         b = slice(a, a + batch)
-        img = image_tensor(images(s.take(np.arange(a, min(a + batch, len(s))))))
+        rows = np.arange(a, min(a + batch, len(s)))
+        pics = images(s.take(perm[rows] if perm is not None else rows))
+        if ablate == "blank":
+            pics[:] = pics[:, :1, :1, :]      # every pixel the corner's (background) colour
+        elif ablate == "flip":
+            pics = np.ascontiguousarray(pics[:, ::-1])
+        img = image_tensor(pics)
         e = model.embed(img, torch.from_numpy(seq[b]), torch.from_numpy(ctx[b]))
         tau = torch.from_numpy(s.tau[b].astype(np.float32))
         qs.append(model.quantiles_from(e).numpy())
@@ -110,10 +124,11 @@ def ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
 
 
 def evaluate_samples(model: Predictor, s: SampleSet, *, n_boot: int = BOOTSTRAP,
-                     use_bars: bool = True) -> dict[str, Any]:
-    """All metrics of the model and the baselines on the same samples."""
+                     use_bars: bool = True, ablate: str | None = None) -> dict[str, Any]:
+    """All metrics of the model and the baselines on the same samples. With `ablate`, the metrics
+    are those of the ablated images, and `ablation` compares them pairwise with the real images."""
     t0 = time.monotonic()
-    q, p_touch = predict_samples(model, s, use_bars=use_bars)
+    q, p_touch = predict_samples(model, s, use_bars=use_bars, ablate=ablate)
     bs = SessionBootstrap(s.session_day, n_boot)
     scale, S = s.scale, s.anchor
     y = np.stack([s.z(s.label_close), s.z(s.label_high), s.z(s.label_low)], axis=1)
@@ -136,7 +151,10 @@ def evaluate_samples(model: Predictor, s: SampleSet, *, n_boot: int = BOOTSTRAP,
     hit = (np.sign(q[:, 0, 1]) == move).astype(np.float64)
     acc, acc_ci, _ = bs.mean(hit, has)
     up, up_ci, _ = bs.mean((move > 0).astype(np.float64), has)
+    pred_up, pred_up_ci, _ = bs.mean((q[:, 0, 1] > 0).astype(np.float64))
     direction = {"accuracy": acc, "ci95": acc_ci, "n": int(has.sum()), "up_share": up, "up_share_ci95": up_ci,
+                 "predicted_up_share": pred_up, "predicted_up_share_ci95": pred_up_ci,
+                 "median_drift_vol_units": float(np.median(q[:, 0, 1])),
                  "note": "no-change has no direction: compare with 0.5 and with up_share (always long)"}
     # quantiles and ranges
     base_q = brownian_quantiles(QUANTILES)
@@ -174,6 +192,13 @@ def evaluate_samples(model: Predictor, s: SampleSet, *, n_boot: int = BOOTSTRAP,
     report = {"n_samples": len(s), "n_sessions": len(bs.key), "first_session": str(s.session_day.min()),
               "last_session": str(s.session_day.max()), "bars_used": "yes" if use_bars else "screenshot only",
               "close": close, "direction": direction, "quantiles": quant, "range": rng, "touch": touch}
+    if ablate:
+        _, p_real = predict_samples(model, s, use_bars=use_bars)
+        real_b = ((p_real - outcome) ** 2).mean(axis=1)
+        dm, dm_ci, _ = bs.mean(((p_touch - outcome) ** 2).mean(axis=1) - real_b)
+        report["ablation"] = {"images": ablate, "mean_abs_change_p_touch": float(np.abs(p_touch - p_real).mean()),
+                              "brier_change": dm, "brier_change_ci95": dm_ci,
+                              "note": "brier_change > 0 (whole interval) would mean the images add skill"}
     report["verdict"] = verdict(report)
     report["seconds_model"] = round(time.monotonic() - t0, 2)
     return report
@@ -208,7 +233,8 @@ def summary(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def evaluate_file(path: Path, symbol: str, checkpoint: Path | None = None, *, every_minutes: int | None = 30,
-                  start: Any = None, end: Any = None, n_boot: int = BOOTSTRAP, use_bars: bool = True) -> dict[str, Any]:
+                  start: Any = None, end: Any = None, n_boot: int = BOOTSTRAP, use_bars: bool = True,
+                  ablate: str | None = None) -> dict[str, Any]:
     """Read a bar file, build samples every `every_minutes` (default 30) and evaluate."""
     from core.errors import InputError
     from core.market.importer import read_bars_file
@@ -226,7 +252,7 @@ def evaluate_file(path: Path, symbol: str, checkpoint: Path | None = None, *, ev
     if len(samples) < 10:
         raise InputError("bars", f"only {len(samples)} complete-session samples in {path.name}; need at least 10")
     model, data = load_model(checkpoint)
-    report = evaluate_samples(model, samples, n_boot=n_boot, use_bars=use_bars)
+    report = evaluate_samples(model, samples, n_boot=n_boot, use_bars=use_bars, ablate=ablate)
     report.update({"symbol": symbol.upper(), "bars_file": str(path), "interval": imported.interval.name,
                    "every_minutes": every or imported.interval.minutes,
                    "checkpoint": str(checkpoint or checkpoints.default_checkpoint()),

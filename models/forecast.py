@@ -41,6 +41,7 @@ class Forecast:
     extremes_scope: ExtremesScope = "rest_of_session"
     high_so_far: float | None = None   # the session's high/low up to the decision time, when known
     low_so_far: float | None = None
+    path: str = "feed"                 # screenshot, feed, both, price only: where the inputs came from
 
     def extremes_labels(self) -> tuple[str, str]:
         """How to name high/low for the trader: the session's, or only from now to the close."""

@@ -134,7 +134,11 @@ def test_prediction_without_bars_needs_a_price_and_says_where_volatility_came_fr
         p.predict(_screenshot(tmp_path), "SPY", at=at)
     f = p.predict(_screenshot(tmp_path), "SPY", price=285.0, level=286.0, at=at)
     assert f.price_source == "given" and not f.used_bars
-    assert f.volatility_source.startswith("symbol history")
+    # No bars and no volatility given: never years-old bundled bars — an assumption, said so.
+    assert f.volatility_source.startswith("unknown") and "volatility unknown" in f.note
+    read = p.predict(_screenshot(tmp_path), "SPY", price=285.0, at=at, sigma=0.0008, sigma_source="screenshot candles",
+                     path="screenshot")
+    assert read.volatility_source == "screenshot candles" and read.skill_text == "screenshot path: skill not measured"
     closed = p.predict(_screenshot(tmp_path), "SPY", price=285.0, at=datetime(2019, 5, 11, 15, 0, tzinfo=UTC))
     assert "market closed" in closed.note and closed.minutes_to_close == 390
     with pytest.raises(InputError, match="expected_price"):

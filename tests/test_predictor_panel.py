@@ -84,12 +84,10 @@ def test_bad_fields_show_an_inline_error_naming_the_field(panel: PredictorPanel,
         assert panel.field_error.text().lower().startswith(field) and reason in panel.field_error.text()
         assert "border" in getattr(panel, field).styleSheet()
     panel.level.setText("")
-    panel.symbol.setText("")
+    panel.symbol.setText("")                    # empty: the symbol read off the chart's legend
     _drop(panel, SHOT)
-    assert emitted == [] and panel.field_error.text().startswith("Symbol")
-    panel.symbol.setText("SPY")
-    _drop(panel, SHOT)
-    assert len(emitted) == 1 and not panel.field_error.isVisible() and panel.price.styleSheet() == ""
+    assert len(emitted) == 1 and emitted[0].symbol == "" and not panel.field_error.isVisible()
+    assert panel.price.styleSheet() == ""
 
 
 def test_set_context_follows_the_feed_until_the_trader_types_a_price(panel: PredictorPanel, qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -132,3 +130,30 @@ def test_training_states_drive_the_bar_buttons_and_text(panel: PredictorPanel, q
 def test_round_numbers_keeps_short_numbers() -> None:
     assert round_numbers("epoch 3/10 loss 1.23 lr 0.000123456 step 12345.678901") == \
         "epoch 3/10 loss 1.23 lr 0.0001235 step 12346"
+
+
+def test_show_reading_fills_empty_fields_and_overlays_the_recovered_candles(panel: PredictorPanel) -> None:
+    import json
+
+    from PySide6.QtGui import QColor
+
+    fixture = Path(__file__).resolve().parent / "data" / "chartread" / "lwc_dark_spy5m_60.png"
+    truth = json.loads(fixture.with_suffix(".json").read_text())
+    bars = [{"x": 100.0 + 10 * i, "open": b["open"], "high": b["high"], "low": b["low"], "close": b["close"],
+             "time": None} for i, b in enumerate(truth["bars"][-20:])]
+    lo, hi = min(b["low"] for b in bars), max(b["high"] for b in bars)
+    reading = {"kind": "candlestick", "symbol": {"value": "SPY"}, "interval": {"value": "5m"}, "last_price": 512.5,
+               "price_axis": {"scale": "linear", "labels": [{"y": 50.0, "value": hi}, {"y": 450.0, "value": lo}]},
+               "bars": bars, "confidence": 0.9}
+    panel.symbol.setText("")
+    panel.price.setText("")
+    panel.show_reading(reading, fixture.read_bytes())
+    assert panel.symbol.text() == "SPY" and panel.price.text() == "" and "512.50" in panel.price.placeholderText()
+    assert "20 bars" in panel.reading.text() and "5m" in panel.reading.text()
+    img = panel.thumbnail.pixmap().toImage()
+    assert img.width() == 320
+    yellow = sum(1 for y in range(img.height()) for x in range(img.width())
+                 if img.pixelColor(x, y) == QColor("#ffd600"))
+    assert yellow > 50                               # the overlay was drawn
+    panel.show_reading({"kind": "not_a_candlestick_chart", "reason": "blank image"}, b"")
+    assert "blank image" in panel.reading.text() and panel.thumbnail.pixmap().isNull()

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
@@ -64,6 +64,47 @@ def _positive_price(field: str, text: str) -> float | None:
     if not math.isfinite(value) or value <= 0:
         raise InputError(field, "must be a positive price")
     return value
+
+
+THUMB_WIDTH = 320
+
+
+def reading_thumbnail(reading: dict[str, object], png: bytes, width: int = THUMB_WIDTH) -> QPixmap:
+    """The screenshot scaled to `width`, the recovered candles drawn over it (wick and body
+    outlines in yellow) at the rows the price-axis fit gives their prices."""
+    src = QPixmap()
+    src.loadFromData(png)
+    if src.isNull():
+        return src
+    scale = width / src.width()
+    pix = src.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
+    axis = reading.get("price_axis") or {}
+    labels = [(float(lb["y"]), float(lb["value"])) for lb in axis.get("labels", [])]  # type: ignore[union-attr]
+    if len(labels) < 2:
+        return pix
+    log_scale = axis.get("scale") == "log"  # type: ignore[union-attr]
+    ys = [y for y, _ in labels]
+    vs = [math.log(v) if log_scale else v for _, v in labels]
+    n = len(ys)
+    mv, my = sum(vs) / n, sum(ys) / n
+    var = sum((v - mv) ** 2 for v in vs)
+    if var <= 0:
+        return pix
+    slope = sum((v - mv) * (y - my) for v, y in zip(vs, ys, strict=True)) / var
+
+    def row(price: float) -> float:
+        v = math.log(price) if log_scale else price
+        return (my + slope * (v - mv)) * scale
+
+    painter = QPainter(pix)
+    painter.setPen(QPen(QColor("#ffd600"), 1))
+    for b in reading.get("bars") or []:  # type: ignore[attr-defined]
+        x = float(b["x"]) * scale
+        painter.drawLine(QPointF(x, row(b["high"])), QPointF(x, row(b["low"])))
+        top, bottom = row(max(b["open"], b["close"])), row(min(b["open"], b["close"]))
+        painter.drawRect(int(x - 1.5), int(top), 3, max(1, int(bottom - top)))
+    painter.end()
+    return pix
 
 
 class DropArea(QLabel):
@@ -121,6 +162,12 @@ class PredictorPanel(QWidget):
         self.field_error.setStyleSheet(f"color: {ERROR_COLOR};")
         self.field_error.setWordWrap(True)
         self.field_error.setVisible(False)
+        self.reading = QLabel("")
+        self.reading.setObjectName("predict_reading")
+        self.reading.setWordWrap(True)
+        self.thumbnail = QLabel("")
+        self.thumbnail.setObjectName("predict_thumbnail")
+        self.thumbnail.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.open_button = QPushButton("Open screenshot…")
         self.result = QLabel("No prediction yet.")
         self.result.setObjectName("prediction_result")
@@ -154,6 +201,8 @@ class PredictorPanel(QWidget):
         train_row.addWidget(self.progress, 1)
         lay = QVBoxLayout(self)
         lay.addWidget(self.drop)
+        lay.addWidget(self.thumbnail)
+        lay.addWidget(self.reading)
         lay.addLayout(form)
         lay.addWidget(self.field_error)
         lay.addWidget(self.result, 1)
@@ -195,9 +244,10 @@ class PredictorPanel(QWidget):
         return _positive_price("price", self.price.text())
 
     def symbol_value(self) -> str:
+        """The typed symbol; empty means "the one read off the chart's legend"."""
         text = self.symbol.text().strip().upper()
         if not text:
-            raise InputError("symbol", "type the symbol the screenshot shows, e.g. SPY")
+            return ""
         if not re.fullmatch(r"[A-Z0-9.^/=_-]{1,15}", text):
             raise InputError("symbol", f"{text!r} is not a ticker")
         return text
@@ -245,6 +295,31 @@ class PredictorPanel(QWidget):
         path, _ = QFileDialog.getOpenFileName(self, "Chart screenshot", "", "Images (*.png *.jpg *.jpeg *.bmp *.webp)")
         if path:
             self._emit_predict(path)
+
+    # -- what was read off the screenshot ---------------------------------------------------------
+    def show_reading(self, reading: dict[str, object] | None, png: bytes) -> None:
+        """What the chart reader saw: symbol, interval, last price, bar count, and a thumbnail of the
+        screenshot with the recovered candles drawn over it. An empty symbol field takes the read
+        symbol and the price field's hint shows the read price; the trader can correct either and
+        press Enter to predict again."""
+        if not reading or reading.get("kind") != "candlestick":
+            why = (reading or {}).get("reason") or "not read"
+            self.reading.setText(f"No candlestick chart read: {why}")
+            self.thumbnail.clear()
+            return
+        sym = str((reading.get("symbol") or {}).get("value") or "")  # type: ignore[union-attr]
+        interval = str((reading.get("interval") or {}).get("value") or "?")  # type: ignore[union-attr]
+        last = reading.get("last_price")
+        bars = list(reading.get("bars") or [])  # type: ignore[call-overload]
+        last_text = f"{float(last):.2f}" if isinstance(last, int | float) else "?"
+        self.reading.setText(f"Read: {sym or 'symbol not read'} · {interval} · last {last_text} · {len(bars)} bars"
+                             f" · confidence {float(reading.get('confidence') or 0):.2f}")  # type: ignore[arg-type]
+        if sym and not self.symbol.text().strip():
+            self.symbol.setText(sym)
+        if isinstance(last, int | float):
+            # a hint, not a typed price: an empty field lets the feed's price win when it matches
+            self.price.setPlaceholderText(f"read off the chart: {last:.2f}")
+        self.thumbnail.setPixmap(reading_thumbnail(reading, png))
 
     # -- state -----------------------------------------------------------------------------------
     def show_forecast(self, html: str) -> None:

@@ -28,7 +28,7 @@ class FileRef(BaseModel):
 
 class PredictJson(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    symbol: str = Field(..., min_length=1, max_length=32)
+    symbol: str = Field("", max_length=32, description="Optional: read off the chart's legend when left out.")
     expected_price: float | None = Field(None, gt=0, lt=1e7, description="The level the trader expects.")
     openaiFileIdRefs: list[FileRef] = Field(..., min_length=1, max_length=1,
                                             description="The chart screenshot from the chat.")
@@ -122,8 +122,7 @@ def register(app: FastAPI, deps: Any) -> None:
             raise ApiError(415, "Content-Type", "send application/json (openaiFileIdRefs) or multipart/form-data")
         if len(data) > opts.max_upload_bytes:
             raise ApiError(413, "file", f"too large (limit {opts.max_upload_bytes:,} bytes)")
-        if not symbol.strip():
-            raise InputError("symbol", "is required")
+        # No symbol: it is read off the chart's legend (the predictor says so, or asks for it).
         try:
             await kernel.runtime.run_io(lambda: load_image(data, max_pixels=opts.max_image_pixels,
                                                            max_bytes=opts.max_upload_bytes, target=(64, 64)))
@@ -137,6 +136,7 @@ def register(app: FastAPI, deps: Any) -> None:
                 "probability_hit": f.get("probability_hit", f.get("p_touch")),
                 "model_confidence": f.get("model_confidence", f.get("confidence")),
                 "learning_score": f.get("learning_score"), "timestamp": f.get("at", f.get("timestamp")),
+                "path": f.get("path"), "inputs": f.get("inputs"), "reading": f.get("reading"),
                 "forecast": f}
 
     @app.get("/api/v1/predict/history", operation_id="predictionHistory", tags=["predictor"],

@@ -8,20 +8,24 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from core.bus import Bus
-from core.errors import InputError
+from core.chartread import ChartReading, read_chart
+from core.errors import DataError, InputError
 from core.jobs import JobContext, JobInfo, JobManager
 from core.market.bars import Bars
+from core.market.intervals import parse_interval
 from core.prediction import PredictionMade, PredictorClient
 from core.runtime import KernelRuntime
 from core.services.market import MarketService
 from core.store.engine import Store
 from core.training_job import KIND as TRAIN_KIND
 from core.training_job import TrainRequest, run_training
+from models.reading_inputs import candles_match_feed, read_volatility
 
 if TYPE_CHECKING:
     from core.collection.outcomes import ResolveReport
@@ -31,29 +35,51 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RECENT_BARS = 200  # 5-minute bars handed to the model
+MATCH_WINDOW = 400  # feed bars whose times a read time may match
+NY = ZoneInfo("America/New_York")
 
 
 @dataclass(frozen=True, slots=True)
 class PredictRequest:
     image: bytes
-    symbol: str
+    symbol: str = ""                 # typed; else the symbol read off the chart's legend
     level: float | None = None
-    price: float | None = None       # typed by the trader; else the bars' or the feed's latest price
+    price: float | None = None       # typed by the trader; else the feed's, else the chart's last price
     at: datetime | None = None       # screenshot time (UTC); else the kernel clock
     bars: Bars | None = None         # recent bars from a file; else the feed's
     bars_source: str | None = None   # how to name `bars` in the output
     image_path: str | None = None
     store: bool = True
     owner: str = "local"             # the API user the stored prediction belongs to
+    reading: ChartReading | None = None  # the screenshot already read (the panel shows it first)
+
+
+Path_ = Literal["screenshot", "feed", "both", "price only"]
 
 
 @dataclass(frozen=True, slots=True)
 class PredictionResult:
     forecast: Forecast
     prediction_id: int | None
+    reading: dict[str, object] | None = None   # ChartReading.to_dict() of the screenshot
+    path: Path_ = "feed"                        # where the forecast's inputs came from
+    inputs: str = ""                            # one sentence: which bars, price and volatility were used
 
     def to_dict(self) -> dict[str, object]:
-        return {**self.forecast.to_dict(), "prediction_id": self.prediction_id}
+        return {**self.forecast.to_dict(), "prediction_id": self.prediction_id, "reading": self.reading,
+                "path": self.path, "inputs": self.inputs}
+
+
+@dataclass(frozen=True, slots=True)
+class _Inputs:
+    symbol: str
+    price: float | None
+    price_source: str
+    bars: Bars | None
+    sigma: float | None
+    sigma_source: str | None
+    path: Path_
+    inputs: str
 
 
 class PredictorService:
@@ -63,10 +89,13 @@ class PredictorService:
         self._jobs, self._data_dir = jobs, data_dir
         self.client = client or PredictorClient()
 
+    async def read(self, image: bytes) -> ChartReading:
+        """The chart reader on the screenshot, in a CPU worker process (it is pure)."""
+        if not image:
+            raise InputError("file", "the image is empty")
+        return await self._rt.run_cpu(read_chart, image)
+
     async def predict(self, req: PredictRequest) -> PredictionResult:
-        symbol = (req.symbol or "").strip().upper()
-        if not symbol:
-            raise InputError("symbol", "is required")
         if not req.image:
             raise InputError("file", "the image is empty")
         if req.level is not None and not (np.isfinite(req.level) and req.level > 0):
@@ -74,21 +103,11 @@ class PredictorService:
         if req.price is not None and not (np.isfinite(req.price) and req.price > 0):
             raise InputError("price", "must be a positive price")
         at = req.at or self._market.clock.now()
-        bars, price, source = req.bars, req.price, "given"
-        if bars is not None:
-            bars = bars.between(None, int(at.timestamp() * 1e9))
-            if price is None and len(bars):
-                price, source = float(bars.close[-1]), req.bars_source or "bars file"
-        else:
-            bars = await self._market.bars(symbol, "5m", limit=RECENT_BARS)
-            if price is None:
-                if not len(bars):
-                    raise InputError("price", f"the feed has no price for {symbol}; type one")
-                last = await self._market.last_price(symbol)
-                price, source = last.price, f"feed ({self._market.status().source})"
-        forecast = await self.client.predict(req.image, symbol, at=at, price=price, level=req.level,
-                                             bars=bars if bars is not None and len(bars) else None,
-                                             price_source=source)
+        reading = req.reading if req.reading is not None else await self.read(req.image)
+        chosen = await self._choose_inputs(req, reading, at)
+        forecast = await self.client.predict(req.image, chosen.symbol, at=at, price=chosen.price, level=req.level,
+                                             bars=chosen.bars, price_source=chosen.price_source,
+                                             sigma=chosen.sigma, sigma_source=chosen.sigma_source, path=chosen.path)
         prediction_id = None
         if req.store and self._store is not None:
             from core.store.predictions import PredictionsRepo
@@ -100,7 +119,65 @@ class PredictorService:
             if req.owner != "local":
                 await self._rt.run_io(repo.set_owner, prediction_id, req.owner)
         self._bus.publish(PredictionMade(prediction_id, forecast))
-        return PredictionResult(forecast, prediction_id)
+        return PredictionResult(forecast, prediction_id, reading.to_dict(), chosen.path, chosen.inputs)
+
+    async def _choose_inputs(self, req: PredictRequest, reading: ChartReading, at: datetime) -> _Inputs:
+        """symbol: typed > read; price: typed > feed (when its candles are the chart's) > the chart's
+        last price; bars: the feed's when they match the chart ("both") or no chart was read
+        ("feed"), else the volatility of the read candles ("screenshot")."""
+        read_ok = not reading.refused
+        read_symbol = str((reading.symbol or {}).get("value") or "").strip().upper() if read_ok else ""
+        symbol = (req.symbol or "").strip().upper() or read_symbol
+        if not symbol:
+            if not read_ok:
+                raise InputError("image", f"no candlestick chart seen: {reading.reason}")
+            raise InputError("symbol", "not read off the chart's legend: type it")
+        at_ns = int(at.timestamp() * 1e9)
+        if req.bars is not None:  # a bars file is the bars path, whatever the picture shows
+            bars = req.bars.between(None, at_ns)
+            price, src = req.price, "given"
+            if price is None and len(bars):
+                price, src = float(bars.close[-1]), req.bars_source or "bars file"
+            return _Inputs(symbol, price, src, bars if len(bars) else None, None, None, "feed",
+                           f"bars: {len(bars)} from {req.bars_source or 'the bars file'}")
+        interval = _read_interval(reading) if read_ok else None
+        feed = await self._feed_bars(symbol, interval or 5)
+        matched = read_ok and feed is not None and candles_match_feed(reading.bars, feed, _hhmm(feed))
+        if read_ok and not matched:
+            vol = read_volatility(reading.bars, interval)
+            price, src = req.price, "given"
+            if price is None:
+                price, src = reading.last_price, "screenshot (last price)"
+            why = ("the feed has no bars for " + symbol if feed is None
+                   else "the feed's newest candles differ from the chart's, so they were not used")
+            return _Inputs(symbol, price, src, None, vol.sigma if vol else None, vol.source if vol else None,
+                           "screenshot", f"bars: {len(reading.bars)} read off the screenshot ({why})")
+        if feed is not None:
+            price, src = req.price, "given"
+            if price is None:
+                last = await self._market.last_price(symbol)
+                price, src = last.price, f"feed ({self._market.status().source})"
+            if matched:
+                return _Inputs(symbol, price, src, feed, None, None, "both",
+                               f"bars: {len(feed)} from the feed; its newest candles match the "
+                               f"{len(reading.bars)} read off the screenshot")
+            return _Inputs(symbol, price, src, feed, None, None, "feed",
+                           f"bars: {len(feed)} from the feed; no chart read ({reading.reason})")
+        if req.price is None:
+            raise InputError("image", f"no candlestick chart seen: {reading.reason}")
+        return _Inputs(symbol, req.price, "given", None, None, None, "price only",
+                       f"no bars: no chart read ({reading.reason}) and the feed has no bars for {symbol}")
+
+    async def _feed_bars(self, symbol: str, interval_minutes: int) -> Bars | None:
+        """The feed's recent bars for the symbol, or None when it has none (unknown symbol, no data)."""
+        name = f"{interval_minutes}m" if interval_minutes < 60 else ("1h" if interval_minutes < 240 else "4h")
+        try:
+            bars = await self._market.bars(symbol, name if interval_minutes in (1, 5, 15, 30, 60, 240) else "5m",
+                                           limit=RECENT_BARS)
+        except (InputError, DataError) as exc:
+            log.info("predict: no feed bars for %s: %s", symbol, exc)
+            return None
+        return bars if len(bars) else None
 
     async def history(self, symbol: str | None = None, limit: int = 50,
                       owner: str | None = None) -> list[PredictionRecord]:
@@ -159,6 +236,22 @@ class PredictorService:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _read_interval(reading: ChartReading) -> int | None:
+    """Minutes per bar from the reading ("5m", "1h", …), None when not read."""
+    value = (reading.interval or {}).get("value")
+    if not value:
+        return None
+    try:
+        return parse_interval(str(value)).minutes or None
+    except InputError:
+        return None
+
+
+def _hhmm(bars: Bars) -> list[str]:
+    """The feed's bar start times as HH:MM in New York (the chart clock of US symbols)."""
+    return [utc_from_ns(int(t)).astimezone(NY).strftime("%H:%M") for t in bars.ts[-MATCH_WINDOW:]]
 
 
 def utc_from_ns(ns: int) -> datetime:
