@@ -225,16 +225,23 @@ def register(app: FastAPI, deps: Any) -> None:
         return info.to_dict()
 
     @app.post("/api/v1/collection/run-session-candles", operation_id="runSessionCandles", tags=["collection"],
-              summary="Capture a past session's candles (not available yet).")
-    async def run_session_candles(who: Who, session_date: Annotated[date | None, Query()] = None) -> dict[str, Any]:
-        raise Unavailable("capturing a past session's candles on demand is not built yet; the running "
-                          "scheduler (POST /api/v1/collection/run) captures them as sessions close")
+              status_code=202, summary="Capture a session's candles (the chart at each bar close) as a job.")
+    async def run_session_candles(who: Who, symbol: Annotated[str, Query(min_length=1, max_length=32)],
+                                  session_date: Annotated[date | None, Query()] = None,
+                                  interval: Annotated[str, Query(max_length=8)] = "15m") -> dict[str, Any]:
+        coll = _collection()
+        day = session_date or kernel.clock.now().date()
+        job = await coll.session_candles(symbol, day, interval, owner=who.user)
+        return jsonable(job.to_dict())
 
     @app.post("/api/v1/collection/process-training-data", operation_id="processTrainingData", tags=["collection"],
-              summary="Turn captures into training samples (not available yet).")
-    async def process_training_data(who: Who) -> dict[str, Any]:
-        raise Unavailable("building training samples on demand is not exposed yet; use "
-                          "`python -m app collect` or train (it builds samples first)")
+              status_code=202,
+              summary="Turn stored captures into training samples (features before, labels after) as a job.")
+    async def process_training_data(who: Who, symbol: Annotated[str | None, Query(max_length=32)] = None,
+                                    ) -> dict[str, Any]:
+        coll = _collection()
+        job = await coll.process_training_data([symbol] if symbol else None, owner=who.user)
+        return jsonable(job.to_dict())
 
     @app.get("/api/v1/collection/schedule", operation_id="collectionSchedule", tags=["collection"],
              summary="The scheduler's state and the planned capture runs of the next days.")

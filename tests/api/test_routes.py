@@ -116,9 +116,18 @@ async def test_data_notes_jobs_routes(api: Api) -> None:
         assert r.status_code == 400 and r.json()["error"]["field"] == "job_id"   # already finished
         assert (await c.get("/api/v1/jobs/999999")).status_code == 404
 
-        for path in ("/api/v1/collection/run-session-candles", "/api/v1/collection/process-training-data"):
-            r = await c.post(path)
-            assert r.status_code == 503 and r.json()["error"]["reason"]
+        r = await c.post("/api/v1/collection/run-session-candles", params={"symbol": "SPY", "interval": "15m"})
+        assert r.status_code == 202, r.text
+        info = await api.kernel.jobs.wait(r.json()["job_id"], timeout=60)
+        assert info.status.value == "succeeded", info.error
+        assert info.result["snapshots"] and info.result["interval"] == "15m"   # one capture per 15m close so far
+        r = await c.post("/api/v1/collection/run-session-candles",
+                         params={"symbol": "SPY", "session_date": "2026-11-28"})           # a Saturday
+        assert r.status_code == 400 and r.json()["error"]["field"] == "session_date"
+        r = await c.post("/api/v1/collection/process-training-data", params={"symbol": "SPY"})
+        assert r.status_code == 202
+        info = await api.kernel.jobs.wait(r.json()["job_id"], timeout=60)
+        assert info.status.value == "succeeded" and "SPY" in info.result["samples"]
         r = await c.get("/api/v1/evaluation/best-model")
         assert r.status_code == 404 and "trained" in r.json()["error"]["reason"]
         r = await c.get("/api/v1/evaluation/learning-status")

@@ -16,7 +16,7 @@ import pytest
 from tests.api.conftest import Api
 
 EXCLUDED = ("startTraining", "startCollection", "captureNow", "predictFromScreenshot", "streamSse", "cancelJob",
-            # answer 503 on purpose until their capability lands (tested in test_routes)
+            # start capture / sample-building jobs (tested in test_routes)
             "runSessionCandles", "processTrainingData")
 EXAMPLES = int(os.environ.get("TRADECOACH_SCHEMATHESIS_EXAMPLES", "25"))
 
