@@ -175,6 +175,9 @@ class ImportedBarsRepo:
                                        bars.close.tolist(), bars.volume.tolist(), strict=True):
                             cp.write_row(row)
                 iv = _file_interval(reader)
+                # Two imports of the same series must not interleave their delete and insert (the
+                # second would hit the first's rows): one transaction-scoped lock per series.
+                cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"imported_bars:{sym}:{iv}",))
                 cur.execute('DELETE FROM imported_bars WHERE symbol = %s AND "interval" = %s '
                             "AND ts BETWEEN %s AND %s", (sym, iv, reader.first_ns, reader.last_ns))
                 replaced = cur.rowcount

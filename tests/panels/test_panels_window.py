@@ -32,7 +32,8 @@ async def test_first_run_shows_a_setup_in_play_on_the_replay_feed(window) -> Non
     await until(lambda: p.plan_ctl.plan is not None, what="a plan in the plan panel")
     plan = p.plan_ctl.plan
     assert plan.symbol == "SPY" and f"{plan.entry:,.2f}" in p.plan.details.toPlainText()
-    assert len(w.chart.plan_items()) > 0
+    drawn = w.chart.describe()["plan"]
+    assert drawn is not None and drawn["lines"]["entry"] == pytest.approx(plan.entry, abs=1e-3)
     # Contracts for that plan (or the reason there are none), and the context of the chart's symbol.
     await until(lambda: "Ranking" not in p.contracts.body.toPlainText(), what="contract ranking")
     text = p.contracts.body.toPlainText()
