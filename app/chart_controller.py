@@ -168,16 +168,15 @@ class ChartController:
         self._loading = spawn(self._reload(), name="chart-reload")
 
     async def _refresh_lines(self) -> None:
-        """Recompute lines in a worker thread; coalesces bursts of updates into one pass."""
-        loop = asyncio.get_running_loop()
+        """Recompute lines and overlays in the kernel's CPU worker processes (a thread of this
+        process would hold the GIL against the GUI thread); coalesces bursts into one pass."""
+        rt = self._k.runtime
         while True:
             self._lines_dirty = False
             bars, sym, iv = self._bars, self.symbol, self.interval
             if sym is None or iv is None:
                 return
-            lines = await loop.run_in_executor(None, chart_lines, bars, sym, iv)
-            starts = await loop.run_in_executor(None, session_starts, bars, sym)
-            overlays = await loop.run_in_executor(None, chart_overlays, bars, sym, iv)
+            lines, starts, overlays = await rt.wrap(rt.run_cpu(_lines_and_overlays, bars, sym, iv))
             if (sym, iv) == (self.symbol, self.interval) and (self._bars is bars or len(self._bars) == len(bars)):
                 # One call replaces the whole set: a line the new symbol lacks (SPX has no VWAP)
                 # never lingers from the previous one.
@@ -384,6 +383,11 @@ class ChartController:
     def close(self) -> None:
         self._generation += 1
         self._release_stream()
+
+
+def _lines_and_overlays(bars: Bars, symbol: str, interval: Interval) -> tuple[dict, object, ChartOverlays]:
+    """Everything the chart draws besides the candles, in one worker-process call."""
+    return chart_lines(bars, symbol, interval), session_starts(bars, symbol), chart_overlays(bars, symbol, interval)
 
 
 async def _release(handle: StreamHandle) -> None:
