@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+pytest_plugins = ["tests.chart_fixtures"]  # the chart tests' data and widget fixtures
 
 # Before any Qt import: widget tests render offscreen; never touch the user's real dirs.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

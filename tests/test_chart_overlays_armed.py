@@ -19,7 +19,7 @@ from core.market.intervals import M5, M15
 from core.market.resample import resample
 from tests.conftest import shared_data_dir
 from widgets.chart import OVERLAY_GROUPS, ChartWidget, LineSpec, PlanView
-from widgets.chart.widget import FILLED_FVG_ALPHA
+from widgets.chart.annotations import FILLED_FVG_ALPHA
 from widgets.theme import DARK
 
 

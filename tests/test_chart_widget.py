@@ -7,99 +7,18 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from PySide6 import QtCore, QtGui
 
-from core.chartdata import chart_lines, session_starts
 from core.errors import InputError
 from core.market.bars import Bar, Bars
-from core.market.calendar import calendar_for
-from core.market.intervals import D1, H1, H4, M1, M5, M15, M30
-from core.market.resample import resample
-from widgets.chart import CHUNK, Y_MARGIN, ChartWidget, LineSpec
-from widgets.chart.view import max_width
-from widgets.chart.widget import DEFAULT_VISIBLE, RIGHT_PAD
+from core.market.intervals import D1, M1, M5
+from tests.chart_fixtures import H, W, expected_y, grab, mask, pixel, rgb_of, shared_data_root
+from widgets.chart import CHUNK, Y_MARGIN, ChartWidget
 from widgets.theme import DARK, LIGHT
-
-W, H = 1000, 600
-
-
-# -- real data -------------------------------------------------------------------------------------
-def _shared_data() -> Path:
-    env = os.environ.get("TRADECOACH_SHARED_DATA")
-    root = Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
-    if not root.is_dir():
-        raise FileNotFoundError(f"shared data not found at {root}; set TRADECOACH_SHARED_DATA")
-    return root
-
-
-@pytest.fixture(scope="module")
-def spy5() -> tuple[Bars, pd.DataFrame]:
-    """SPY 5-min RTH bars (IB). Bar start = raw UTC stamp - 4 min (see SOURCES.md)."""
-    df = pd.read_csv(_shared_data() / "intraday" / "SPY_5min_2018-2020_ib.csv")
-    ts = pd.to_datetime(df["ts_utc_raw"], utc=True) - pd.Timedelta(minutes=4)
-    bars = Bars.from_arrays(ts.dt.tz_localize(None).to_numpy(), df["open"], df["high"], df["low"], df["close"],
-                            df["volume_lots100"] * 100.0)
-    return bars, df
-
-
-@pytest.fixture(scope="module")
-def es1m() -> Bars:
-    """ES continuous 1-min, 105,825 bars (naive UTC index)."""
-    df = pd.read_parquet(_shared_data() / "intraday" /
-                         "ES_continuous_1min_2025-07_to_2025-12_tradingview.parquet")
-    df.index = df.index.tz_localize("UTC")
-    return Bars.from_pandas(df)
-
-
-@pytest.fixture(scope="module")
-def spy1m() -> Bars:
-    """SPY 1-min trade bars from Lean, 2013-10-07 only."""
-    df = pd.read_csv(_shared_data() / "intraday" / "lean_equity_1min_samples.csv")
-    df = df[(df["symbol"] == "SPY") & df["bar_start_et"].str.startswith("2013-10-07")]
-    df.index = pd.DatetimeIndex(pd.to_datetime(df["bar_start_et"], utc=True))
-    return Bars.from_pandas(df[["open", "high", "low", "close", "volume"]])
-
-
-@pytest.fixture
-def chart(qtbot) -> ChartWidget:  # type: ignore[no-untyped-def]
-    w = ChartWidget(theme=DARK)
-    qtbot.addWidget(w)
-    w.resize(W, H)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
-
-
-def _grab(w: ChartWidget) -> QtGui.QImage:
-    w.flush()
-    QtCore.QCoreApplication.processEvents()
-    return w.grab().toImage()
-
-
-def _pixel(img: QtGui.QImage, p: QtCore.QPoint) -> str:
-    r = img.devicePixelRatio()
-    return img.pixelColor(round(p.x() * r), round(p.y() * r)).name()
-
-
-def _rgb(img: QtGui.QImage) -> np.ndarray:
-    img = img.convertToFormat(QtGui.QImage.Format.Format_RGB888)
-    arr = np.frombuffer(img.constBits(), dtype=np.uint8).reshape(img.height(), img.bytesPerLine())
-    return arr[:, : img.width() * 3].reshape(img.height(), img.width(), 3).copy()
-
-
-def _mask(rgb: np.ndarray, color: str) -> np.ndarray:
-    c = QtGui.QColor(color)
-    return (rgb[..., 0] == c.red()) & (rgb[..., 1] == c.green()) & (rgb[..., 2] == c.blue())
-
-
-def _expected_y(bars: Bars, i0: int, i1: int) -> tuple[float, float]:
-    lo, hi = bars.low[i0:i1].min(), bars.high[i0:i1].max()
-    return lo - Y_MARGIN * (hi - lo), hi + Y_MARGIN * (hi - lo)
 
 
 # -- state -----------------------------------------------------------------------------------------
@@ -116,8 +35,8 @@ def test_set_bars_counts_and_shows_the_right_edge(chart: ChartWidget, spy5) -> N
     assert chart.bar_count() == 1000
     chart.set_bars(Bars.empty(), M5)
     assert chart.bar_count() == 0 and chart.visible_range() == (0, 0)
-    rgb = _rgb(_grab(chart))
-    assert not (_mask(rgb, DARK.up) | _mask(rgb, DARK.down)).any()  # no candles left on screen
+    rgb = rgb_of(grab(chart))
+    assert not (mask(rgb, DARK.up) | mask(rgb, DARK.down)).any()  # no candles left on screen
 
 
 def test_update_bar_builds_a_live_bar_then_appends(chart: ChartWidget, spy1m) -> None:  # type: ignore[no-untyped-def]
@@ -199,9 +118,9 @@ def test_autoscale_fits_visible_bars_and_follows_scrolling(chart: ChartWidget, s
     vb.setXRange(1000, 1100, padding=0)
     assert chart.visible_range() == (1000, 1101)
     y0, y1 = vb.viewRange()[1]
-    assert (y0, y1) == pytest.approx(_expected_y(bars, 1000, 1101), rel=1e-9)
+    assert (y0, y1) == pytest.approx(expected_y(bars, 1000, 1101), rel=1e-9)
     vb.setXRange(40_000, 40_300, padding=0)
-    assert vb.viewRange()[1] == pytest.approx(_expected_y(bars, 40_000, 40_301), rel=1e-9)
+    assert vb.viewRange()[1] == pytest.approx(expected_y(bars, 40_000, 40_301), rel=1e-9)
     assert vb.viewRange()[1][0] > y1  # SPY in 2020 traded far above early 2018
     vol_top = chart.volume_plot.getViewBox().viewRange()[1][1]
     assert vol_top == pytest.approx(bars.volume[40_000:40_301].max() * 1.1)
@@ -221,7 +140,7 @@ def test_autoscale_includes_visible_overlay_lines_and_skips_nan(chart: ChartWidg
     top = hi + 2.0
     assert vb.viewRange()[1] == pytest.approx((lo - Y_MARGIN * (top - lo), top + Y_MARGIN * (top - lo)))
     chart.remove_line("probe")
-    assert vb.viewRange()[1] == pytest.approx(_expected_y(bars, 1000, 1101))
+    assert vb.viewRange()[1] == pytest.approx(expected_y(bars, 1000, 1101))
 
 
 def test_wheel_zooms_x_only_and_y_refits(chart: ChartWidget, spy5, qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -240,7 +159,7 @@ def test_wheel_zooms_x_only_and_y_refits(chart: ChartWidget, spy5, qtbot) -> Non
     (x0, x1), (y0, y1) = vb.viewRange()
     assert x1 - x0 < 200 * 0.9            # zoomed in on X
     i0, i1 = chart.visible_range()
-    assert (y0, y1) == pytest.approx(_expected_y(bars, i0, i1))  # Y is the fit, not a wheel zoom
+    assert (y0, y1) == pytest.approx(expected_y(bars, i0, i1))  # Y is the fit, not a wheel zoom
 
 
 # -- overlays --------------------------------------------------------------------------------------
@@ -252,15 +171,15 @@ def test_line_with_nan_gap_is_broken_on_screen(chart: ChartWidget, spy5) -> None
     ema[2030:2060] = np.nan  # e.g. an anchored VWAP that restarts
     chart.set_line("ema9", ema, "#ff00ff", width=1.0)
     assert chart.line_names() == ["ema9"]
-    rgb = _rgb(_grab(chart))
-    magenta = _mask(rgb, "#ff00ff")
+    rgb = rgb_of(grab(chart))
+    magenta = mask(rgb, "#ff00ff")
     gap = slice(chart.map_to_widget(2030, 0).x(), chart.map_to_widget(2059, 0).x() + 1)
     drawn = slice(chart.map_to_widget(2001, 0).x(), chart.map_to_widget(2028, 0).x() + 1)
     assert not magenta[:, gap].any()
     assert magenta[:, drawn].any(axis=0).mean() > 0.6  # the last-price line may cover a few columns
     chart.remove_line("ema9")
     assert chart.line_names() == []
-    assert not _mask(_rgb(_grab(chart)), "#ff00ff").any()
+    assert not mask(rgb_of(grab(chart)), "#ff00ff").any()
     with pytest.raises(InputError) as err:
         chart.set_line("x", ema, "#ff00ff", style="wiggly")
     assert err.value.field == "style"
@@ -279,12 +198,12 @@ def test_plan_bands_draw_and_clear(chart: ChartWidget, spy5) -> None:  # type: i
     lo, hi = bars.low[i0:i1].min(), bars.high[i0:i1].max()
     entry, stop = lo + 0.6 * (hi - lo), lo + 0.4 * (hi - lo)
     targets = [lo + 0.8 * (hi - lo), hi]
-    background = _rgb(_grab(chart))
+    background = rgb_of(grab(chart))
     chart.set_plan_bands(entry, stop, targets, "long")
     assert len(chart.plan_items()) == 6  # risk + reward bands, entry, stop, 2 targets
     scene = chart.graphics.scene()
     assert all(item.scene() is scene for item in chart.plan_items())
-    with_bands = _rgb(_grab(chart))
+    with_bands = rgb_of(grab(chart))
     # Rows strictly inside the risk band changed colour (translucent red over the background).
     y_in = chart.map_to_widget(i0, (entry + stop) / 2).y()
     assert (with_bands[y_in] != background[y_in]).any(axis=1).mean() > 0.5
@@ -294,7 +213,7 @@ def test_plan_bands_draw_and_clear(chart: ChartWidget, spy5) -> None:  # type: i
     assert all(item.scene() is None for item in old)
     chart.clear_plan_bands()
     assert chart.plan_items() == []
-    assert np.array_equal(_rgb(_grab(chart)), background)
+    assert np.array_equal(rgb_of(grab(chart)), background)
 
 
 def test_levels_and_zones(chart: ChartWidget, spy5) -> None:  # type: ignore[no-untyped-def]
@@ -307,19 +226,19 @@ def test_levels_and_zones(chart: ChartWidget, spy5) -> None:  # type: ignore[no-
     chart.set_levels([("ORH", float(hi))])
     assert len(chart.level_items()) == 1
     chart.set_levels([])
-    background = _rgb(_grab(chart))
+    background = rgb_of(grab(chart))
     start = (i0 + i1) // 2
     z_lo, z_hi = lo + 0.1 * (hi - lo), lo + 0.3 * (hi - lo)
     chart.set_zones([(z_lo, z_hi, "demand", "#2196f3", start)])
     assert chart.zones()[0].start == start
-    shaded = _rgb(_grab(chart))
+    shaded = rgb_of(grab(chart))
     y = chart.map_to_widget(start, (z_lo + z_hi) / 2).y()
     x_start = chart.map_to_widget(start - 0.5, 0).x()
     changed = (shaded[y] != background[y]).any(axis=1)
     assert not changed[: x_start - 12].any()          # nothing left of the zone start
     assert changed[x_start + 2: chart.map_to_widget(i1 - 1, 0).x()].mean() > 0.5
     chart.set_zones([])
-    assert np.array_equal(_rgb(_grab(chart)), background)
+    assert np.array_equal(rgb_of(grab(chart)), background)
     with pytest.raises(InputError) as err:
         chart.set_zones([(1.0, 2.0, "x", "nope")])
     assert err.value.field == "zones[0].color"
@@ -336,27 +255,27 @@ def test_candles_paint_their_colours_where_the_bars_are(qtbot, spy5, theme) -> N
     qtbot.waitExposed(w)
     w.set_bars(bars[:2000], M5)
     w.price_plot.getViewBox().setXRange(1900, 1960, padding=0)
-    img = _grab(w)
+    img = grab(w)
     assert not w.candles.lod_active
     body = bars.close[1900:1961] - bars.open[1900:1961]
     up_i, down_i = 1900 + int(np.argmax(body)), 1900 + int(np.argmin(body))
     assert body.max() > 0 > body.min()
     for i, color in ((up_i, theme.up), (down_i, theme.down)):
         mid = (bars.open[i] + bars.close[i]) / 2
-        assert _pixel(img, w.map_to_widget(i, mid)) == color
+        assert pixel(img, w.map_to_widget(i, mid)) == color
     # Above every visible high there is only background in the price plot.
     top = bars.high[1900:1961].max()
     above = w.map_to_widget(up_i, top + (top - bars.low[1900:1961].min()) * Y_MARGIN * 0.5)
-    assert _pixel(img, above) == theme.background
+    assert pixel(img, above) == theme.background
 
 
 def test_lod_on_100k_bars_still_paints_candle_colours(chart: ChartWidget, es1m) -> None:  # type: ignore[no-untyped-def]
     assert len(es1m) > 100_000
     chart.set_bars(es1m, M1)
     chart.price_plot.getViewBox().setXRange(0, len(es1m) - 1, padding=0)
-    rgb = _rgb(_grab(chart))
+    rgb = rgb_of(grab(chart))
     assert chart.candles.lod_active
-    up, down = _mask(rgb, DARK.up), _mask(rgb, DARK.down)
+    up, down = mask(rgb, DARK.up), mask(rgb, DARK.down)
     assert up.sum() > 1000 and down.sum() > 1000
     ys = np.flatnonzero((up | down).any(axis=1))
     y_top = chart.map_to_widget(0, float(es1m.high.max())).y()
@@ -369,7 +288,7 @@ def test_lod_on_100k_bars_still_paints_candle_colours(chart: ChartWidget, es1m) 
     assert xs.max() >= chart.map_to_widget(len(es1m) - 500, 0).x()  # ~4 px from the end
     # Zoomed in again, candles are drawn as bodies.
     chart.price_plot.getViewBox().setXRange(50_000, 50_100, padding=0)
-    _grab(chart)
+    grab(chart)
     assert not chart.candles.lod_active
 
 
@@ -379,22 +298,22 @@ def test_live_update_rebuilds_only_the_last_chunk(chart: ChartWidget, spy5) -> N
     n = 10 * CHUNK + 17
     chart.set_bars(bars[:n], M5)
     chart.price_plot.getViewBox().setXRange(n - 3 * CHUNK, n + 2, padding=0)
-    _grab(chart)
+    grab(chart)
     builds = chart.candles.chunk_builds
     assert builds == 4  # the chunks in view, no more
     last = bars.bar(n - 1)
     chart.update_bar(Bar(last.ts, last.open, last.high + 1.0, last.low, last.high + 1.0, last.volume))
-    img = _grab(chart)
+    img = grab(chart)
     assert chart.candles.chunk_builds == builds + 1
     assert chart.price_plot.getViewBox().viewRange()[1][1] >= last.high + 1.0  # y grew for the tick
     # The repaint shows the new high: the taller wick is up-coloured above the old high.
     p = chart.map_to_widget(n - 1, last.high + 0.5)
-    assert _pixel(img, p) == DARK.up
+    assert pixel(img, p) == DARK.up
 
 
 def test_update_bar_bursts_are_coalesced(chart: ChartWidget, spy1m, qtbot) -> None:  # type: ignore[no-untyped-def]
     chart.set_bars(spy1m[:300], M1)
-    _grab(chart)
+    grab(chart)
     flushes, paints = chart.flush_count, chart.candles.paint_count
     base = spy1m.bar(300)
     live = base
@@ -461,7 +380,7 @@ def test_crosshair_readout_follows_the_mouse(chart: ChartWidget, spy5, qtbot) ->
 def test_daily_axis_shows_the_session_date(chart: ChartWidget, stamp: str) -> None:
     """Daily bars stamped at UTC midnight (19:00/20:00 ET the evening before) or at the 09:30 ET
     open must both be labelled with their session date."""
-    df = pd.read_csv(_shared_data() / "daily" / "lean_us_equities_daily_raw.csv")
+    df = pd.read_csv(shared_data_root() / "daily" / "lean_us_equities_daily_raw.csv")
     df = df[df["symbol"] == "SPY"].reset_index(drop=True)
     dates = pd.to_datetime(df["date"])
     if stamp == "utc-midnight":
@@ -494,226 +413,3 @@ def test_line_breaks_keep_values_aligned_with_bars(chart: ChartWidget, spy5) -> 
 
 
 # -- issue 17: symbol switches, last-price tag, stale readout, zoom limits ---------------------------
-@pytest.fixture(scope="module")
-def spx1m() -> Bars:
-    """S&P 500 index 1-min, 4 sessions, volume all 0 (columns Date,Open,Close,High,Low,Volume)."""
-    df = pd.read_csv(_shared_data() / "intraday" / "SPX_index_1min_2019-11-05_to_08_mplfinance.csv")
-    idx = pd.DatetimeIndex(pd.to_datetime(df["Date"])).tz_localize("America/New_York").tz_convert("UTC")
-    frame = pd.DataFrame({c.lower(): df[c].to_numpy(dtype=float)
-                          for c in ("Open", "High", "Low", "Close", "Volume")}, index=idx)
-    return Bars.from_pandas(frame)
-
-
-VWAP_COLOR = "#ff7043"
-
-
-def _indicator_lines(bars: Bars, symbol: str, interval) -> dict[str, LineSpec]:  # type: ignore[no-untyped-def]
-    starts = session_starts(bars, symbol)
-    return {name: LineSpec(v, VWAP_COLOR if name == "VWAP" else "#42a5f5", 1.6,
-                           breaks=starts if name.startswith("VWAP") else None)
-            for name, v in chart_lines(bars, symbol, interval).items() if name in ("VWAP", "EMA 20")}
-
-
-def test_symbol_switch_drops_the_old_lines_and_fits_the_new_symbol(chart: ChartWidget, spy5, spx1m) -> None:  # type: ignore[no-untyped-def]
-    spy = spy5[0][-2000:]
-    chart.set_bars(spy, M5, symbol="SPY")
-    chart.set_lines(_indicator_lines(spy, "SPY", M5))
-    assert chart.line_names() == ["EMA 20", "VWAP"] and chart.volume_shown()
-    # SPX has no volume, so the kernel computes no VWAP for it; the SPY VWAP must not stay behind.
-    chart.set_bars(spx1m, M1, symbol="SPX")
-    assert chart.line_names() == [] and chart.symbol == "SPX"
-    i0, i1 = chart.visible_range()
-    assert i1 == len(spx1m)
-    assert chart.price_plot.getViewBox().viewRange()[1] == pytest.approx(_expected_y(spx1m, i0, i1))
-    rgb = _rgb(_grab(chart))
-    assert not _mask(rgb, VWAP_COLOR).any()
-    # No volume at all: the pane folds down to the time axis and shows no "0 0 1 1" ticks.
-    assert not chart.volume_shown()
-    assert chart.volume_plot.getViewBox().height() <= 8
-    assert chart.volume_plot.getAxis("right").style["showValues"] is False
-    assert chart.time_axis.isVisible() and chart.time_axis.height() > 0
-    assert " V " not in chart.format_readout(i1 - 1) and " C " in chart.format_readout(i1 - 1)
-    # Back to a symbol with volume: the pane comes back.
-    chart.set_bars(spy, M5, symbol="SPY")
-    assert chart.volume_shown() and chart.volume_plot.getViewBox().height() > 50
-    assert chart.volume_plot.getAxis("right").style["showValues"] is True
-    with pytest.raises(InputError) as err:
-        chart.set_bars(spy, M5, symbol=" ")
-    assert err.value.field == "symbol"
-
-
-def test_same_series_reload_keeps_lines_and_set_lines_replaces_the_set(chart: ChartWidget, spy5) -> None:  # type: ignore[no-untyped-def]
-    bars = spy5[0][:3000]
-    chart.set_bars(bars, M5, symbol="SPY")
-    chart.set_lines(_indicator_lines(bars, "SPY", M5))
-    chart.set_bars(bars[:2990], M5, symbol="SPY")         # a reload of the same series
-    assert chart.line_names() == ["EMA 20", "VWAP"]
-    chart.set_lines({"EMA 20": _indicator_lines(bars, "SPY", M5)["EMA 20"]})
-    assert chart.line_names() == ["EMA 20"]
-    i0, i1 = chart.visible_range()
-    far = np.full(len(bars), np.nan)
-    far[:10] = bars.high.max() * 3        # finite only far left of the view
-    chart.set_lines({"EMA 20": _indicator_lines(bars, "SPY", M5)["EMA 20"], "far": LineSpec(far, "#ffffff")})
-    ema = chart_lines(bars, "SPY", M5)["EMA 20"][i0:i1]
-    lo = min(bars.low[i0:i1].min(), ema.min())
-    hi = max(bars.high[i0:i1].max(), ema.max())
-    assert chart.price_plot.getViewBox().viewRange()[1] == pytest.approx(
-        (lo - Y_MARGIN * (hi - lo), hi + Y_MARGIN * (hi - lo)))
-    chart.set_bars(bars, M15, symbol="SPY")                # another interval: another series
-    assert chart.line_names() == []
-    with pytest.raises(InputError) as err:
-        chart.set_lines({"x": bars.close})  # type: ignore[dict-item]
-    assert err.value.field == "lines[0]"
-
-
-def _tag_rows(rgb: np.ndarray, color: str, x0: int, x1: int) -> np.ndarray:
-    """Rows where at least half of columns x0..x1 are `color` (a filled label)."""
-    return np.flatnonzero(_mask(rgb[:, x0:x1], color).mean(axis=1) > 0.5)
-
-
-def test_last_price_tag_sits_on_the_price_axis_and_clamps_when_off_screen(chart: ChartWidget, spy5) -> None:  # type: ignore[no-untyped-def]
-    bars = spy5[0][:3000]
-    chart.set_bars(bars, M5)
-    last = float(bars.close[-1])
-    rgb = _rgb(_grab(chart))
-    n = len(bars)
-    axis_x = chart.map_to_widget(n - 1 + RIGHT_PAD, last).x() + 2       # right edge of the plot
-    y = chart.map_to_widget(n - 1, last).y()
-    rows = _tag_rows(rgb, DARK.last_price, axis_x + 2, W - 4)
-    assert len(rows) >= 10 and rows.min() <= y <= rows.max()          # a filled tag on the axis
-    # Over the candles only the 1-px dotted line: no filled label hides the newest bars.
-    x_newest = chart.map_to_widget(n - 8, last).x()
-    plot = _mask(rgb[y - 8: y + 9, x_newest: axis_x - 4], DARK.last_price)
-    assert plot.any(axis=1).sum() <= 2
-    assert chart.price_axis.tag_edge == 0
-    # Last price above the view: the tag sticks to the top of the axis, whole, with an arrow.
-    chart.price_plot.getViewBox().setXRange(2000, 2100, padding=0)
-    assert chart.price_plot.getViewBox().viewRange()[1][1] < last
-    rgb = _rgb(_grab(chart))
-    rows = _tag_rows(rgb, DARK.last_price, axis_x + 2, W - 4)
-    top = chart.map_to_widget(2000, chart.price_plot.getViewBox().viewRange()[1][1]).y()
-    assert chart.price_axis.tag_edge == 1
-    assert len(rows) >= 10 and rows.min() <= top + 3 and rows.max() < top + 30
-
-
-def _hover(chart: ChartWidget, qtbot, x: float, y: float) -> None:  # type: ignore[no-untyped-def]
-    view = chart.graphics.viewport()
-    qtbot.mouseMove(view, view.mapFrom(chart, chart.map_to_widget(x, y)))
-    qtbot.waitUntil(lambda: chart.hovered_index() >= 0, timeout=1000)
-
-
-def test_readout_follows_interval_changes_and_live_ticks_under_a_still_cursor(chart: ChartWidget, spy5, qtbot) -> None:  # type: ignore[no-untyped-def]
-    m5 = spy5[0][-4000:]
-    cal = calendar_for("SPY")
-    chart.set_bars(resample(m5, M15, cal), M15, symbol="SPY")
-    n = chart.bar_count()
-    _hover(chart, qtbot, n - 10, float(chart.bar(n - 10).close))
-    first = chart.readout_text()
-    assert first == chart.format_readout(n - 10)
-    for iv in (M30, H1, H4, D1):
-        bars = resample(m5, iv, cal)
-        chart.set_bars(bars, iv, symbol="SPY")
-        i = chart.hovered_index()
-        assert 0 <= i < len(bars)
-        assert chart.readout_text() == chart.format_readout(i) != first
-    # Hover the live bar and let it tick: the readout shows the new close without a mouse move.
-    chart.set_bars(m5, M5, symbol="SPY")
-    n = chart.bar_count()
-    last = chart.bar(n - 1)
-    _hover(chart, qtbot, n - 1, last.close)
-    assert chart.hovered_index() == n - 1
-    tick = Bar(last.ts, last.open, last.high + 0.37, last.low, last.high + 0.37, last.volume + 500)
-    chart.update_bar(tick)
-    chart.flush()
-    assert f"C {tick.close:.2f}" in chart.readout_text()
-    assert f"H {tick.high:.2f}" in chart.readout_text()
-
-
-def _wheel(chart: ChartWidget, x: float, y: float, steps: int) -> None:
-    view = chart.graphics.viewport()
-    pos = QtCore.QPointF(view.mapFrom(chart, chart.map_to_widget(x, y)))
-    ev = QtGui.QWheelEvent(pos, QtCore.QPointF(view.mapToGlobal(pos.toPoint())), QtCore.QPoint(0, 0),
-                           QtCore.QPoint(0, 120 * steps), QtCore.Qt.MouseButton.NoButton,
-                           QtCore.Qt.KeyboardModifier.NoModifier, QtCore.Qt.ScrollPhase.NoScrollPhase, False)
-    QtCore.QCoreApplication.sendEvent(view, ev)
-
-
-def test_zoom_keeps_the_live_bar_and_pan_and_zoom_out_are_limited(chart: ChartWidget, spy5) -> None:  # type: ignore[no-untyped-def]
-    bars = spy5[0][:5000]
-    n = len(bars)
-    chart.set_bars(bars, M5)
-    vb = chart.price_plot.getViewBox()
-    (x0, x1), _ = vb.viewRange()
-    assert x1 - x0 == pytest.approx(DEFAULT_VISIBLE + RIGHT_PAD)
-    live_px = chart.map_to_widget(n - 1, 0).x()
-    # Wheel-zoom in with the cursor in the middle: the live bar stays where it is.
-    _wheel(chart, (x0 + x1) / 2, float(bars.close[n - 60]), 3)
-    (z0, z1), _ = vb.viewRange()
-    assert z1 - z0 < 0.8 * (x1 - x0)
-    assert chart.visible_range()[1] == n
-    assert abs(chart.map_to_widget(n - 1, 0).x() - live_px) <= 1
-    # Dragging far past the last bar stops with at least half of the view on bars.
-    vb.setXRange(n + 500, n + 600, padding=0)
-    (p0, p1), _ = vb.viewRange()
-    assert p1 - p0 == pytest.approx(100) and p1 <= n - 0.5 + 50 + 1e-6
-    assert chart.visible_range()[1] - chart.visible_range()[0] >= 50
-    vb.setXRange(-900, -800, padding=0)
-    assert chart.visible_range()[0] == 0 and chart.visible_range()[1] >= 50
-    # Zooming out stops a little past the whole history.
-    vb.setXRange(-1e6, 1e6, padding=0)
-    (q0, q1), _ = vb.viewRange()
-    assert q1 - q0 == pytest.approx(max_width(n)) and chart.visible_range() == (0, n)
-
-
-def test_scroll_to_realtime_button_and_reset_view(chart: ChartWidget, spy5, qtbot) -> None:  # type: ignore[no-untyped-def]
-    bars = spy5[0][:5000]
-    n = 4000
-    chart.set_bars(bars[:n], M5)
-    vb = chart.price_plot.getViewBox()
-    button = chart.realtime_button()
-    assert not button.isVisible()
-    vb.setXRange(1000, 1080, padding=0)                   # the trader scrolls back
-    assert button.isVisible()
-    chart.update_bar(bars.bar(n))
-    chart.flush()
-    assert chart.visible_range() == (1000, 1081)           # panned away: new bars don't move it
-    qtbot.mouseClick(button, QtCore.Qt.MouseButton.LeftButton)
-    (x0, x1), _ = vb.viewRange()
-    assert x1 - x0 == pytest.approx(80) and chart.visible_range()[1] == n + 1
-    assert not button.isVisible()
-    chart.update_bar(bars.bar(n + 1))                       # following again: the view moves
-    chart.flush()
-    assert chart.visible_range()[1] == n + 2
-    vb.setXRange(3000, 3010, padding=0)
-    chart.reset_view()
-    (x0, x1), _ = vb.viewRange()
-    assert x1 - x0 == pytest.approx(DEFAULT_VISIBLE + RIGHT_PAD) and chart.visible_range()[1] == n + 2
-    i0, i1 = chart.visible_range()
-    assert vb.viewRange()[1] == pytest.approx(_expected_y(bars, i0, i1))
-
-
-def test_short_history_opens_filled(chart: ChartWidget, spy5) -> None:  # type: ignore[no-untyped-def]
-    """A few days of 1-min data give ~30 hourly bars: they must fill the view, not 20 % of it."""
-    hourly = resample(spy5[0][-400:], H1, calendar_for("SPY"))
-    assert 20 < len(hourly) < DEFAULT_VISIBLE
-    chart.set_bars(hourly, H1, symbol="SPY")
-    (x0, x1), _ = chart.price_plot.getViewBox().viewRange()
-    assert chart.visible_range() == (0, len(hourly))
-    assert len(hourly) / (x1 - x0) > 0.85
-
-
-def test_vwap_line_is_unbroken_between_session_resets(chart: ChartWidget, spy5) -> None:  # type: ignore[no-untyped-def]
-    """Grid lines used to be stacked above the plot and cut a 1-px gap into the line at each one."""
-    bars = spy5[0][:3000]
-    chart.set_bars(bars, M5, symbol="SPY")
-    starts = session_starts(bars, "SPY")
-    chart.set_line("VWAP", chart_lines(bars, "SPY", M5)["VWAP"], "#ff00ff", 1.6, breaks=starts)
-    for a, b in ((2000, 2300), (2600, 2999)):
-        chart.price_plot.getViewBox().setXRange(a, b, padding=0)
-        rgb = _rgb(_grab(chart))
-        drawn = (_mask(rgb, "#ff00ff") | _mask(rgb, DARK.last_price)).any(axis=0)
-        x0, x1 = chart.map_to_widget(a, 0).x(), chart.map_to_widget(b, 0).x()
-        cuts = [chart.map_to_widget(s - 0.5, 0).x() for s in starts]
-        cols = [x for x in range(x0 + 1, x1) if all(abs(x - c) > 3 for c in cuts)]
-        assert len(cols) > 500
-        assert [x for x in cols if not drawn[x]] == []
