@@ -201,7 +201,7 @@ def test_child_processes_work_in_a_frozen_build(monkeypatch: pytest.MonkeyPatch)
 
 def test_build_spec_bundles_the_models_package() -> None:
     spec = (REPO / "build.spec").read_text()
-    assert "models" in spec and "hiddenimports" in spec
+    assert "collect_submodules(\"models\")" in spec and "hiddenimports=hidden" in spec
 
 
 def test_headless_serve_imports_no_qt_and_stops_on_ctrl_c_within_2_s(isolated_dirs: Path) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from core.bus import Bus
+from core.capture.naming import utc_from_ns
 from core.chartread import ChartReading, read_chart
 from core.errors import DataError, InputError
 from core.jobs import JobContext, JobInfo, JobManager
@@ -252,7 +253,3 @@ def _read_interval(reading: ChartReading) -> int | None:
 def _hhmm(bars: Bars) -> list[str]:
     """The feed's bar start times as HH:MM in New York (the chart clock of US symbols)."""
     return [utc_from_ns(int(t)).astimezone(NY).strftime("%H:%M") for t in bars.ts[-MATCH_WINDOW:]]
-
-
-def utc_from_ns(ns: int) -> datetime:
-    return datetime.fromtimestamp(ns / 1e9, UTC)
