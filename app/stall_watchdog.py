@@ -67,7 +67,8 @@ class StallWatchdog(QObject):
                 if self._in_stall is None:
                     frames = sys._current_frames()
                     frame = frames.get(self._gui_thread)
-                    stack = "".join(traceback.format_stack(frame)) if frame is not None else "?"
+                    # The GUI thread's innermost frames say what blocked it; keep them whole.
+                    stack = "".join(traceback.format_stack(frame)[-25:]) if frame is not None else "?"
                     # What the other threads were doing: a worker holding the GIL shows up here.
                     others = [f"--- thread {tid}:\n" + "".join(traceback.format_stack(f)[-3:])
                               for tid, f in frames.items() if tid not in (self._gui_thread, threading.get_ident())]
@@ -80,5 +81,5 @@ class StallWatchdog(QObject):
                 self.report.stalls.append(self._in_stall)
                 if self._log:
                     log.warning("GUI thread stalled %.0f ms in:\n%s", self._in_stall.duration_ms,
-                                self._in_stall.stack[-1500:])
+                                self._in_stall.stack[:6000])
                 self._in_stall = None
