@@ -43,7 +43,7 @@ def _candle_minutes(values: Sequence[str]) -> list[int]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m app collect", description="Scheduled collection on the exchange calendar.")
+    p = _Parser(prog="tradecoach collect", description="Scheduled collection on the exchange calendar.")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("schedule", help="print the planned runs")
     s.add_argument("--from", dest="start", required=True)

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="eval-scanner", description="Walk a bar history without look-ahead, "
+    p = argparse.ArgumentParser(prog="tradecoach eval-scanner", description="Walk a bar history without look-ahead, "
                                 "resolve every plan each playbook would have issued, report per playbook.")
     p.add_argument("--bars", required=True, help="CSV or Parquet bar file (any layout the importer accepts)")
     p.add_argument("--symbol", default=None, help="symbol (default: from the file name)")
