@@ -97,18 +97,21 @@ def versions() -> dict[str, str]:
 def database_info(settings: Settings) -> dict[str, Any]:
     """Backend, redacted URL, the schema revision and the newest one. Opens the database without
     migrating it (blocking: call it off the GUI thread)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from core.errors import TradeCoachError
     from core.store.engine import open_store
 
     info: dict[str, Any] = {"url": settings.redacted()["db_url"]}
     try:
         store = open_store(settings.database_url)
-    except Exception as exc:  # reported in the diagnostics, and logged
-        log.warning("diagnostics: cannot open the database", exc_info=True)
+    except (TradeCoachError, SQLAlchemyError, OSError) as exc:  # reported, and logged in one line
+        log.warning("diagnostics: cannot open the database: %s", exc)
         return {**info, "error": f"{type(exc).__name__}: {exc}"}
     try:
         info.update(backend=store.dialect, revision=store.current_revision(), head=store.head_revision())
-    except Exception as exc:  # a missing file or a server that is down: say so
-        log.warning("diagnostics: cannot read the schema revision", exc_info=True)
+    except (SQLAlchemyError, OSError) as exc:  # a server that is down: say so
+        log.warning("diagnostics: cannot read the schema revision: %s", type(exc).__name__)
         info.update(backend=store.dialect, error=f"{type(exc).__name__}: {exc}")
     finally:
         store.close()
@@ -136,13 +139,14 @@ def collect(settings: Settings, *, kernel: Workstation | None = None, log_lines:
     the window, run it on the kernel's io pool."""
     secrets = secret_values(settings, keyring=keyring)
     path = log_file(settings.data_dir)
+    lines = tail_lines(path, log_lines)  # first: what the report itself logs is not what the user saw
     report: dict[str, Any] = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "versions": versions(),
         "settings": settings.redacted(),
         "feeds": feed_info(kernel),
         "database": database_info(settings),
-        "log": {"path": str(path), "lines": tail_lines(path, log_lines)},
+        "log": {"path": str(path), "lines": lines},
     }
     return _scrub_tree(report, secrets)
 

@@ -130,20 +130,25 @@ def _context(args: argparse.Namespace) -> int:
 
 
 def format_context(data: dict[str, Any]) -> str:
-    if "intervals" in data and isinstance(data["intervals"], dict):
-        return "\n\n".join(format_context(one) for one in data["intervals"].values() if isinstance(one, dict)) + \
-            "".join(f"\n{k}: {v}" for k, v in data.items() if k not in ("intervals", "symbol") and
-                    not isinstance(v, (dict, list)))
+    if "snapshots" in data:  # several intervals
+        summary = data.get("summary") or {}
+        lines = [format_context(one) for one in data["snapshots"]]
+        lines.append(f"{data.get('symbol')}: regime {summary.get('regime_label')}, confluence "
+                     f"{summary.get('confluence_score')}; " + "; ".join(summary.get("trend_notes") or []))
+        return "\n".join(lines)
     snap = data.get("snapshot", {})
     lines = [f"{data.get('symbol')} {data.get('interval')} as of {_et(data.get('as_of'))}: price {snap.get('price')}"]
     for group in ("session", "trend", "volatility", "gap"):
         if isinstance(snap.get(group), dict):
-            lines.append(f"  {group}: " + ", ".join(f"{k} {v}" for k, v in snap[group].items()))
+            lines.append(f"  {group}: " + ", ".join(f"{k} {_short(v)}" for k, v in snap[group].items()))
     levels = data.get("key_levels") or {}
     if levels:
-        lines.append("  key levels: " + ", ".join(f"{k} {v:g}" if isinstance(v, (int, float)) else f"{k} {v}"
-                                                  for k, v in levels.items()))
+        lines.append("  key levels: " + ", ".join(f"{k} {_short(v)}" for k, v in levels.items()))
     return "\n".join(lines)
+
+
+def _short(v: object) -> str:
+    return f"{v:.6g}" if isinstance(v, float) else str(v)
 
 
 def _et(ns: object) -> str:
@@ -192,9 +197,9 @@ def _contracts(args: argparse.Namespace) -> int:
 def format_contracts(out: dict[str, Any]) -> str:
     head = f"{out['symbol']}" + (f" via {out['chain_symbol']} ({out['reason']})" if out.get("index_mode") else "")
     lines = [f"{head}: {len(out['best'])} best, {len(out['alternatives'])} alternatives "
-             f"({out['source']}{', modelled' if out.get('modelled') else ''})"]
+             f"(source: {out['source']})"]
     for c in out["best"]:
-        lines.append(f"  {c.get('contract')}  mid {c.get('mid')}  delta {c.get('delta')}  dte {c.get('dte')}")
+        lines.append(f"  {c['contract']}  mid {c['mid']:.2f}  delta {c['delta']:.2f}  iv {c['iv']:.1%}  dte {c['dte']}")
     for s in out.get("scenarios", []):
         pnl = ", ".join(f"{lab} {v:+.0f}" if isinstance(v, (int, float)) else f"{lab} {v}"
                         for lab, v in zip(s["labels"], s["pnl_per_contract"], strict=False))

@@ -86,8 +86,11 @@ def _samples(args: argparse.Namespace) -> int:
     end = _day(args.end, "to") if args.end else None
     store = open_ready_store(load_settings().database_url)
     try:
-        samples = samples_from_snapshots(store, args.symbol, start=start, end=end)
-        saved = save_capture_samples(TrainingSamplesRepo(store), samples) if args.save else 0
+        from core.progress import TerminalProgress
+
+        with TerminalProgress(f"samples {args.symbol}", enabled=not args.json, determinate=False):
+            samples = samples_from_snapshots(store, args.symbol, start=start, end=end)
+            saved = save_capture_samples(TrainingSamplesRepo(store), samples) if args.save else 0
     finally:
         store.close()
     rows = [{"snapshot_id": s.snapshot_id, "session_date": s.session_date.isoformat(),

@@ -65,8 +65,11 @@ def main(argv: list[str]) -> int:
     symbol = (args.symbol or _symbol_from(path)).upper()
     t0 = time.perf_counter()
     try:
-        imported = read_bars_file(path, symbol, tz=args.tz, allow_missing_volume=True)
-        report = evaluate(imported.bars, symbol, imported.interval, armed=args.armed)
+        from core.progress import TerminalProgress
+
+        with TerminalProgress(f"eval-scanner {path.name}", enabled=not args.json, determinate=False):
+            imported = read_bars_file(path, symbol, tz=args.tz, allow_missing_volume=True)
+            report = evaluate(imported.bars, symbol, imported.interval, armed=args.armed)
     except (InputError, DataError) as exc:
         print(f"eval-scanner: {exc}", file=sys.stderr)
         return 2
