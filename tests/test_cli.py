@@ -3,6 +3,7 @@ context/contracts as JSON on the replay feed, and `db upgrade` on a fresh databa
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import sqlite3
@@ -151,3 +152,24 @@ def test_db_upgrade_on_a_fresh_sqlite_file(isolated_dirs: Path, monkeypatch: pyt
     assert now["revision"] == head and now["current"] is True
     assert main(["db", "upgrade"]) == 0
     assert f"already at {head}" in capsys.readouterr().out
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_on_a_terminal_lines_in_a_pipe_and_nothing_with_json() -> None:
+    from core.progress import TerminalProgress
+
+    def run(stream: io.StringIO, enabled: bool = True) -> str:
+        with TerminalProgress("import", enabled=enabled, stream=stream) as bar:
+            for i in range(101):
+                bar.update(i / 100, f"row {i}")
+        return stream.getvalue()
+
+    piped = run(io.StringIO())
+    assert piped.splitlines() == [f"  {p:4.0%}  import: row {p * 100:.0f}" for p in [i / 10 for i in range(11)]]
+    assert run(io.StringIO(), enabled=False) == ""
+    terminal = run(_Terminal())
+    assert "\x1b[" in terminal and "100%" in terminal and "row 100" in terminal  # rich drew and finished
