@@ -41,7 +41,9 @@ def run_gui(*, smoke_path: Path | None, symbol: str | None, interval: str | None
 
     overrides = {"replay_speed": speed} if speed else {}
     settings = load_settings(**overrides)
-    setup_logging(settings.data_dir)
+    from core.diagnostics import secret_values
+
+    setup_logging(settings.data_dir, secrets=secret_values(settings, keyring=False))
     log.info("settings: %s", settings.redacted())
     # The kernel thread shares the GIL with the GUI thread: hand it over every 1 ms instead of 5 so a
     # busy kernel delays a paint less (bench/bench_gui_latency.py: longest stall under kernel load

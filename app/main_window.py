@@ -298,6 +298,11 @@ class MainWindow(QMainWindow):
             action.triggered.connect(slot)
             tools.addAction(action)
             self.addAction(action)  # works while any panel has focus
+        help_menu = self.menuBar().addMenu("&Help")
+        self.diagnostics_action = QAction("Copy diagnostics", self)
+        self.diagnostics_action.setToolTip("Versions, feed states, database and the last log lines (no secrets)")
+        self.diagnostics_action.triggered.connect(lambda: self._spawn(self.copy_diagnostics(), "diagnostics"))
+        help_menu.addAction(self.diagnostics_action)
 
     def _build_chart_menu(self) -> None:
         """Overlays on/off, drawing tools, an alert at the cursor, a linked second chart, export."""
@@ -363,6 +368,19 @@ class MainWindow(QMainWindow):
             self.second_chart = ctl2
         await self.second_chart.show(self.controller.symbol or self.symbol_box.currentText(), interval)
         return self.second_chart
+
+    async def copy_diagnostics(self) -> str:
+        """The diagnostics report on the clipboard; built on the kernel's io pool (database, log
+        file, keyring), never on the GUI thread."""
+        from core.diagnostics import collect, render
+
+        kernel = self.kernel
+        report = await self.call(kernel.runtime.run_io(lambda: collect(kernel.settings, kernel=kernel)))
+        text = render(report)
+        QApplication.clipboard().setText(text)
+        self.statusBar().showMessage(f"Diagnostics copied to the clipboard ({len(report['log']['lines'])} log lines,"
+                                     " secrets removed)", 8_000)
+        return text
 
     def _export_png(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export chart", f"{self.controller.symbol or 'chart'}.png",

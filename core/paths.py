@@ -1,4 +1,5 @@
-"""Where bundled resources live: the source tree, an installed package, or a PyInstaller bundle."""
+"""Where bundled resources live (the source tree, an installed package, or a PyInstaller bundle), and
+where the app writes its log."""
 
 from __future__ import annotations
 
@@ -15,3 +16,8 @@ def resources_dir() -> Path:
 
 def bundled_data_dir() -> Path:
     return resources_dir() / "data"
+
+
+def log_file(data_dir: Path) -> Path:
+    """The rotating log of the window, `serve` and the CLI: DATA_DIR/logs/tradecoach.log (5 MB × 4)."""
+    return data_dir / "logs" / "tradecoach.log"

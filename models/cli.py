@@ -142,11 +142,20 @@ def _train(args: argparse.Namespace) -> int:
                               "steps": p.steps, "train_loss": p.train_loss,
                               "val_loss": p.val_loss, "best_val": p.best_val, "samples_per_s": p.samples_per_s,
                               "eta_s": p.eta_s}, default=float), flush=True)
+        else:
+            bar.update((p.epoch - 1 + p.step / max(p.steps, 1)) / max(p.epochs, 1),
+                       f"epoch {p.epoch}/{p.epochs} loss {p.train_loss:.4f}")
         if p.val_loss is not None:
-            print(f"epoch {p.epoch}/{p.epochs}  train {p.train_loss:.4f}  val {p.val_loss:.4f}  best {p.best_val:.4f}"
-                  f"  {p.samples_per_s:.0f} samples/s  ETA {p.eta_s / 60:.1f} min", file=sys.stderr, flush=True)
+            bar.note(f"epoch {p.epoch}/{p.epochs}  train {p.train_loss:.4f}  val {p.val_loss:.4f}  "
+                     f"best {p.best_val:.4f}  {p.samples_per_s:.0f} samples/s  ETA {(p.eta_s or 0) / 60:.1f} min")
+    from core.progress import TerminalProgress
+
+    # A bar on a terminal's stderr; the JSON-lines protocol of the app's Train button stays as it is.
+    bar = TerminalProgress("train", enabled=not (args.json or args.progress_json))
     try:
-        res = train(samples, mcfg, tcfg, repo=repo, progress=show, cancel=cancel, resume=args.resume, data_note=note)
+        with bar:
+            res = train(samples, mcfg, tcfg, repo=repo, progress=show, cancel=cancel, resume=args.resume,
+                        data_note=note)
     finally:
         if store is not None:
             store.close()
@@ -191,9 +200,12 @@ def main_eval(argv: list[str]) -> int:
 
         if args.bootstrap < 100:
             raise InputError("bootstrap", "use at least 100 resamples")
-        report = evaluate_file(args.bars, args.symbol, args.checkpoint, every_minutes=args.every_minutes,
-                               start=args.start, end=args.end, n_boot=args.bootstrap,
-                               use_bars=not args.screenshot_only, ablate=args.ablate)
+        from core.progress import TerminalProgress
+
+        with TerminalProgress(f"eval-predictor {args.bars.name}", enabled=not args.json, determinate=False):
+            report = evaluate_file(args.bars, args.symbol, args.checkpoint, every_minutes=args.every_minutes,
+                                   start=args.start, end=args.end, n_boot=args.bootstrap,
+                                   use_bars=not args.screenshot_only, ablate=args.ablate)
         if args.save_skill:
             from models import checkpoints
 

@@ -357,21 +357,8 @@ def register(app: FastAPI, deps: Any) -> None:
             p = await visible_plan(deps, who, req.plan_id)
             direction = direction or p.direction  # type: ignore[assignment]
             entry, stop, targets = entry or p.entry, stop or p.stop, targets or list(p.targets)
-        if direction is None:
-            raise InputError("direction", "is required (or give plan_id)")
-        levels = (entry, stop, tuple(targets)) if entry and stop and targets else None
-        idea = await kernel.options.rank(req.symbol, direction, req.style, plan_levels=levels,
-                                         via_proxy=req.via_proxy)
-        res = idea.result
-        out: dict[str, Any] = {
-            "symbol": idea.symbol, "chain_symbol": idea.chain_symbol, "index_mode": idea.index_mode,
-            "reason": idea.reason, "best": jsonable(res.best), "alternatives": jsonable(res.alternatives),
-            "rejections": jsonable(res.rejections[:50]), "rejection_counts": jsonable(res.counts),
-            "criteria": jsonable(res.criteria), "ladder": res.ladder, "warnings": list(res.warnings),
-            "source": res.source, "modelled": res.modelled,
-            "proxy": jsonable(idea.proxy) if idea.proxy else None, "levels": jsonable(idea.levels)}
-        if levels is not None and res.best:
-            out["scenarios"] = await _scenarios(kernel, idea, direction, levels, req.risk_amount)
+        out = await contracts_response(kernel, req.symbol, direction, req.style, entry=entry, stop=stop,
+                                       targets=targets, via_proxy=req.via_proxy, risk_amount=req.risk_amount)
         return fit_response(out, ("rejections",))
 
     @app.post("/gpt/chart-url", operation_id="chartUrl", tags=["coach"],
@@ -406,6 +393,28 @@ def register(app: FastAPI, deps: Any) -> None:
         versions = await kernel.runtime.run_io(lambda: repo.versions(plan.plan_id, owner=owner))
         return jsonable({"plan": plan.to_dict(), "versions": versions,
                          "following": kernel.plans.following().get(plan.plan_id)})
+
+
+async def contracts_response(kernel: Any, symbol: str, direction: str | None, style: str, *,
+                             entry: float | None, stop: float | None, targets: list[float] | None,
+                             via_proxy: bool | None, risk_amount: float) -> dict[str, Any]:
+    """The rankContracts answer (also `tradecoach contracts`): the options service's ranking, and the
+    scenario P/L when the levels are complete."""
+    if direction is None:
+        raise InputError("direction", "is required (or give plan_id)")
+    levels = (entry, stop, tuple(targets)) if entry and stop and targets else None
+    idea = await kernel.options.rank(symbol, direction, style, plan_levels=levels, via_proxy=via_proxy)
+    res = idea.result
+    out: dict[str, Any] = {
+        "symbol": idea.symbol, "chain_symbol": idea.chain_symbol, "index_mode": idea.index_mode,
+        "reason": idea.reason, "best": jsonable(res.best), "alternatives": jsonable(res.alternatives),
+        "rejections": jsonable(res.rejections[:50]), "rejection_counts": jsonable(res.counts),
+        "criteria": jsonable(res.criteria), "ladder": res.ladder, "warnings": list(res.warnings),
+        "source": res.source, "modelled": res.modelled,
+        "proxy": jsonable(idea.proxy) if idea.proxy else None, "levels": jsonable(idea.levels)}
+    if levels is not None and res.best:
+        out["scenarios"] = await _scenarios(kernel, idea, direction, levels, risk_amount)
+    return out
 
 
 async def _scenarios(kernel: Any, idea: Any, direction: str, levels: tuple[float, float, tuple[float, ...]],

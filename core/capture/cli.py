@@ -31,7 +31,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m app capture", description="Capture a chart image now and record it.")
+    p = _Parser(prog="tradecoach capture", description="Capture a chart image now and record it.")
     p.add_argument("source", choices=("screen", "region", "chart", "tradingview"))
     p.add_argument("--symbol", help="symbol the capture is filed under (default from settings)")
     p.add_argument("--interval", default=None, help="chart/tradingview bar size (default 5m / 15m)")

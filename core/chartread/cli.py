@@ -26,8 +26,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="read-chart", description="Read a candlestick chart screenshot: bars in price units, the "
-                "price-axis fit, symbol/interval guesses, the last price; or a refusal with the reason.")
+    p = _Parser(prog="tradecoach read-chart", description="Read a candlestick chart screenshot: bars in price "
+                "units, the price-axis fit, symbol/interval guesses, the last price; or a refusal with the reason.")
     p.add_argument("image", type=Path, help="PNG/JPEG screenshot of a candlestick chart")
     p.add_argument("--json", action="store_true", help="print the reading as JSON")
     return p

@@ -43,7 +43,7 @@ def _candle_minutes(values: Sequence[str]) -> list[int]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m app collect", description="Scheduled collection on the exchange calendar.")
+    p = _Parser(prog="tradecoach collect", description="Scheduled collection on the exchange calendar.")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("schedule", help="print the planned runs")
     s.add_argument("--from", dest="start", required=True)
@@ -86,8 +86,11 @@ def _samples(args: argparse.Namespace) -> int:
     end = _day(args.end, "to") if args.end else None
     store = open_ready_store(load_settings().database_url)
     try:
-        samples = samples_from_snapshots(store, args.symbol, start=start, end=end)
-        saved = save_capture_samples(TrainingSamplesRepo(store), samples) if args.save else 0
+        from core.progress import TerminalProgress
+
+        with TerminalProgress(f"samples {args.symbol}", enabled=not args.json, determinate=False):
+            samples = samples_from_snapshots(store, args.symbol, start=start, end=end)
+            saved = save_capture_samples(TrainingSamplesRepo(store), samples) if args.save else 0
     finally:
         store.close()
     rows = [{"snapshot_id": s.snapshot_id, "session_date": s.session_date.isoformat(),

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="eval-scanner", description="Walk a bar history without look-ahead, "
+    p = argparse.ArgumentParser(prog="tradecoach eval-scanner", description="Walk a bar history without look-ahead, "
                                 "resolve every plan each playbook would have issued, report per playbook.")
     p.add_argument("--bars", required=True, help="CSV or Parquet bar file (any layout the importer accepts)")
     p.add_argument("--symbol", default=None, help="symbol (default: from the file name)")
@@ -65,8 +65,11 @@ def main(argv: list[str]) -> int:
     symbol = (args.symbol or _symbol_from(path)).upper()
     t0 = time.perf_counter()
     try:
-        imported = read_bars_file(path, symbol, tz=args.tz, allow_missing_volume=True)
-        report = evaluate(imported.bars, symbol, imported.interval, armed=args.armed)
+        from core.progress import TerminalProgress
+
+        with TerminalProgress(f"eval-scanner {path.name}", enabled=not args.json, determinate=False):
+            imported = read_bars_file(path, symbol, tz=args.tz, allow_missing_volume=True)
+            report = evaluate(imported.bars, symbol, imported.interval, armed=args.armed)
     except (InputError, DataError) as exc:
         print(f"eval-scanner: {exc}", file=sys.stderr)
         return 2
