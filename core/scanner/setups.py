@@ -37,7 +37,17 @@ from core.market.intervals import Interval, parse_interval
 from core.scanner.features import Features, SeriesInput, build_features
 from core.scanner.incremental import UNSEEN, DetectionRecord
 from core.scanner.levels import Level
-from core.scanner.plan import PHASE_LABELS, Plan, PlanContext, Rejected, bar_levels, build_plan, raw_confidence
+from core.scanner.plan import (
+    PHASE_LABELS,
+    Plan,
+    PlanContext,
+    Rejected,
+    bar_levels,
+    build_plan,
+    build_plans,
+    prime_bar_levels,
+    raw_confidence,
+)
 from core.scanner.playbooks import Playbook
 from core.scanner.playbooks.base import ARMED, FORMING, Setups, bars_for
 from core.scanner.scan import select_playbooks
@@ -218,8 +228,10 @@ def _speed(f: Features, i: int, memo: dict[int, float] | None = None) -> float:
             memo[i] = _speed(f, i)
         return memo[i]
     a = max(int(f.series_start[f.series_of[i]]), i - SPEED_BARS)
-    c = f.close[a:i + 1]
-    return float(np.mean(np.abs(np.diff(c)))) if len(c) > 1 else float("nan")
+    c = f.close[a:i + 1].tolist()      # ≤ 11 floats: plain Python beats numpy's per-call cost
+    if len(c) < 2:
+        return float("nan")
+    return sum(abs(c[j + 1] - c[j]) for j in range(len(c) - 1)) / (len(c) - 1)
 
 
 def _distance(f: Features, i: int, entry: float) -> tuple[float, float, float]:
@@ -238,13 +250,15 @@ def _plan_state(f: Features, plan: Plan, i: int, last: int) -> str:
     if last <= i:
         return "live"
     s = plan.sign
-    lo, hi, c = f.low[i + 1:last + 1], f.high[i + 1:last + 1], f.close[i + 1:last + 1]
+    # ≤ LIVE_MINUTES bars: plain floats (numpy's per-call cost dominates on slices this short).
+    lo, hi, c = (x[i + 1:last + 1].tolist() for x in (f.low, f.high, f.close))
     adverse, favourable = (lo, hi) if s > 0 else (hi, lo)
-    if ((adverse - plan.stop) * s <= 0).any():
+    stop, tp1, inv = plan.stop, plan.targets[0], plan.invalidation
+    if any((a - stop) * s <= 0 for a in adverse):
         return "stopped out"
-    if ((favourable - plan.targets[0]) * s >= 0).any():
+    if any((b - tp1) * s >= 0 for b in favourable):
         return "TP1 reached"
-    if math.isfinite(plan.invalidation) and ((c - plan.invalidation) * s < 0).any():
+    if math.isfinite(inv) and any((x - inv) * s < 0 for x in c):
         return "invalidated (" + plan.invalidation_note + ")"
     return "live"
 
@@ -342,15 +356,30 @@ def _triggered_candidate(f: Features, plan: Plan, i_trig: int, last: int, cal: t
     )
 
 
+def _would_be_plans(f: Features, pb: Playbook, su: Setups, live: Mapping[int, object], ctx: PlanContext
+                    ) -> dict[int, Plan | Rejected]:
+    """By row of `su`: the would-be plan of each armed setup whose series has no live trigger of this
+    playbook, built in one call (rows of `su` are the series' latest bars, in series order)."""
+    rows = [j for j in np.flatnonzero(su.state == ARMED).tolist() if j not in live]
+    if not rows:
+        return {}
+    plans = build_plans(f, su.signals(np.array(rows, dtype=np.int64)), ctx, pb.spec.conditions,
+                        pb.spec.invalidation)
+    return dict(zip(rows, plans, strict=True))
+
+
 def _armed_or_forming(f: Features, pb: Playbook, su: Setups, j: int, ctx: PlanContext,
-                      cal: tuple[str, str], speeds: dict[int, float] | None = None) -> Candidate | str:
-    """A candidate for row j of `su` (armed or forming), or the reason there is none."""
+                      cal: tuple[str, str], speeds: dict[int, float] | None = None,
+                      would_be: Plan | Rejected | None = None) -> Candidate | str:
+    """A candidate for row j of `su` (armed or forming), or the reason there is none. `would_be`:
+    the armed row's plan when the caller built it already (`_would_be_plans`)."""
     i = int(su.idx[j])
     symbol = f.symbols[int(f.series_of[i])]
     state = int(su.state[j])
     ts = int(f.ts[i])
     if state == ARMED:
-        out = build_plan(f, su.signals(np.array([j])), 0, ctx, pb.spec.conditions, pb.spec.invalidation)
+        out = would_be if would_be is not None else build_plan(
+            f, su.signals(np.array([j])), 0, ctx, pb.spec.conditions, pb.spec.invalidation)
         if isinstance(out, Plan):
             dist, pct, in_atr = _distance(f, i, out.entry)
             speed = _speed(f, i, speeds)
@@ -454,6 +483,7 @@ def scan_setups(series: Sequence[SeriesInput] | Mapping[str, Bars], interval: In
         counts = [0] * len(usable)
         window = _live_window(f, last_idx)
         f.avwaps(last_idx)   # every symbol row needs its session's AVWAP lines: one batched call
+        prime_bar_levels(f, last_idx, context)   # and its levels: one pass for all symbols
         speeds: dict[int, float] = {}
         rec = None
         if record is not None:
@@ -463,6 +493,7 @@ def scan_setups(series: Sequence[SeriesInput] | Mapping[str, Bars], interval: In
         for col, pb in enumerate(books):
             live, ended = _triggered(f, pb, window, context, memo, rec, col)
             su = pb.setups(f, last_idx)
+            would_be = _would_be_plans(f, pb, su, live, context)
             for s, note in ended.items():
                 ends[s][pb.name] = note
             for s in range(len(usable)):
@@ -471,7 +502,7 @@ def scan_setups(series: Sequence[SeriesInput] | Mapping[str, Bars], interval: In
                     candidates.append(_triggered_candidate(f, plan, i_trig, int(last_idx[s]), cal))
                     counts[s] += 1
                     continue
-                out = _armed_or_forming(f, pb, su, s, context, cal, speeds)
+                out = _armed_or_forming(f, pb, su, s, context, cal, speeds, would_be.get(s))
                 if isinstance(out, Candidate):
                     candidates.append(out)
                     counts[s] += 1
