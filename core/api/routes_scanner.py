@@ -1,8 +1,6 @@
 """The scanner's calibration refit as an HTTP route (the window's Jobs button calls the same
 `PlansService.refit_calibration`): POST /api/v1/scanner/calibration/refit → 202 with the job."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI

@@ -145,6 +145,15 @@ class Features:
         wanted = np.unique(rows[rows >= 0])
         fresh = self._session_avwaps_many([int(r) for r in wanted if int(r) not in cache])
         cache.update(fresh)
+        if len(idx) <= 2 * len(wanted):
+            # About one bar per session (a scan's latest bars): plain gathers, not numpy calls per row.
+            firsts = self.sessions.first
+            for k, (i, r) in enumerate(zip(np.asarray(idx).tolist(), rows.tolist(), strict=True)):
+                if r >= 0:
+                    at = i - int(firsts[r])
+                    for name, line in cache[r].items():
+                        out[name][k] = line[at]
+            return out
         for r in wanted:
             sel = np.flatnonzero(rows == r)
             lines = cache[int(r)]

@@ -122,9 +122,12 @@ def snap(target: float, entry: float, direction: int, levels: Iterable[Level], w
     """Move target to the highest-priority level within ±window of it (nearest on ties) that lies at
     least `floor` beyond entry; unchanged when none qualifies."""
     best: Level | None = None
+    best_key = (0, 0.0)
     for lv in levels:
-        if abs(lv.price - target) > window or (lv.price - entry) * direction < floor:
+        d = abs(lv.price - target)
+        if d > window or (lv.price - entry) * direction < floor:
             continue
-        if best is None or (lv.priority, -abs(lv.price - target)) > (best.priority, -abs(best.price - target)):
-            best = lv
+        key = (PRIORITY.get(lv.label, 0), -d)
+        if best is None or key > best_key:
+            best, best_key = lv, key
     return (best.price, best) if best else (target, None)
