@@ -45,6 +45,7 @@ async def test_refit_on_imported_history_writes_a_calibration_the_scanner_then_u
         ece = res["ece"]
         assert isinstance(ece, float) and 0.0 <= ece < 0.5 and ece == cal.provenance["holdout"]["ece"]
         assert int(res["plans"]) >= 30 and int(res["sessions"]) > 300
+        assert done.message.endswith(f"held-out ECE {ece:.3f}")          # what the Jobs panel shows
 
         after = await k.plans.scan(["SPY", "QQQ"], "5m")
         assert after.candidates

@@ -105,7 +105,9 @@ class PlansService:
             cal = replace(cal, source=f"refit {cal.source}")
             path = await self._rt.run_io(save_calibration, cal, self.refit_path(iv))
             ece = (cal.provenance.get("holdout") or {}).get("ece")
-            ctx.progress(0.95, f"saved {path.name}; ECE {ece if ece is None else round(ece, 4)}")
+            # The job's final message (the Jobs panel shows it): the file and its held-out reliability.
+            ctx.progress(0.95, f"saved {path.name}: {cal.provenance.get('plans')} plans, held-out ECE "
+                               + ("n/a" if ece is None else f"{ece:.3f}"))
             await self._reload_live(iv)
             return {"path": str(path), "source": cal.source, "bars": origin, "symbol": sym, "interval": iv.name,
                     "style": style,

@@ -24,6 +24,7 @@ def test_refit_button_emits_the_intent(qtbot) -> None:  # type: ignore[no-untype
 @pytest.mark.asyncio(loop_scope="module")
 @pytest.mark.slow
 async def test_refit_in_the_window_starts_the_job_through_the_service(window) -> None:  # type: ignore[no-untyped-def]
+    await window.kernel.market.replay_pause()   # no bar events into the chart while the window closes
     ctl = window.panels.scanner_ctl
     ctl.symbols = ["NOPE"]                  # no bars anywhere: the job starts, then fails saying so
     job_id = await ctl.refit_calibration()
