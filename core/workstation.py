@@ -177,7 +177,7 @@ class Workstation:
         self._services = {
             "market": market,
             "options": options,
-            "plans": PlansService(market, self.store, self.bus, self.runtime, data_dir),
+            "plans": PlansService(market, self.store, self.bus, self.runtime, data_dir, self.jobs),
             "context": ContextService(market, options, self.store, self.runtime),
             "predictor": PredictorService(market, self.store, self.bus, self.runtime, self.jobs, data_dir),
             "notes": NotesService(self.store, self.bus, self.runtime),

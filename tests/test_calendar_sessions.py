@@ -81,3 +81,21 @@ def test_minutes_to_close_and_session_ids() -> None:
     fids = session_ids(np.array([et_ns("2025-03-10 17:30"), et_ns("2025-03-10 18:30"),
                                  et_ns("2025-03-11 09:30")]), fut)
     assert fids[0] != fids[1] == fids[2]                   # futures sessions start at 18:00 ET
+
+
+def test_new_york_offset_table_matches_pandas_around_every_transition() -> None:
+    # The tabulated UTC→New York offsets (a live rescan's fast path) against pandas' tz database:
+    # random instants over the table's years plus ±1 ns and ±1 h around each transition.
+    from core.market import sessions as S
+
+    starts, _ = S._offset_table()
+    assert len(starts) > 2 * 100          # two transitions a year since 1970 (none missed)
+    rng = np.random.default_rng(7)
+    lo = int(np.datetime64("1970-01-02", "ns").astype(np.int64))
+    ts = rng.integers(lo, S._TABLE_END_NS - 1, 200_000)
+    near = (starts[1:, None] + np.array([-3_600 * 10**9, -1, 0, 1, 3_600 * 10**9])[None, :]).ravel()
+    ts = np.concatenate([ts, near]).astype(np.int64)
+    assert (S.et_offset_ns(ts) == S._pandas_offset_ns(ts)).all()
+    late = np.array([S._TABLE_END_NS + 200 * 86_400 * 10**9], dtype=np.int64)   # July 2100: pandas path
+    assert (S.et_offset_ns(late) == S._pandas_offset_ns(late)).all()
+    assert S.et_offset_ns(late)[0] == -4 * 3_600 * 10**9

@@ -1,5 +1,6 @@
 """Scanner controller: the plans service's live rescans over the watchlist (refreshed on each bar
-close of the scan interval and on every setup change), Scan now, and opening a plan on the chart."""
+close of the scan interval and on every setup change), Scan now, Refit calibration (a job), and
+opening a plan on the chart."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ class ScannerController(QObject):
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(lambda: host._spawn(self.refresh(), "scanner"))
         panel.scan_requested.connect(self.scan_now)
+        panel.refit_requested.connect(lambda: host._spawn(self.refit_calibration(), "refit calibration"))
         panel.candidate_selected.connect(lambda i: self._pick(i, self.candidate_selected))
         panel.candidate_activated.connect(lambda i: self._pick(i, self.candidate_opened))
 
@@ -72,6 +74,17 @@ class ScannerController(QObject):
     async def _scan(self) -> None:
         report = await self._host.call(self._host.kernel.plans.scan(self.symbols or None, self.interval))
         self.show(report)
+
+    async def refit_calibration(self) -> int:
+        """Start the calibration refit job on the first watchlist symbol's bars of the scan interval
+        (the same service method as POST /api/v1/scanner/calibration/refit); the Jobs panel shows
+        its progress and ECE. Returns the job id."""
+        if not self.symbols:
+            self._panel.summary.setText("Refit calibration: add a symbol to the watchlist first")
+            return 0
+        info = await self._host.call(self._host.kernel.plans.refit_calibration(self.symbols[0], self.interval))
+        self._panel.summary.setText(f"Calibration refit on {self.symbols[0]} {self.interval}: job {info.id}")
+        return info.id
 
     def on_setup_changed(self, event: SetupChanged) -> None:
         self._soon()

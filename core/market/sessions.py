@@ -31,12 +31,48 @@ class SessionPhase(IntEnum):
         return self.name.lower()
 
 
-def _et_offset_ns(ts: np.ndarray) -> np.ndarray:
-    """UTC→New York offset per timestamp (DST-aware) in ns, vectorised via pandas."""
+HOUR_NS = 60 * MIN_NS
+_TABLE_YEARS = (1970, 2100)   # New York offsets tabulated over these years; pandas outside them
+_TABLE_END_NS = int(np.datetime64(f"{_TABLE_YEARS[1]}-01-01", "ns").astype(np.int64))
+_et_table: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def _pandas_offset_ns(ts: np.ndarray) -> np.ndarray:
     import pandas as pd  # local: keeps import light for callers that never need phases
 
     idx = pd.DatetimeIndex(ts.view("datetime64[ns]")).tz_localize("UTC").tz_convert("America/New_York")
     return np.asarray(idx.tz_localize(None).asi8 - ts, dtype=np.int64)
+
+
+def _offset_table() -> tuple[np.ndarray, np.ndarray]:
+    """(UTC instants where the New York offset changes, the offset from each instant on), built once
+    from pandas' tz database: a daily grid finds the days with a change, an hourly grid inside them
+    the hour (US transitions fall on whole hours). Bars near a transition are checked against pandas
+    in tests/test_calendar_sessions.py."""
+    global _et_table
+    if _et_table is None:
+        a = np.datetime64(f"{_TABLE_YEARS[0]}-01-01", "ns").astype(np.int64)
+        b = np.datetime64(f"{_TABLE_YEARS[1]}-01-01", "ns").astype(np.int64)
+        days = np.arange(a, b + DAY_NS, DAY_NS, dtype=np.int64)
+        off = _pandas_offset_ns(days)
+        changed = np.flatnonzero(off[1:] != off[:-1])
+        hours = (days[changed][:, None] + HOUR_NS * np.arange(1, 25)[None, :]).ravel()
+        h_off = _pandas_offset_ns(hours).reshape(len(changed), 24)
+        first = np.argmax(h_off != off[changed][:, None], axis=1)
+        starts = np.concatenate([[a], hours.reshape(len(changed), 24)[np.arange(len(changed)), first]])
+        _et_table = starts, np.concatenate([[off[0]], h_off[np.arange(len(changed)), first]])
+    return _et_table
+
+
+def et_offset_ns(ts: np.ndarray) -> np.ndarray:
+    """UTC→New York offset per timestamp (DST-aware) in ns: a lookup in the tabulated transitions
+    (a live rescan converts a few bars per close: pandas' per-call cost dominated), pandas outside
+    the table's years."""
+    ts = np.asarray(ts, dtype=np.int64)
+    starts, offs = _offset_table()
+    if not len(ts) or ts.min() < starts[0] or ts.max() >= _TABLE_END_NS:
+        return _pandas_offset_ns(ts) if len(ts) else np.zeros(0, dtype=np.int64)
+    return offs[np.searchsorted(starts, ts, side="right") - 1]
 
 
 def session_ids(ts_ns: np.ndarray, cal: ExchangeCalendar) -> np.ndarray:
@@ -49,7 +85,7 @@ def session_ids(ts_ns: np.ndarray, cal: ExchangeCalendar) -> np.ndarray:
     if cal.is_futures:
         idx, _ = cal.session_index(ts)
         return idx.astype(np.int64)
-    return (ts + _et_offset_ns(ts)) // DAY_NS
+    return (ts + et_offset_ns(ts)) // DAY_NS
 
 
 def in_regular_hours(ts_ns: np.ndarray, cal: ExchangeCalendar) -> np.ndarray:
@@ -64,7 +100,7 @@ def phases(ts_ns: np.ndarray, cal: ExchangeCalendar) -> np.ndarray:
     out = np.zeros(len(ts), dtype=np.uint8)
     if not len(ts):
         return out
-    et_day = (ts + _et_offset_ns(ts)) // DAY_NS
+    et_day = (ts + et_offset_ns(ts)) // DAY_NS
     day_dates = et_day.astype("datetime64[D]")
     pos = np.searchsorted(cal.session_dates, day_dates)
     pos_c = np.minimum(pos, len(cal.session_dates) - 1)
@@ -93,7 +129,7 @@ def phases(ts_ns: np.ndarray, cal: ExchangeCalendar) -> np.ndarray:
         out[~open_now] = SessionPhase.CLOSED
     else:
         # Extended hours run 04:00–20:00 ET; outside them the market is closed.
-        minute_of_day = ((ts + _et_offset_ns(ts)) % DAY_NS) // MIN_NS
+        minute_of_day = ((ts + et_offset_ns(ts)) % DAY_NS) // MIN_NS
         out[is_day & ((minute_of_day < 240) | (minute_of_day >= 1200))] = SessionPhase.CLOSED
     return out
 

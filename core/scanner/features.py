@@ -17,7 +17,6 @@ from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from core.errors import InputError
 from core.indicators import adx, anchored_vwap, atr, ema, session_vwap
@@ -25,7 +24,7 @@ from core.indicators.batch import anchored_vwap_lines, needs_checked_path, scann
 from core.market.bars import Bars
 from core.market.calendar import ExchangeCalendar, calendar_for
 from core.market.intervals import Interval
-from core.market.sessions import SessionPhase, phases, session_ids
+from core.market.sessions import DAY_NS, SessionPhase, et_offset_ns, phases, session_ids
 
 NY = "America/New_York"
 MIN_NS = 60_000_000_000
@@ -146,6 +145,15 @@ class Features:
         wanted = np.unique(rows[rows >= 0])
         fresh = self._session_avwaps_many([int(r) for r in wanted if int(r) not in cache])
         cache.update(fresh)
+        if len(idx) <= 2 * len(wanted):
+            # About one bar per session (a scan's latest bars): plain gathers, not numpy calls per row.
+            firsts = self.sessions.first
+            for k, (i, r) in enumerate(zip(np.asarray(idx).tolist(), rows.tolist(), strict=True)):
+                if r >= 0:
+                    at = i - int(firsts[r])
+                    for name, line in cache[r].items():
+                        out[name][k] = line[at]
+            return out
         for r in wanted:
             sel = np.flatnonzero(rows == r)
             lines = cache[int(r)]
@@ -231,8 +239,7 @@ def _seg_accumulate(x: np.ndarray, first: np.ndarray, last: np.ndarray, ufunc: n
 
 def _regular_hours(ts: np.ndarray, cal: ExchangeCalendar) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(calendar session index or -1, minutes since the regular open or NaN, regular close ns) per bar."""
-    ny = pd.DatetimeIndex(ts.view("datetime64[ns]")).tz_localize("UTC").tz_convert(NY)
-    day = np.asarray(ny.tz_localize(None).normalize().values.astype("datetime64[D]"))
+    day = ((ts + et_offset_ns(ts)) // DAY_NS).astype("datetime64[D]")   # New York calendar date
     pos = np.searchsorted(cal.session_dates, day)
     pos_c = np.minimum(pos, len(cal.session_dates) - 1)
     is_day = cal.session_dates[pos_c] == day

@@ -5,12 +5,11 @@ vwap/avwap 6, swing 5, session 4)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from core.overlays.liquidity import pivot_indices
 from core.overlays.volume_profile import VolumeProfile, volume_profile
 from core.scanner.features import Features
 
@@ -54,27 +53,68 @@ def prior_profile(f: Features, i: int, cache: MutableMapping[int, VolumeProfile 
     return vp
 
 
+SWING_BARS = 60   # swing levels: the last confirmed pivot within this many bars
+SWING_K = 3       # ±3-bar pivots
+
+
+def last_swings(f: Features, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per decision bar: the last confirmed ±3-bar swing high and swing low among the last 60 bars of
+    its series (NaN when none), for many bars in one pass. A pivot needs its 3 bars either side
+    inside that window (a NaN pad marks bars outside it, and a NaN never equals the window's max)."""
+    idx = np.asarray(idx, dtype=np.int64)
+    w, k = SWING_BARS + 1, SWING_K
+    start = np.maximum(f.series_start[f.series_of[idx]], idx - SWING_BARS)
+    j = idx[:, None] + np.arange(-SWING_BARS, 1)[None, :]
+    inside = j >= start[:, None]
+    jj = np.maximum(j, 0)
+    rows = np.arange(len(idx))
+    out: list[np.ndarray] = []
+    m = w - 2 * k
+    for x, op in ((f.high, np.maximum), (f.low, np.minimum)):
+        v = np.where(inside, x[jj], np.nan)
+        ext = v[:, 0:m].copy()
+        for s in range(1, 2 * k + 1):
+            op(ext, v[:, s:s + m], out=ext)
+        piv = v[:, k:w - k] == ext
+        last = m - 1 - np.argmax(piv[:, ::-1], axis=1)
+        out.append(np.where(piv.any(axis=1), v[rows, last + k], np.nan))
+    return out[0], out[1]
+
+
+_BAR_LEVELS = (("pdh", "pdh"), ("pdl", "pdl"), ("pdc", "pdc"), ("orh", "orh"), ("orl", "orl"),
+               ("open", "s_open"), ("session_high", "s_high"), ("session_low", "s_low"), ("vwap", "vwap"))
+
+
+def key_levels_many(f: Features, idx: np.ndarray, avwaps: Sequence[Mapping[str, float] | None],
+                    profiles: Sequence[VolumeProfile | None]) -> list[list[Level]]:
+    """`key_levels_at` for many bars at once (one numpy pass, then plain floats): a scan reads the
+    levels of every symbol's latest bar. Bar k's list depends on bar k's inputs only."""
+    idx = np.asarray(idx, dtype=np.int64)
+    cols = [(label, getattr(f, attr)[idx].tolist()) for label, attr in _BAR_LEVELS]
+    s_open, pdc = f.s_open[idx].tolist(), f.pdc[idx].tolist()
+    sh, sl = (a.tolist() for a in last_swings(f, idx))
+    isfinite = math.isfinite
+    out: list[list[Level]] = []
+    for r in range(len(idx)):
+        vals: list[tuple[str, float]] = [(label, col[r]) for label, col in cols]
+        # A real gap makes the prior close the gap-fill level (top priority).
+        o, c = s_open[r], pdc[r]
+        if isfinite(o) and isfinite(c) and abs(o - c) >= 0.003 * c:
+            vals.append(("gap_fill", c))
+        vals += [(name, float(v)) for name, v in (avwaps[r] or {}).items()]
+        vp = profiles[r]
+        if vp is not None:
+            vals += [("poc", float(vp.poc)), ("vah", float(vp.vah)), ("val", float(vp.val))]
+        vals += [("swing_high", sh[r]), ("swing_low", sl[r])]
+        out.append([Level(label, v) for label, v in vals if isfinite(v)])
+    return out
+
+
 def key_levels_at(f: Features, i: int, avwaps: dict[str, float] | None = None,
                   profile: VolumeProfile | None = None) -> list[Level]:
-    """All labelled levels known at bar i (finite ones only)."""
-    vals: list[tuple[str, float]] = [
-        ("pdh", f.pdh[i]), ("pdl", f.pdl[i]), ("pdc", f.pdc[i]), ("orh", f.orh[i]), ("orl", f.orl[i]),
-        ("open", f.s_open[i]), ("session_high", f.s_high[i]), ("session_low", f.s_low[i]), ("vwap", f.vwap[i]),
-    ]
-    # A real gap makes the prior close the gap-fill level (top priority).
-    if math.isfinite(f.s_open[i]) and math.isfinite(f.pdc[i]) and abs(f.s_open[i] - f.pdc[i]) >= 0.003 * f.pdc[i]:
-        vals.append(("gap_fill", f.pdc[i]))
-    for name, v in (avwaps or {}).items():
-        vals.append((name, v))
-    if profile is not None:
-        vals += [("poc", profile.poc), ("vah", profile.vah), ("val", profile.val)]
-    # The last confirmed ±3-bar swing high/low within the last 60 bars of the series.
-    start = max(int(f.series_start[f.series_of[i]]), i - 60)
-    for label, x, lowest in (("swing_high", f.high, False), ("swing_low", f.low, True)):
-        piv = pivot_indices(x[start:i + 1], 3, lowest)
-        if len(piv):
-            vals.append((label, float(x[start + piv[-1]])))
-    return [Level(k, float(v)) for k, v in vals if v is not None and np.isfinite(v)]
+    """All labelled levels known at bar i (finite ones only): prior day, opening range, session
+    open/high/low, VWAP, gap fill, the given AVWAPs and prior profile, the last ±3-bar swings."""
+    return key_levels_many(f, np.array([i], dtype=np.int64), [avwaps], [profile])[0]
 
 
 def snap(target: float, entry: float, direction: int, levels: Iterable[Level], window: float,
@@ -82,9 +122,12 @@ def snap(target: float, entry: float, direction: int, levels: Iterable[Level], w
     """Move target to the highest-priority level within ±window of it (nearest on ties) that lies at
     least `floor` beyond entry; unchanged when none qualifies."""
     best: Level | None = None
+    best_key = (0, 0.0)
     for lv in levels:
-        if abs(lv.price - target) > window or (lv.price - entry) * direction < floor:
+        d = abs(lv.price - target)
+        if d > window or (lv.price - entry) * direction < floor:
             continue
-        if best is None or (lv.priority, -abs(lv.price - target)) > (best.priority, -abs(best.price - target)):
-            best = lv
+        key = (PRIORITY.get(lv.label, 0), -d)
+        if best is None or key > best_key:
+            best, best_key = lv, key
     return (best.price, best) if best else (target, None)

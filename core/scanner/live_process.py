@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gc
 import logging
 import multiprocessing
 from collections.abc import Mapping
@@ -27,10 +28,20 @@ log = logging.getLogger(__name__)
 _scanners: dict[str, LiveScanner] = {}  # one per watch, owned by the worker process
 
 
-def _init_worker() -> None:
+def prepare_process() -> None:
+    """The worker's start: compile the numba kernels, then freeze what the imports allocated (about
+    150k objects: modules, pandas, numba) out of the cyclic collector's reach — they live as long as
+    the process, and a bar close allocates enough Plans and Candidates to trigger full collections
+    that would otherwise walk them all every few closes (bench/bench_scan.py --live calls this too)."""
     from core.indicators import warm_up
 
     warm_up()
+    gc.collect()
+    gc.freeze()
+
+
+def _init_worker() -> None:
+    prepare_process()
 
 
 def _update(key: str, interval: Interval, style: str, calibration: Calibration | None,

@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 
 from core.errors import InputError
-from core.indicators import MINUTES_PER_YEAR, expected_move
+from core.indicators import MINUTES_PER_YEAR
 from core.market.sessions import SessionPhase
 from core.overlays.volume_profile import VolumeProfile
 from core.scanner.features import Features
-from core.scanner.levels import Level, key_levels_at, prior_profile, snap
+from core.scanner.levels import Level, key_levels_many, prior_profile, snap
 from core.scanner.playbooks.base import Signals
 from core.scanner.targets import (
     SNAP_WINDOW,
@@ -269,18 +269,49 @@ def style_atr(f: Features, i: int, style: str) -> tuple[float, str]:
     return bar_atr * math.sqrt(horizon / m), f"{horizon}m_from_{f.interval.name}"
 
 
-def _expected_move(f: Features, i: int) -> float:
-    """Remaining-session expected move from the realised volatility of the last 78 bars."""
-    start = max(int(f.series_start[f.series_of[i]]), i - 78)
-    c = f.close[start:i + 1]
-    if len(c) < 10 or not math.isfinite(f.mos[i]):
-        return float("nan")
-    r = np.diff(np.log(c))
-    per_year = MINUTES_PER_YEAR / max(1, f.interval.minutes)
-    sigma = float(np.std(r, ddof=1)) * math.sqrt(per_year)
-    close_ns = int(f.sessions.close_ns[int(f.row[i])])
-    minutes = max(0.0, (close_ns - int(f.ts[i])) / 60e9 - f.interval.minutes)
-    return float(expected_move(float(f.close[i]), sigma, minutes))
+EM_BARS = 78   # expected move: realised volatility of the last 78 bar returns
+
+
+def expected_moves(f: Features, idx: np.ndarray) -> np.ndarray:
+    """Remaining-session expected move at each decision bar, from the realised volatility (sample
+    standard deviation of log returns) of the bars i−78..i of its series; NaN outside regular hours
+    or with fewer than 10 bars. One numpy pass for many bars; bar k's value reads bar k's window only
+    (fixed-width rows, so the result does not depend on which other bars are asked)."""
+    idx = np.asarray(idx, dtype=np.int64)
+    start = np.maximum(f.series_start[f.series_of[idx]], idx - EM_BARS)
+    j = idx[:, None] + np.arange(-EM_BARS, 1)[None, :]
+    ok = (j[:, 1:] - 1) >= start[:, None]            # return r_j = log c_j − log c_{j−1}, both inside
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lc = np.log(f.close[np.maximum(j, 0)])
+        r = np.where(ok, np.diff(lc, axis=1), 0.0)
+        n = ok.sum(axis=1)
+        mean = r.sum(axis=1) / n
+        dev = np.where(ok, r - mean[:, None], 0.0)
+        sigma = np.sqrt((dev * dev).sum(axis=1) / (n - 1)) * math.sqrt(MINUTES_PER_YEAR / max(1, f.interval.minutes))
+        row = np.maximum(f.row[idx], 0)
+        minutes = np.maximum(0.0, (f.sessions.close_ns[row] - f.ts[idx]) / 60e9 - f.interval.minutes) \
+            if len(f.sessions.close_ns) else np.zeros(len(idx))
+        em = f.close[idx] * sigma * np.sqrt(minutes / MINUTES_PER_YEAR)
+    return np.where((n + 1 >= 10) & np.isfinite(f.mos[idx]), em, np.nan)
+
+
+def prime_bar_levels(f: Features, idx: np.ndarray, ctx: PlanContext) -> None:
+    """Compute `bar_levels` for many bars in one pass into `ctx.bar_levels` (a scan does this for
+    every symbol's latest bar: the symbol rows and every armed setup's would-be plan read them)."""
+    cache = ctx.bar_levels
+    if cache is None:
+        return
+    todo = np.array(sorted({int(i) for i in np.asarray(idx).tolist()} - cache.keys()), dtype=np.int64)
+    if len(todo):
+        cache.update(_levels(f, todo, ctx))
+
+
+def _levels(f: Features, idx: np.ndarray, ctx: PlanContext) -> dict[int, tuple[list[Level], float]]:
+    isfinite = math.isfinite
+    avw = [{n: v for n, v in f.avwaps_at(i).items() if isfinite(v)} for i in idx.tolist()]
+    prof = [prior_profile(f, i, ctx.profiles) for i in idx.tolist()]
+    levels = key_levels_many(f, idx, avw, prof)
+    return dict(zip(idx.tolist(), zip(levels, expected_moves(f, idx).tolist(), strict=True), strict=True))
 
 
 def bar_levels(f: Features, i: int, ctx: PlanContext) -> tuple[list[Level], float]:
@@ -288,8 +319,7 @@ def bar_levels(f: Features, i: int, ctx: PlanContext) -> tuple[list[Level], floa
     cache = ctx.bar_levels
     if cache is not None and i in cache:
         return cache[i]
-    avw = {n: v for n, v in f.avwaps_at(i).items() if math.isfinite(v)}
-    out = key_levels_at(f, i, avw, prior_profile(f, i, ctx.profiles)), _expected_move(f, i)
+    out = _levels(f, np.array([i], dtype=np.int64), ctx)[int(i)]
     if cache is not None:
         cache[i] = out
     return out
@@ -298,27 +328,62 @@ def bar_levels(f: Features, i: int, ctx: PlanContext) -> tuple[list[Level], floa
 def build_plan(f: Features, sig: Signals, k: int, ctx: PlanContext, spec_conditions: Sequence[str],
                invalidation_note: str) -> Plan | Rejected:
     """Turn trigger k of `sig` into a validated plan, or say which field failed."""
-    i = int(sig.idx[k])
-    d = int(sig.direction[k])
+    return _build(f, sig.playbook, sig.notes, _signal_rows(sig, [k])[0], ctx, spec_conditions, invalidation_note)
+
+
+def build_plans(f: Features, sig: Signals, ctx: PlanContext, spec_conditions: Sequence[str],
+                invalidation_note: str) -> list[Plan | Rejected]:
+    """`build_plan` for every row of `sig`, its arrays read once as plain floats (a scan builds the
+    would-be plan of every armed setup of a playbook in one call)."""
+    rows = _signal_rows(sig, range(len(sig)))
+    return [_build(f, sig.playbook, sig.notes, r, ctx, spec_conditions, invalidation_note) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class _SignalRow:
+    i: int
+    d: int
+    entry: float
+    stop: float
+    invalidation: float
+    tp1: float
+    tp2: float
+    conditions: list[bool]
+    levels: dict[str, float]
+
+
+def _signal_rows(sig: Signals, ks: Sequence[int] | range) -> list[_SignalRow]:
+    sel = np.asarray(list(ks), dtype=np.int64)
+    cols = [getattr(sig, c)[sel].tolist() for c in ("idx", "direction", "entry", "stop", "invalidation", "tp1", "tp2")]
+    conds = sig.conditions[sel].tolist()
+    lv = {name: v[sel].tolist() for name, v in sig.levels.items()}
+    return [_SignalRow(*(c[r] for c in cols), conds[r], {n: v[r] for n, v in lv.items()})  # type: ignore[arg-type]
+            for r in range(len(sel))]
+
+
+def _build(f: Features, playbook: str, sig_notes: Sequence[str], row: _SignalRow, ctx: PlanContext,
+           spec_conditions: Sequence[str], invalidation_note: str) -> Plan | Rejected:
+    i = row.i
+    d = row.d
     symbol = f.symbols[int(f.series_of[i])]
     style = check_style(ctx.style)
     direction = "long" if d > 0 else "short"
     tick = tick_size(symbol)
-    entry = round_to_tick(float(sig.entry[k]), tick)
-    stop = round_to_tick(float(sig.stop[k]), tick, "down" if d > 0 else "up")
+    entry = round_to_tick(row.entry, tick)
+    stop = round_to_tick(row.stop, tick, "down" if d > 0 else "up")
     bar_ts = int(f.ts[i])
     if (entry - stop) * d <= 0:
-        return Rejected(sig.playbook, symbol, bar_ts, "stop", "not beyond entry")
+        return Rejected(playbook, symbol, bar_ts, "stop", "not beyond entry")
     atr_d, atr_src = style_atr(f, i, style)
     if not math.isfinite(atr_d) or atr_d <= 0:
-        return Rejected(sig.playbook, symbol, bar_ts, "atr", "undefined")
+        return Rejected(playbook, symbol, bar_ts, "atr", "undefined")
     price = float(f.close[i])
     spacing = min_spacing(price, atr_d, tick)
     base = list(base_targets(entry, d, atr_d, style))
-    stats = (ctx.target_stats or {}).get(sig.playbook)
+    stats = (ctx.target_stats or {}).get(playbook)
     if stats is not None and len(stats) >= 30:
         base = [p for p, _ in statistical_targets(entry, d, atr_d, stats)]
-    structural = [float(sig.tp1[k]), float(sig.tp2[k])]
+    structural = [row.tp1, row.tp2]
     fixed = [math.isfinite(x) for x in structural]
     raw = [structural[j] if fixed[j] else base[j] for j in range(2)] + [base[2]]
     window = SNAP_WINDOW[style] * atr_d
@@ -328,7 +393,7 @@ def build_plan(f: Features, sig: Signals, k: int, ctx: PlanContext, spec_conditi
     # TP1 would not pay the minimum R:R → reject before the level work.
     best_tp1 = max(abs(raw[0] - entry) + (0.0 if fixed[0] else window), spacing) + tick
     if best_tp1 / risk < gate - 1e-9:
-        return Rejected(sig.playbook, symbol, bar_ts, "rr_t1", f"{best_tp1 / risk:.2f} < {gate} at best")
+        return Rejected(playbook, symbol, bar_ts, "rr_t1", f"{best_tp1 / risk:.2f} < {gate} at best")
     # Snap the style-base targets to labelled levels inside the style window.
     levels, move = bar_levels(f, i, ctx)
     floor = 0.3 * float(f.atr[i])
@@ -349,29 +414,28 @@ def build_plan(f: Features, sig: Signals, k: int, ctx: PlanContext, spec_conditi
     labels = [lab if abs(a - b) < 1e-12 else None for lab, a, b in zip(labels, spaced, snapped, strict=True)]
     targets = tuple(round_to_tick(t, tick, "up" if d > 0 else "down") for t in spaced)
     rr = tuple(abs(t - entry) / risk for t in targets)
-    conds = sig.conditions[k]
+    conds = row.conditions
     raw_conf = raw_confidence(conds)
     conf, src = raw_conf, "heuristic"
     if ctx.calibration is not None:
-        conf, src = float(ctx.calibration.apply(sig.playbook, raw_conf)), "calibrated"
+        conf, src = float(ctx.calibration.apply(playbook, raw_conf)), "calibrated"
     probs: tuple[float, ...] = ()
     if stats is not None and len(stats) >= 30:
         probs = tuple(stats.prob_touch(abs(t - entry) / atr_d) for t in targets)
     reasons = tuple(n for n, ok in zip(spec_conditions, conds, strict=True) if ok)
-    for name, vals in sig.levels.items():
-        v = float(vals[k])
+    for name, v in row.levels.items():
         if math.isfinite(v) and not any(lv.label == name for lv in used):
             used.append(Level(name, v))
     phase = PHASE_LABELS[int(f.phase[i])]
     created = datetime.fromtimestamp((bar_ts + f.interval.ns) / 1e9, tz=UTC)
-    notes = [f"{sig.playbook} {direction} at {entry:g}", f"targets sized on {atr_src} ATR {atr_d:.4g}"]
-    notes += list(sig.notes)
+    notes = [f"{playbook} {direction} at {entry:g}", f"targets sized on {atr_src} ATR {atr_d:.4g}"]
+    notes += list(sig_notes)
     plan = Plan(
-        plan_id=plan_id_for(symbol, sig.playbook, bar_ts, direction), version=1, symbol=symbol,
-        playbook=sig.playbook, direction=direction, entry=entry, stop=stop, targets=targets, rr=rr,
+        plan_id=plan_id_for(symbol, playbook, bar_ts, direction), version=1, symbol=symbol,
+        playbook=playbook, direction=direction, entry=entry, stop=stop, targets=targets, rr=rr,
         confidence=conf, confidence_raw=raw_conf, confidence_source=src,
         expected_move=move, notes=tuple(notes), reasons=reasons, key_levels=tuple(used),
-        target_labels=tuple(labels), invalidation=float(sig.invalidation[k]),
+        target_labels=tuple(labels), invalidation=row.invalidation,
         invalidation_note=invalidation_note, created_at=created, session_phase=phase, style=style,
         interval=f.interval.name, atr=float(f.atr[i]), atr_daily=atr_d, atr_source=atr_src,
         prob_touch=probs, bar_ts=bar_ts,
@@ -379,7 +443,7 @@ def build_plan(f: Features, sig: Signals, k: int, ctx: PlanContext, spec_conditi
     try:
         validate_plan(plan, interval_minutes=f.interval.minutes)
     except InputError as exc:
-        return Rejected(sig.playbook, symbol, bar_ts, exc.field, exc.reason)
+        return Rejected(playbook, symbol, bar_ts, exc.field, exc.reason)
     return plan
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -38,6 +39,7 @@ def check_style(style: str) -> str:
     return style
 
 
+@lru_cache(maxsize=1024)
 def tick_size(symbol: str) -> float:
     root = futures_root(symbol)
     return TICK_SIZES.get(root, 0.25) if root else EQUITY_TICK

@@ -1,6 +1,8 @@
 """Plans: scan for setups in play (triggered, armed, forming — with the reason when none), list and
 fetch plans by id and version, change levels (a new version), and live rescans on every bar close
-of the watchlist's scan interval with the changes published on the bus."""
+of the watchlist's scan interval with the changes published on the bus; the confidence
+calibration's refit on the user's own bars as a job (`refit_calibration`, kind
+"scanner-calibration": the window's Jobs button and POST /api/v1/scanner/calibration/refit)."""
 
 from __future__ import annotations
 
@@ -12,10 +14,11 @@ from pathlib import Path
 from core.bus import Bus, Subscription
 from core.errors import DataError, InputError
 from core.events import BarClosed
+from core.jobs import JobContext, JobInfo, JobManager
 from core.market.bars import Bars
 from core.market.intervals import M1, Interval, parse_interval
 from core.runtime import KernelRuntime
-from core.scanner.calibration import default_calibration, load_calibration
+from core.scanner.calibration import default_calibration, fit_calibration, load_calibration, save_calibration
 from core.scanner.evaluate import Calibration
 from core.scanner.events import PlanIssued, SetupChanged
 from core.scanner.follower import FollowState, PlanFollower
@@ -31,12 +34,14 @@ log = logging.getLogger(__name__)
 
 STYLES = ("scalp", "intraday", "swing", "leaps")
 SCAN_HISTORY = 2000  # bars per symbol handed to the detectors
+CALIBRATION_KIND = "scanner-calibration"
 
 
 class PlansService:
     def __init__(self, market: MarketService, store: Store | None, bus: Bus, runtime: KernelRuntime,
-                 data_dir: Path) -> None:
+                 data_dir: Path, jobs: JobManager | None = None) -> None:
         self._market, self._store, self._bus, self._rt = market, store, bus, runtime
+        self._jobs = jobs
         self._data_dir = data_dir
         self._live: _Live | None = None
         self._live_lock = asyncio.Lock()
@@ -52,16 +57,83 @@ class PlansService:
     def _repo(self) -> PlansRepo | None:
         return PlansRepo(self._store) if self._store is not None else None
 
+    def refit_path(self, interval: Interval | str) -> Path:
+        """Where the refit job writes the user's calibration for one scan interval (the shipped
+        ones stay in resources/calibration as the defaults)."""
+        return self._data_dir / "calibration" / f"scanner_{parse_interval(interval).name}.json"
+
     def calibration_for(self, interval: Interval | str) -> Calibration | None:
-        """The user's own calibration (eval-scanner --save-calibration / the refit job) when there is
-        one, else the calibration shipped for this interval, else None (heuristic confidence)."""
-        path = self.calibration_path
-        if path.exists():
-            try:
-                return load_calibration(path)
-            except DataError as exc:
-                log.error("%s; using the shipped calibration or heuristic confidence", exc)
+        """The user's refit for this interval (the refit job) when there is one, else the user's own
+        file (eval-scanner --save-calibration), else the calibration shipped for this interval,
+        else None (heuristic confidence). Candidates name the one used (`calibration`)."""
+        for path in (self.refit_path(interval), self.calibration_path):
+            if path.exists():
+                try:
+                    return load_calibration(path)
+                except DataError as exc:
+                    log.error("%s; trying the next calibration", exc)
         return default_calibration(interval)
+
+    async def refit_calibration(self, symbol: str, interval: Interval | str = "5m", *, style: str = "intraday",
+                                owner: str = "local") -> JobInfo:
+        """Refit the confidence calibration on the user's bars of `symbol` at `interval` as a job, one
+        at a time: the bars imported into the store when there are any, else the feed's history
+        (collected or replayed). The job walks the history without look-ahead, fits,
+        writes `refit_path(interval)` and returns the file, the plans it was fitted on and the
+        reliability (ECE) on the held-out last 40 % of the sessions; scans of that interval use it
+        from then on (a live watch on it restarts with it)."""
+        if style not in STYLES:
+            raise InputError("style", f"must be one of {', '.join(STYLES)}")
+        iv = parse_interval(interval)
+        if iv.is_daily:
+            raise InputError("interval", "the scanner needs intraday bars (1m … 4h), got daily")
+        sym = symbol.strip().upper()
+        if not sym:
+            raise InputError("symbol", "is required")
+        if self._jobs is None:
+            raise InputError("jobs", "the job manager is not running")
+
+        async def runner(ctx: JobContext) -> dict[str, object]:
+            ctx.progress(0.02, f"loading {sym} {iv.name} bars")
+            bars, origin = await self._refit_bars(sym, iv)
+            if not len(bars):
+                raise InputError("symbol", f"no imported or feed {iv.name} bars for {sym}")
+            ctx.check()
+            ctx.progress(0.1, f"walking {len(bars):,} {iv.name} bars of {sym} without look-ahead")
+            cal = await self._rt.run_cpu(fit_calibration, bars, sym, iv, style=style)
+            ctx.check()
+            cal = replace(cal, source=f"refit {cal.source}")
+            path = await self._rt.run_io(save_calibration, cal, self.refit_path(iv))
+            ece = (cal.provenance.get("holdout") or {}).get("ece")
+            # The job's final message (the Jobs panel shows it): the file and its held-out reliability.
+            ctx.progress(0.95, f"saved {path.name}: {cal.provenance.get('plans')} plans, held-out ECE "
+                               + ("n/a" if ece is None else f"{ece:.3f}"))
+            await self._reload_live(iv)
+            return {"path": str(path), "source": cal.source, "bars": origin, "symbol": sym, "interval": iv.name,
+                    "style": style,
+                    "plans": cal.provenance.get("plans"), "sessions": cal.provenance.get("sessions"),
+                    "hit_rate": cal.provenance.get("hit_rate"), "ece": ece}
+
+        return await self._jobs.submit(CALIBRATION_KIND, runner, owner=owner, exclusive=True,
+                                       params={"symbol": sym, "interval": iv.name, "style": style})
+
+    async def _refit_bars(self, sym: str, iv: Interval) -> tuple[Bars, str]:
+        """(bars, where they came from): the store's imported bars first, else the feed's."""
+        if self._store is not None:
+            from core.store import ImportedBarsRepo
+
+            store = self._store
+            bars = await self._rt.run_io(lambda: ImportedBarsRepo(store).load(sym, iv))
+            if len(bars):
+                return bars, f"imported ({len(bars):,} bars)"
+        bars = await self._market.history(sym, iv)
+        return bars, f"feed {self._market.status().source} ({len(bars):,} bars)"
+
+    async def _reload_live(self, iv: Interval) -> None:
+        """A live watch on `iv` restarts so its worker scans with the new calibration."""
+        live = self._live
+        if live is not None and live.interval == iv:
+            await self.start_live(list(live.series), iv, live.style)
 
     async def scan(self, symbols: list[str] | None = None, interval: Interval | str = "5m",
                    style: str = "intraday", playbooks: list[str] | None = None) -> ScanReport:

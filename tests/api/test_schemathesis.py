@@ -17,7 +17,9 @@ from tests.api.conftest import Api
 
 EXCLUDED = ("startTraining", "startCollection", "captureNow", "predictFromScreenshot", "streamSse", "cancelJob",
             # start capture / sample-building jobs (tested in test_routes)
-            "runSessionCandles", "processTrainingData")
+            "runSessionCandles", "processTrainingData",
+            # starts a calibration fit job (tested in test_scanner_refit_route)
+            "refitScannerCalibration")
 EXAMPLES = int(os.environ.get("TRADECOACH_SCHEMATHESIS_EXAMPLES", "25"))
 
 

@@ -34,6 +34,7 @@ class ScannerPanel(QWidget):
     candidate_activated = Signal(int)   # ScanRow.key
     candidate_selected = Signal(int)
     scan_requested = Signal()
+    refit_requested = Signal()          # refit the confidence calibration (a job)
 
     def __init__(self, theme: Theme = DARK) -> None:
         super().__init__()
@@ -44,7 +45,11 @@ class ScannerPanel(QWidget):
         scan.setToolTip("Scan the watchlist now (F5)")
         scan.clicked.connect(self.scan_requested)
         top = QHBoxLayout()
+        refit = QPushButton("Refit calibration")
+        refit.setToolTip("Refit the confidence calibration on the first watchlist symbol's bars (a job)")
+        refit.clicked.connect(self.refit_requested)
         top.addWidget(self.summary, 1)
+        top.addWidget(refit)
         top.addWidget(scan)
         self.table = DataTable(HEADERS)
         lay = QVBoxLayout(self)
