@@ -225,6 +225,8 @@ def summarize(records: list[dict[str, Any]], symbol: str, n_boot: int = 1000) ->
             "refusal_reasons": sorted({r.get("reason", "") for r in rec if r["status"] != "read"}),
             "candles_found": sum(r["found"] for r in rec) / max(sum(r["shown"] for r in rec), 1),
             "candles_shown": sum(r["shown"] for r in rec),
+            "candles_found_when_read": sum(r["found"] for r in rec if r["status"] != "refused")
+            / max(sum(r["shown"] for r in rec if r["status"] != "refused"), 1),
             "ohlc_error_pct_median": float(np.median(errors)) if errors else None,
             "ohlc_error_pct_p95": float(np.percentile(errors, 95)) if errors else None,
             "read_seconds_median": float(np.median([r["read_seconds"] for r in rec])),
@@ -283,7 +285,8 @@ def path_skill(r: dict[str, Any]) -> dict[str, Any]:
     n_styles = len(r.get("per_style") or {}) or 1
     return {"n_samples": r["n_read"], "brier_skill": r["brier_skill_vs_read_volatility"], "brier_skill_ci95": [lo, hi],
             "data": f"{r['symbol']} 5m 2018–2020, {r['n_read']} screenshots in {n_styles} chart styles "
-                    "(mplfinance, lightweight-charts, the app's chart), read by the chart reader",
+                    "(mplfinance, lightweight-charts, the app's chart), read by the chart reader; baseline: "
+                    "volatility alone at the read volatility",
             "verdict": {"touch": touch, "close": "re-centred on the price (no drift)", "direction": "none given"}}
 
 

@@ -111,7 +111,7 @@ def test_predict_a_third_party_screenshot_with_no_feed_for_its_symbol(isolated_d
     assert out["anchor_price"] == pytest.approx(truth, rel=0.002)
     assert out["volatility_source"].startswith("screenshot candles")
     # The skill quoted is the screenshot path's own (measured on a held-out chart style), not the feed's.
-    assert out["skill_text"].startswith("screenshot path: ") and "screenshots in mplfinance" in out["skill_text"]
+    assert out["skill_text"].startswith("screenshot path: ") and "screenshots in 6 chart styles" in out["skill_text"]
     assert out["reading"]["kind"] == "candlestick"
     assert len(out["reading"]["bars"]) >= 100 and "the feed has no bars for MNQ1!" in out["inputs"]
     assert 0 < out["p_touch"] < 1
