@@ -70,6 +70,8 @@ def load_truth(path: Path, symbol: str, interval: str, start: int, count: int) -
 THEMES = {
     "dark": {"bg": "#131722", "text": "#d1d4dc", "grid": "#2a2e39", "up": "#26a69a", "down": "#ef5350"},
     "light": {"bg": "#ffffff", "text": "#191919", "grid": "#e1e3eb", "up": "#089981", "down": "#f23645"},
+    # never rendered while the reader was written: a held-out style (blue up, orange down, navy)
+    "navy": {"bg": "#0c1a33", "text": "#c8d0e0", "grid": "#1c2a45", "up": "#2196f3", "down": "#ff9800"},
 }
 
 _PAGE = """<!doctype html><html><head><meta charset="utf-8">

@@ -111,7 +111,7 @@ def test_predict_a_third_party_screenshot_with_no_feed_for_its_symbol(isolated_d
     assert out["anchor_price"] == pytest.approx(truth, rel=0.002)
     assert out["volatility_source"].startswith("screenshot candles")
     # The skill quoted is the screenshot path's own (measured on a held-out chart style), not the feed's.
-    assert out["skill_text"].startswith("screenshot path: ") and "screenshots in mplfinance" in out["skill_text"]
+    assert out["skill_text"].startswith("screenshot path: ") and "screenshots in 6 chart styles" in out["skill_text"]
     assert out["reading"]["kind"] == "candlestick"
     assert len(out["reading"]["bars"]) >= 100 and "the feed has no bars for MNQ1!" in out["inputs"]
     assert 0 < out["p_touch"] < 1
@@ -185,3 +185,38 @@ def res_reading(res: PredictionResult) -> ChartReading:
     d: dict[str, Any] = dict(res.reading or {})
     return ChartReading(kind=d["kind"], symbol=d["symbol"], interval=d["interval"], last_price=d["last_price"],
                         bars=tuple(ReadBar(**bar) for bar in d["bars"]), confidence=d["confidence"])
+
+
+def test_screenshot_evaluation_summary_pairs_arms_and_splits_styles() -> None:
+    """The per-decision records of models.eval_screenshot summed per style and over the held-out
+    styles; a refused render counts as candles not found and has no forecast."""
+    from models.eval_screenshot import ARMS, STYLES, path_skill, summarize
+
+    rng = np.random.default_rng(3)
+    styles = list(STYLES)
+    records: list[dict[str, Any]] = []
+    for k in range(240):
+        st = styles[k % len(styles)]
+        base = rng.uniform(0.1, 0.3)
+        rec: dict[str, Any] = {"day": f"2019-01-{k // 6 % 28 + 1:02d}", "style": st, "shown": 60, "found": 60,
+                               "errors": [0.001, 0.002], "read_seconds": 1.0, "status": "read"}
+        if st == "mplfinance ibd" and k % 4 == 0:
+            rec.update(status="refused", reason="price axis unreadable", found=0, errors=[])
+        else:
+            # the screenshot arm is 10% better than volatility alone at the read σ on every decision
+            rec.update(brier={a: base for a in ARMS} | {"screenshot": 0.9 * base, "price only": 1.5 * base},
+                       price_err_pct=0.0, sigma_ratio=1.0)
+        records.append(rec)
+    r = summarize(records, "SPY", n_boot=200)
+    refused = sum(x["status"] == "refused" for x in records)
+    assert r["decisions"] == 240 and r["n_read"] == 240 - refused and refused > 0
+    s = r["skill_vs_volatility_read"]["screenshot"]
+    assert s["skill"] == pytest.approx(0.1) and s["ci95"][0] == pytest.approx(0.1)
+    assert r["screenshot_vs"]["price only"]["skill"] == pytest.approx(0.4)
+    ibd = r["per_style"]["mplfinance ibd"]
+    assert ibd["held_out"] and ibd["refused"] == refused and ibd["refusal_reasons"] == ["price axis unreadable"]
+    assert ibd["candles_found"] == pytest.approx((40 - refused) / 40) and ibd["candles_found_when_read"] == 1.0
+    assert not r["per_style"]["mplfinance yahoo"]["held_out"]
+    assert r["held_out_styles"]["n"] + r["tuned_styles"]["n"] == r["n_read"]
+    quoted = path_skill(r)
+    assert quoted["verdict"]["touch"] == "better than volatility alone" and quoted["n_samples"] == 240 - refused
