@@ -33,10 +33,14 @@ class Strict(BaseModel):
 
 
 class ScanFilters(Strict):
-    min_rvol: float | None = Field(None, ge=0, le=100, description="Minimum relative volume (not applied yet).")
+    min_rvol: float | None = Field(None, ge=0, le=100, description=(
+        "Minimum relative volume: volume so far this session over the mean of the previous 10 sessions "
+        "at the same point (1 = a normal day)."))
     exclude: list[Annotated[str, Field(max_length=32)]] = Field(default_factory=list, max_length=MAX_UNIVERSE,
                                                                 description="Symbols to leave out.")
-    min_liquidity_rank: int | None = Field(None, ge=0, le=100, description="Not applied yet.")
+    min_liquidity_rank: int | None = Field(None, ge=0, le=100, description=(
+        "Minimum liquidity rank, 0–100 on a log scale of the median daily dollar volume of the last 20 "
+        "sessions: 0 = $1M/day, 40 = $100M/day, 60 = $1B/day, 100 = $100B/day."))
 
 
 class ScanRequest(Strict):
@@ -181,6 +185,58 @@ def tv_link(base: str, deps: Any, *, symbol: str, interval: str, direction: str 
     return f"{base}/tv?{urlencode(params)}"
 
 
+async def symbol_liquidity(kernel: Any, symbols: list[str], interval: str) -> dict[str, dict[str, Any]]:
+    """rvol on the scan interval and the liquidity rank from daily bars, per symbol
+    (core.scanner.liquidity); the arithmetic runs on the kernel's CPU threads."""
+    from core.scanner.liquidity import LIQUIDITY_SESSIONS
+    from core.services.plans import SCAN_HISTORY
+
+    iv = parse_interval(interval)
+    out: dict[str, dict[str, Any]] = {}
+    for sym in symbols:
+        try:
+            bars = await kernel.market.bars(sym, iv, limit=SCAN_HISTORY)
+            daily = bars if iv.is_daily else await kernel.market.bars(sym, "1D", limit=LIQUIDITY_SESSIONS + 1)
+        except InputError as exc:
+            out[sym] = {"rvol": None, "liquidity_rank": None, "reason": exc.reason}
+            continue
+        out[sym] = await kernel.runtime.run_cpu_thread(measure_liquidity, sym, bars, daily, iv.is_daily)
+    return out
+
+
+def measure_liquidity(symbol: str, bars: Any, daily: Any, is_daily: bool) -> dict[str, Any]:
+    from core.market.calendar import calendar_for
+    from core.market.sessions import in_regular_hours, session_ids
+    from core.scanner.liquidity import liquidity_rank, median_dollar_volume, relative_volume
+
+    rvol = None
+    if len(bars):
+        cal = calendar_for(symbol)
+        sid = session_ids(bars.ts, cal)
+        counted = None if is_daily or cal.is_futures else in_regular_hours(bars.ts, cal)
+        rvol = relative_volume(bars.volume, sid, counted)
+    dollar = median_dollar_volume(daily.close, daily.volume) if len(daily) else None
+    return {"rvol": round(rvol, 3) if rvol is not None else None, "liquidity_rank": liquidity_rank(dollar),
+            "dollar_volume": dollar}
+
+
+def apply_liquidity_filters(cands: list[dict[str, Any]],
+                            filters: ScanFilters) -> tuple[list[dict[str, Any]], list[str]]:
+    """Keep the candidates meeting `min_rvol` and `min_liquidity_rank`; a symbol whose measure is
+    unknown is left out, and a warning names it (never silently kept)."""
+    warnings: list[str] = []
+    kept = cands
+    for key, floor in (("rvol", filters.min_rvol), ("liquidity_rank", filters.min_liquidity_rank)):
+        if floor is None:
+            continue
+        unknown = sorted({c["symbol"] for c in kept if c.get(key) is None})
+        if unknown:
+            warnings.append(f"filters.min_{key}: {key} unknown for {', '.join(unknown)} (too little history); "
+                            "left out")
+        kept = [c for c in kept if c.get(key) is not None and c[key] >= floor]
+    return kept, warnings
+
+
 async def plan_atr(kernel: Any, symbol: str, interval: str) -> float:
     from core.indicators.volatility import atr
 
@@ -282,9 +338,14 @@ def register(app: FastAPI, deps: Any) -> None:
         data = report.to_dict()
         cands = [c for c in data["candidates"] if str(c.get("symbol", "")).upper() not in excluded]
         warnings = list(data["warnings"])
-        if filters.min_rvol is not None or filters.min_liquidity_rank is not None:
-            warnings.append("filters.min_rvol and filters.min_liquidity_rank are not applied yet: the scanner "
-                            "reports no relative volume or liquidity rank")
+        liq = await symbol_liquidity(kernel, sorted({str(c["symbol"]) for c in cands}), data["interval"])
+        for c in cands:
+            c.update({k: liq[c["symbol"]][k] for k in ("rvol", "liquidity_rank")})
+        for row in data["symbols"]:
+            if row.get("symbol") in liq:
+                row.update({k: liq[row["symbol"]][k] for k in ("rvol", "liquidity_rank")})
+        cands, dropped = apply_liquidity_filters(cands, filters)
+        warnings.extend(dropped)
         start = int(req.cursor or 0)
         page = cands[start:start + req.limit]
         base = deps.link_base(request)
