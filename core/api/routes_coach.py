@@ -84,6 +84,9 @@ class PlanRequest(Strict):
 class ChartUrlRequest(LevelsRequest):
     plan_id: str | None = Field(None, max_length=64)
     levels: list[Annotated[float, Field(gt=0, lt=1e7)]] = Field(default_factory=list, max_length=20)
+    snap: bool = Field(True, description="Snap targets to the symbol's labelled key levels by priority "
+                                         "(gap_fill 10 … session 4) within the style window (ATR × 0.15 "
+                                         "scalp, 0.20 intraday, 0.25 swing, 0.30 leaps).")
 
 
 class MultiContextRequest(Strict):
@@ -235,6 +238,36 @@ def apply_liquidity_filters(cands: list[dict[str, Any]],
                             "left out")
         kept = [c for c in kept if c.get(key) is not None and c[key] >= floor]
     return kept, warnings
+
+
+async def snap_plan(kernel: Any, plan: Plan) -> tuple[Plan, list[dict[str, Any]], list[str]]:
+    """TC's chart-url snapping: targets move to the symbol's labelled key levels (the context
+    service's, at the latest bar) by priority within SNAP_WINDOW[style] × ATR, each staying at least
+    the TP1 minimum distance beyond entry. The snapped plan must still validate; if it does not,
+    the trader's targets stay and a warning says why."""
+    from core.scanner.levels import Level, snap_targets
+    from core.scanner.targets import SNAP_WINDOW
+
+    if not (math.isfinite(plan.atr) and plan.atr > 0):
+        return plan, [], ["targets not snapped: ATR unknown (too few bars)"]
+    ctx = await kernel.context.context(plan.symbol, plan.interval, 50, False)
+    levels = [Level(str(k), float(v)) for k, v in (ctx.get("key_levels") or {}).items()
+              if isinstance(v, (int, float)) and math.isfinite(v)]
+    floor = (0.3 if parse_interval(plan.interval).minutes <= 60 else 0.6) * plan.atr
+    moves = snap_targets(plan.entry, plan.sign, plan.targets, levels, SNAP_WINDOW[plan.style] * plan.atr, floor)
+    if all(m.level is None for m in moves):
+        return plan, [], []
+    targets = tuple(m.after for m in moves)
+    risk = abs(plan.entry - plan.stop)
+    snapped = replace(plan, targets=targets, rr=tuple(abs(t - plan.entry) / risk for t in targets),
+                      target_labels=tuple(m.level.label if m.level else None for m in moves))
+    try:
+        validate_plan(snapped)
+    except InputError as exc:
+        return plan, [], [f"targets not snapped: the snapped plan fails {exc.field} ({exc.reason})"]
+    info = [{"target": f"tp{m.index + 1}", "from": m.before, "to": m.after, "label": m.level.label,
+             "priority": m.level.priority} for m in moves if m.level is not None]
+    return snapped, info, []
 
 
 async def plan_atr(kernel: Any, symbol: str, interval: str) -> float:
@@ -441,10 +474,15 @@ def register(app: FastAPI, deps: Any) -> None:
         atr_value = await plan_atr(kernel, req.symbol, req.interval)
         plan = trader_plan(who, req, kernel.clock.now(), atr_value)
         validate_plan(plan)
+        snaps: list[dict[str, Any]] = []
+        notes: list[str] = []
+        if req.snap:
+            plan, snaps, notes = await snap_plan(kernel, plan)
         base = deps.link_base(request)
         return {"interactive": tv_link(base, deps, symbol=plan.symbol, interval=plan.interval,
                                        direction=plan.direction, entry=plan.entry, stop=plan.stop,
                                        targets=plan.targets, plan_id=req.plan_id, levels=req.levels),
+                "targets": list(plan.targets), "snapped": snaps, "warnings": notes,
                 "rr_t1": plan.rr_t1, "atr": plan.atr if math.isfinite(plan.atr) else None}
 
     @app.get("/idea/{plan_id}", operation_id="getPlan", tags=["plans"],
