@@ -5,6 +5,8 @@ health, and plans by id. Field names follow the GPT's (shared/REFERENCE.md)."""
 import hashlib
 import json
 import math
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import asdict, is_dataclass, replace
 from datetime import date, datetime
 from enum import Enum
@@ -12,7 +14,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 import numpy as np
-from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi import Depends, FastAPI, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.api.auth import LOCAL_USER, Principal
@@ -111,6 +113,11 @@ class ContractsRequest(Strict):
 # -- helpers -----------------------------------------------------------------------------------------
 def jsonable(obj: Any) -> Any:
     """Dataclasses, numpy, datetimes, enums → JSON values; NaN/inf → null."""
+    kind = type(obj)
+    if kind is float:  # the common leaves first: series are long lists of floats
+        return obj if math.isfinite(obj) else None
+    if kind is str or kind is int or kind is bool or obj is None:
+        return obj
     if is_dataclass(obj) and not isinstance(obj, type):
         return jsonable(asdict(obj))
     if isinstance(obj, dict):
@@ -339,8 +346,29 @@ def _data_quality(kernel: Any) -> dict[str, Any]:
 
 
 # -- routes ------------------------------------------------------------------------------------------
+class SerializedAnswers:
+    """JSON bytes of answers the services share between callers (the context service returns the
+    same dict for the same bar state): converted, trimmed and encoded once, not per request."""
+
+    def __init__(self, entries: int = 64) -> None:
+        self._entries = entries
+        self._bytes: OrderedDict[int, tuple[object, bytes]] = OrderedDict()
+
+    def get(self, data: object, build: Callable[[], Any]) -> bytes:
+        hit = self._bytes.get(id(data))
+        if hit is not None and hit[0] is data:  # the entry holds `data`, so its id cannot be reused
+            self._bytes.move_to_end(id(data))
+            return hit[1]
+        body = json.dumps(build(), separators=(",", ":"), allow_nan=False).encode()
+        self._bytes[id(data)] = (data, body)
+        while len(self._bytes) > self._entries:
+            self._bytes.popitem(last=False)
+        return body
+
+
 def register(app: FastAPI, deps: Any) -> None:
     kernel = deps.kernel
+    serialized = SerializedAnswers()
     Who = Annotated[Principal, Depends(deps.principal)]
 
     @app.get("/gpt/health", operation_id="health", tags=["coach"],
@@ -435,7 +463,7 @@ def register(app: FastAPI, deps: Any) -> None:
                       lookback: Annotated[int, Query(ge=50, le=1000, description="Bars of series (50–1000).")] = 300,
                       include_series: bool = True) -> dict[str, Any]:
         data = await kernel.context.context(symbol, interval, lookback, include_series)
-        return fit_response(jsonable(data))
+        return Response(serialized.get(data, lambda: fit_response(jsonable(data))), media_type="application/json")
 
     @app.post("/gpt/multi-context", operation_id="getMultiContext", tags=["coach"],
               summary="Several intervals at once with the volatility regime and a confluence summary.")
