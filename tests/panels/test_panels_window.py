@@ -159,7 +159,7 @@ async def test_connect_your_gpt_server_and_token(window) -> None:  # type: ignor
     gpt._bind = ("127.0.0.1", 0)                  # any free port
     await gpt.start()
     url = gpt.url
-    assert url and p.gpt.server_url.text() == url and p.gpt.schema_url.text() == f"{url}/openapi.json"
+    assert url and p.gpt.server_url.text() == url and p.gpt.schema_url.text() == f"{url}/openapi-gpt.json"
     assert url.rsplit(":", 1)[1] in p.gpt.tunnel.text()
     server = gpt.server
     await gpt.start()                             # one server: a second start keeps it

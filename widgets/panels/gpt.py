@@ -74,8 +74,9 @@ class GptPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         hint = QLabel("1. The server starts with the window (Settings: bind address, port, start at launch). "
-                      "2. Run the tunnel command and paste its https URL into your GPT's "
-                      "action. 3. Import the schema URL. 4. Create a token and set it as the action's API key.")
+                      "2. Run the tunnel command; set its https URL as PUBLIC_BASE_URL. "
+                      "3. In the GPT builder, import the schema from the tunnel's host. "
+                      "4. Create a token and set it as the action's API key (Bearer).")
         hint.setWordWrap(True)
         lay.addWidget(hint)
         lay.addLayout(form)
@@ -91,7 +92,8 @@ class GptPanel(QWidget):
         self.server_url.setText(url or "not running")
         port = url.rsplit(":", 1)[-1] if url else "8000"
         self.tunnel.setText(f"cloudflared tunnel --url http://127.0.0.1:{port}")
-        self.schema_url.setText(f"{url}/openapi.json" if url else "start the server first")
+        # The GPT subset is what the builder imports (/openapi.json has every route).
+        self.schema_url.setText(f"{url}/openapi-gpt.json" if url else "start the server first")
 
     def show_tokens(self, tokens: list[tuple[str, str]], new_token: str | None = None) -> None:
         """(id, label) of each active token; `new_token` is shown once ("" clears it)."""
