@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from PySide6.QtCore import QTimer
 
@@ -71,13 +72,13 @@ class GptController:
     use is reported in the pane and the status bar, never fatal."""
 
     def __init__(self, host: PanelHost, panel: GptPanel, tokens: ApiTokens | None = None,
-                 host_name: str = "127.0.0.1", port: int = 8000) -> None:
+                 bind: tuple[str, int] | Callable[[], tuple[str, int]] = ("127.0.0.1", 8000)) -> None:
         self._host, self._panel = host, panel
         self.tokens = tokens or ApiTokens(host.kernel)
         self.server: ApiServer | None = None
         self.error: str | None = None
         self.token_count = 0
-        self._bind = (host_name, port)
+        self._bind = bind  # read at each start: a changed address in Settings applies on the next start
         panel.server_toggle_requested.connect(lambda on: host._spawn(self.start() if on else self.stop(), "api"))
         panel.token_create_requested.connect(lambda: host._spawn(self.create_token(), "token"))
         panel.token_revoke_requested.connect(lambda ident: host._spawn(self.revoke_token(ident), "token"))
@@ -103,7 +104,8 @@ class GptController:
     async def start(self) -> None:
         """Start the server (no-op when it runs); errors reach the pane and then the caller."""
         if self.server is None:
-            server = ApiServer(self._host.kernel, *self._bind)
+            host_name, port = self._bind() if callable(self._bind) else self._bind
+            server = ApiServer(self._host.kernel, host_name, port)
             try:
                 await self._host.call(server.start())
             except TradeCoachError as exc:

@@ -215,6 +215,29 @@ async def test_connect_your_gpt_reports_a_port_in_use_and_the_window_goes_on(win
     await gpt.stop()
 
 
+async def test_the_window_starts_its_gpt_server_at_launch_when_the_settings_say_so(window) -> None:  # type: ignore[no-untyped-def]
+    from app.gui import _start_api
+
+    w, p = window, window.panels
+    gpt = p.gpt_ctl
+    saved = gpt._bind
+    gpt._bind = w.settings_ctl.api_bind            # as composed: the address in Settings
+    qs = w.settings_ctl._qs
+    try:
+        qs.setValue("api_port", 0)
+        qs.setValue("api_autostart", "false")
+        await _start_api(w)
+        assert gpt.server is None and "API: off" in w.api_label.text()
+        qs.setValue("api_autostart", "true")
+        await _start_api(w)
+        assert gpt.url is not None and gpt.url in w.api_label.text() and p.gpt.server_url.text() == gpt.url
+    finally:
+        await gpt.stop()
+        qs.remove("api_port")
+        qs.remove("api_autostart")
+        gpt._bind = saved
+
+
 async def test_settings_refuse_a_bad_value_and_keep_the_saved_ones(window) -> None:  # type: ignore[no-untyped-def]
     w = window
     dialog = w.open_settings()
