@@ -80,16 +80,32 @@ async def _main(kernel: Workstation, smoke_path: Path | None, symbol: str | None
         window.restore_layout()
     window.show()
     try:
+        await _start_api(window)
         await window.open_initial(symbol, interval)
         if smoke_path is not None:
             result["rc"] = await _smoke(window, smoke_path)
         else:
             await window.closed.wait()
     finally:
+        try:
+            await window.panels.gpt_ctl.stop()  # in order: the GPT server, the window, then the kernel
+        except Exception:
+            log.exception("stopping the GPT server")
         window.close()
         await kernel.runtime.wrap(kernel.stop())
         if dog is not None:
             dog.stop()
+
+
+async def _start_api(window) -> None:  # type: ignore[no-untyped-def]
+    """The window's one GPT server, on the kernel loop, when the settings say so (default on,
+    127.0.0.1:8000). A port in use is shown in the status bar and the GPT pane; the app goes on."""
+    if not window.settings_ctl.api_autostart():
+        return
+    error = await window.panels.gpt_ctl.autostart()
+    if error:
+        window.statusBar().showMessage(f"GPT server not started: {error}", 30_000)
+    window._show_api()
 
 
 async def _smoke(window, path: Path) -> int:  # type: ignore[no-untyped-def]
@@ -138,6 +154,7 @@ async def _panel_shots(window, path: Path) -> None:  # type: ignore[no-untyped-d
     await asyncio.sleep(0.8)  # autosave and paint
     panels.docks["notes"].grab().save(str(path.with_name(path.stem + "-notes.png")))
     panels.docks["gpt"].raise_()
+    was_running = panels.gpt_ctl.server is not None
     await panels.gpt_ctl.start()
     await panels.gpt_ctl.refresh_tokens()
     await asyncio.sleep(0.3)
@@ -147,7 +164,8 @@ async def _panel_shots(window, path: Path) -> None:  # type: ignore[no-untyped-d
     dialog.grab().save(str(path.with_name(path.stem + "-settings.png")))
     dialog.close()
     panels.docks["scanner"].raise_()
-    await panels.gpt_ctl.stop()
+    if not was_running:
+        await panels.gpt_ctl.stop()
 
 
 def smoke_report(window) -> dict[str, object]:  # type: ignore[no-untyped-def]

@@ -471,9 +471,7 @@ class MainWindow(QMainWindow):
         self._show_api()
 
     def _show_api(self) -> None:
-        url = self.panels.gpt_ctl.url
-        token = self.panels.gpt.tokens.count() > 0 or self.kernel.settings.backend_api_key is not None
-        self.api_label.setText(f" API: {url or 'off'} · token {'set' if token else 'not set'} ")
+        self.api_label.setText(f" {self.panels.gpt_ctl.status_text()} ")
 
     def _on_live_bar(self, event: object) -> None:
         bars = self.controller.bars

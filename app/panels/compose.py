@@ -84,8 +84,7 @@ class Panels:
         self.context_ctl = ContextController(w, self.context)
         self.events_ctl = EventLogController(self.event_log, self.notifier)
         self.jobs_ctl = JobsController(w, self.jobs)
-        self.gpt_ctl = GptController(w, self.gpt, host_name=w.settings_ctl.api_bind()[0],
-                                     port=w.settings_ctl.api_bind()[1])
+        self.gpt_ctl = GptController(w, self.gpt, bind=w.settings_ctl.api_bind)
         self.notes.export_requested.connect(w.export_notes)
         self._wire()
 

@@ -1,72 +1,87 @@
-"""Connect your GPT: start/stop the API server on the kernel loop, show its URL, the tunnel command
-and the schema URL, manage access tokens through a `TokenStore`, and say whether a GPT called in
-the last minutes."""
+"""Connect your GPT: the window's one API server (started at launch when the settings say so, on the
+kernel loop), its URL, the tunnel command and the schema URL, access tokens — the same `api_tokens`
+table as `tradecoach tokens` — and when a GPT last called."""
 
 from __future__ import annotations
 
 import logging
-import secrets
 import time
-from typing import Protocol
+from collections.abc import Callable
 
 from PySide6.QtCore import QTimer
 
-from app.panels.host import PanelHost
+from app.panels.host import PanelHost, et_datetime
+from core.api.auth import TokenInfo, TokensRepo
 from core.api.server import ApiServer
-from core.config import config_dir
-from core.secrets import SecretStore
+from core.errors import InputError, TradeCoachError
+from core.store.validation import RecordNotFound
 from core.workstation import Workstation
 from widgets.panels.gpt import GptPanel
 
 log = logging.getLogger(__name__)
-RECENT_S = 300.0  # "called in the last minutes"
+PANEL_USER = "gpt"  # tokens created in the pane belong to this API user (its notes, plans, jobs)
 
 
-class TokenStore(Protocol):
-    """Access tokens for the API (the API engineer's token management plugs in here)."""
-
-    async def list(self) -> list[str]: ...          # labels (never the secret itself)
-
-    async def add(self, label: str) -> str: ...     # the new secret, shown once
-
-    async def revoke(self, label: str) -> None: ...
-
-
-class BackendKeyTokenStore:
-    """One token: the seed's `backend_api_key` secret, kept in the OS keyring (0600 file fallback)
-    through the settings service. Runs on the kernel loop."""
-
-    LABEL = "backend_api_key"
+class ApiTokens:
+    """Token create/list/revoke through `core.api.auth.TokensRepo` (stored hashed; the plain token is
+    returned once). Coroutines for the kernel loop: the store is blocking, so they use its io pool."""
 
     def __init__(self, kernel: Workstation) -> None:
         self._k = kernel
 
-    async def list(self) -> list[str]:
-        store = SecretStore(config_dir())
-        held = await self._k.runtime.run_io(store.get, self.LABEL)
-        return [f"{self.LABEL} ({store.backend})"] if held or self._k.settings.backend_api_key else []
+    def _repo(self) -> TokensRepo:
+        if self._k.store is None:
+            raise InputError("store", "the database is not open")
+        return TokensRepo(self._k.store)
 
-    async def add(self, label: str) -> str:
-        token = secrets.token_urlsafe(32)
-        await self._k.settings_service.set_secret(self.LABEL, token)
+    async def list(self) -> list[TokenInfo]:
+        return await self._k.runtime.run_io(self._repo().list_tokens)
+
+    async def add(self, user: str = PANEL_USER) -> str:
+        token, _info = await self._k.runtime.run_io(self._repo().add, user)
         return token
 
-    async def revoke(self, label: str) -> None:
-        store = SecretStore(config_dir())
-        await self._k.runtime.run_io(store.delete, self.LABEL)
-        self._k.settings.backend_api_key = None
+    async def revoke(self, ident: str) -> int:
+        n = await self._k.runtime.run_io(self._repo().revoke, ident)
+        if n == 0:
+            raise RecordNotFound("token", f"no active token {ident}")
+        return n
+
+
+def token_label(t: TokenInfo) -> str:
+    return f"{t.prefix}… · user {t.user} · created {et_datetime(t.created_at)} ET" + (" · admin" if t.admin else "")
+
+
+def last_call_text(by_user: dict[str, float], now: float) -> str:
+    """"a GPT called 3 min ago (user gpt)" from the server's per-user last request times."""
+    if not by_user:
+        return "no GPT call yet"
+    user, at = max(by_user.items(), key=lambda kv: kv[1])
+    ago = max(0.0, now - at)
+    if ago < 60:
+        when = f"{ago:.0f} s"
+    elif ago < 3600:
+        when = f"{ago // 60:.0f} min"
+    else:
+        when = f"{ago // 3600:.0f} h"
+    return f"a GPT called {when} ago (user {user})"
 
 
 class GptController:
-    def __init__(self, host: PanelHost, panel: GptPanel, tokens: TokenStore | None = None,
-                 host_name: str = "127.0.0.1", port: int = 8000) -> None:
+    """Owns the window's single `ApiServer`. Start/stop run on the kernel loop via the host; a port in
+    use is reported in the pane and the status bar, never fatal."""
+
+    def __init__(self, host: PanelHost, panel: GptPanel, tokens: ApiTokens | None = None,
+                 bind: tuple[str, int] | Callable[[], tuple[str, int]] = ("127.0.0.1", 8000)) -> None:
         self._host, self._panel = host, panel
-        self.tokens: TokenStore = tokens or BackendKeyTokenStore(host.kernel)
+        self.tokens = tokens or ApiTokens(host.kernel)
         self.server: ApiServer | None = None
-        self._bind = (host_name, port)
+        self.error: str | None = None
+        self.token_count = 0
+        self._bind = bind  # read at each start: a changed address in Settings applies on the next start
         panel.server_toggle_requested.connect(lambda on: host._spawn(self.start() if on else self.stop(), "api"))
         panel.token_create_requested.connect(lambda: host._spawn(self.create_token(), "token"))
-        panel.token_revoke_requested.connect(lambda label: host._spawn(self.revoke_token(label), "token"))
+        panel.token_revoke_requested.connect(lambda ident: host._spawn(self.revoke_token(ident), "token"))
         panel.show_server(None)
         self._timer = QTimer(panel)
         self._timer.setInterval(5000)
@@ -77,47 +92,72 @@ class GptController:
     def url(self) -> str | None:
         return self.server.address.url if self.server is not None and self.server.address else None
 
+    @property
+    def token_set(self) -> bool:
+        return self.token_count > 0 or self._host.kernel.settings.backend_api_key is not None
+
+    def status_text(self) -> str:
+        """The status bar's API field: address (or why it is off) and whether a token is set."""
+        where = self.url or (f"off ({self.error})" if self.error else "off")
+        return f"API: {where} · token {'set' if self.token_set else 'not set'}"
+
     async def start(self) -> None:
+        """Start the server (no-op when it runs); errors reach the pane and then the caller."""
         if self.server is None:
-            server = ApiServer(self._host.kernel, *self._bind)
+            host_name, port = self._bind() if callable(self._bind) else self._bind
+            server = ApiServer(self._host.kernel, host_name, port)
             try:
                 await self._host.call(server.start())
-            except BaseException:
-                self._panel.show_server(None)
+            except TradeCoachError as exc:
+                self.error = str(exc)
+                self._panel.show_server(None, self.error)
                 raise
-            self.server = server
+            self.server, self.error = server, None
         self._panel.show_server(self.url)
+        self.show_last_call()
+
+    async def autostart(self) -> str | None:
+        """Start at launch; returns the reason when the server could not start (the app goes on)."""
+        try:
+            await self.start()
+        except TradeCoachError as exc:
+            log.warning("GPT server not started: %s", exc)
+            return str(exc)
+        return None
 
     async def stop(self) -> None:
         server, self.server = self.server, None
         if server is not None:
             await self._host.call(server.stop())
         self._panel.show_server(None)
+        self.show_last_call()
 
-    async def refresh_tokens(self, new: str | None = None) -> list[str]:
-        labels = await self._host.call(self.tokens.list())
-        self._panel.show_tokens(labels, new)
-        return labels
+    async def refresh_tokens(self, new: str | None = None) -> list[TokenInfo]:
+        infos = await self._host.call(self.tokens.list())
+        self.token_count = len(infos)
+        self._panel.show_tokens([(str(t.id), token_label(t)) for t in infos], new)
+        return infos
 
     async def create_token(self) -> str:
-        token = await self._host.call(self.tokens.add("gpt"))
+        token = await self._host.call(self.tokens.add())
+        await self._reload_auth()
         await self.refresh_tokens(token)
         return token
 
-    async def revoke_token(self, label: str) -> None:
-        await self._host.call(self.tokens.revoke(label))
+    async def revoke_token(self, ident: str) -> None:
+        await self._host.call(self.tokens.revoke(ident))
+        await self._reload_auth()
         await self.refresh_tokens("")
 
+    async def _reload_auth(self) -> None:
+        # The running server would see the change within its refresh interval; make it immediate.
+        auth = self.server.auth if self.server is not None else None
+        if auth is not None:
+            await self._host.call(self._host.kernel.runtime.run_io(auth.reload))
+
     def show_last_call(self) -> None:
-        # The server records its last request time once the API engineer adds it (`last_request_at`,
-        # epoch seconds); until then the panel says it cannot tell.
-        last = getattr(self.server, "last_request_at", None) if self.server is not None else None
-        if self.server is None:
+        if self.server is None or not self.server.running:
             text = "server not running"
-        elif last is None:
-            text = "no call recorded"
         else:
-            ago = time.time() - float(last)
-            text = (f"a GPT called {ago:.0f} s ago" if ago <= RECENT_S
-                    else f"no call in the last {RECENT_S / 60:.0f} min")
+            text = last_call_text(self.server.last_request_by_user(), time.time())
         self._panel.show_last_call(text)

@@ -46,9 +46,14 @@ class SettingsController:
     def api_bind(self) -> tuple[str, int]:
         return str(self._qs.value("api_host", "127.0.0.1")), int(self._qs.value("api_port", 8000))  # type: ignore[call-overload]
 
+    def api_autostart(self) -> bool:
+        """Start the GPT server when the window opens (default on; the dialog's check box)."""
+        return str(self._qs.value("api_autostart", "true")).lower() in ("true", "1")
+
     def open(self) -> SettingsDialog:
         k = self._host.kernel
-        dialog = SettingsDialog(k.settings_service.redacted(), SecretStore(config_dir()).backend, self.api_bind())
+        dialog = SettingsDialog(k.settings_service.redacted(), SecretStore(config_dir()).backend, self.api_bind(),
+                                self.api_autostart())
         dialog.apply_requested.connect(lambda c, s: self._host._spawn(self.apply(dialog, c, s), "settings"))
         self.dialog = dialog
         dialog.show()  # non-modal: the market keeps painting
@@ -69,6 +74,7 @@ class SettingsController:
             return False
         self._qs.setValue("api_host", host)
         self._qs.setValue("api_port", port)
+        self._qs.setValue("api_autostart", "true" if dialog.api_autostart.isChecked() else "false")
         self.saved = [*changes, *secrets]
         if "theme" in changes:
             self._on_theme(str(changes["theme"]))

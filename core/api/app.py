@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import threading
+import time
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
@@ -27,6 +29,29 @@ _bearer = HTTPBearer(auto_error=False, description="The token from `python -m ap
                                                    "(or BACKEND_API_KEY).")
 
 
+class RequestActivity:
+    """When each user last made an authenticated request (wall-clock epoch seconds): what the window's
+    "Connect your GPT" pane shows as "a GPT called N min ago". Written on the kernel loop, read from
+    the GUI thread, hence the lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_user: dict[str, float] = {}
+
+    def record(self, user: str, at: float | None = None) -> None:
+        with self._lock:
+            self._by_user[user] = time.time() if at is None else at
+
+    @property
+    def last_at(self) -> float | None:
+        with self._lock:
+            return max(self._by_user.values(), default=None)
+
+    def by_user(self) -> dict[str, float]:
+        with self._lock:
+            return dict(self._by_user)
+
+
 class Deps:
     """What every route shares: the kernel, the options, who is asking."""
 
@@ -35,6 +60,7 @@ class Deps:
         from core.api.links import LinkSigner
 
         self.links = LinkSigner()
+        self.activity = RequestActivity()
 
     async def identify(self, token: str | None, x_user_id: str | None = None) -> Principal | None:
         """The user of a bearer token (None when it is wrong); anyone is "local" when no token exists."""
@@ -57,6 +83,7 @@ class Deps:
             raise ApiError(401, "Authorization", "missing or invalid bearer token",
                            headers={"WWW-Authenticate": "Bearer"})
         self.rate_limit(who.key)
+        self.activity.record(who.user)
         return who
 
     def rate_limit(self, key: str) -> None:

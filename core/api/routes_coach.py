@@ -5,6 +5,8 @@ health, and plans by id. Field names follow the GPT's (shared/REFERENCE.md)."""
 import hashlib
 import json
 import math
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import asdict, is_dataclass, replace
 from datetime import date, datetime
 from enum import Enum
@@ -12,7 +14,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 import numpy as np
-from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi import Depends, FastAPI, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.api.auth import LOCAL_USER, Principal
@@ -33,10 +35,14 @@ class Strict(BaseModel):
 
 
 class ScanFilters(Strict):
-    min_rvol: float | None = Field(None, ge=0, le=100, description="Minimum relative volume (not applied yet).")
+    min_rvol: float | None = Field(None, ge=0, le=100, description=(
+        "Minimum relative volume: volume so far this session over the mean of the previous 10 sessions "
+        "at the same point (1 = a normal day)."))
     exclude: list[Annotated[str, Field(max_length=32)]] = Field(default_factory=list, max_length=MAX_UNIVERSE,
                                                                 description="Symbols to leave out.")
-    min_liquidity_rank: int | None = Field(None, ge=0, le=100, description="Not applied yet.")
+    min_liquidity_rank: int | None = Field(None, ge=0, le=100, description=(
+        "Minimum liquidity rank, 0–100 on a log scale of the median daily dollar volume of the last 20 "
+        "sessions: 0 = $1M/day, 40 = $100M/day, 60 = $1B/day, 100 = $100B/day."))
 
 
 class ScanRequest(Strict):
@@ -80,6 +86,9 @@ class PlanRequest(Strict):
 class ChartUrlRequest(LevelsRequest):
     plan_id: str | None = Field(None, max_length=64)
     levels: list[Annotated[float, Field(gt=0, lt=1e7)]] = Field(default_factory=list, max_length=20)
+    snap: bool = Field(True, description="Snap targets to the symbol's labelled key levels by priority "
+                                         "(gap_fill 10 … session 4) within the style window (ATR × 0.15 "
+                                         "scalp, 0.20 intraday, 0.25 swing, 0.30 leaps).")
 
 
 class MultiContextRequest(Strict):
@@ -104,6 +113,11 @@ class ContractsRequest(Strict):
 # -- helpers -----------------------------------------------------------------------------------------
 def jsonable(obj: Any) -> Any:
     """Dataclasses, numpy, datetimes, enums → JSON values; NaN/inf → null."""
+    kind = type(obj)
+    if kind is float:  # the common leaves first: series are long lists of floats
+        return obj if math.isfinite(obj) else None
+    if kind is str or kind is int or kind is bool or obj is None:
+        return obj
     if is_dataclass(obj) and not isinstance(obj, type):
         return jsonable(asdict(obj))
     if isinstance(obj, dict):
@@ -181,6 +195,88 @@ def tv_link(base: str, deps: Any, *, symbol: str, interval: str, direction: str 
     return f"{base}/tv?{urlencode(params)}"
 
 
+async def symbol_liquidity(kernel: Any, symbols: list[str], interval: str) -> dict[str, dict[str, Any]]:
+    """rvol on the scan interval and the liquidity rank from daily bars, per symbol
+    (core.scanner.liquidity); the arithmetic runs on the kernel's CPU threads."""
+    from core.scanner.liquidity import LIQUIDITY_SESSIONS
+    from core.services.plans import SCAN_HISTORY
+
+    iv = parse_interval(interval)
+    out: dict[str, dict[str, Any]] = {}
+    for sym in symbols:
+        try:
+            bars = await kernel.market.bars(sym, iv, limit=SCAN_HISTORY)
+            daily = bars if iv.is_daily else await kernel.market.bars(sym, "1D", limit=LIQUIDITY_SESSIONS + 1)
+        except InputError as exc:
+            out[sym] = {"rvol": None, "liquidity_rank": None, "reason": exc.reason}
+            continue
+        out[sym] = await kernel.runtime.run_cpu_thread(measure_liquidity, sym, bars, daily, iv.is_daily)
+    return out
+
+
+def measure_liquidity(symbol: str, bars: Any, daily: Any, is_daily: bool) -> dict[str, Any]:
+    from core.market.calendar import calendar_for
+    from core.market.sessions import in_regular_hours, session_ids
+    from core.scanner.liquidity import liquidity_rank, median_dollar_volume, relative_volume
+
+    rvol = None
+    if len(bars):
+        cal = calendar_for(symbol)
+        sid = session_ids(bars.ts, cal)
+        counted = None if is_daily or cal.is_futures else in_regular_hours(bars.ts, cal)
+        rvol = relative_volume(bars.volume, sid, counted)
+    dollar = median_dollar_volume(daily.close, daily.volume) if len(daily) else None
+    return {"rvol": round(rvol, 3) if rvol is not None else None, "liquidity_rank": liquidity_rank(dollar),
+            "dollar_volume": dollar}
+
+
+def apply_liquidity_filters(cands: list[dict[str, Any]],
+                            filters: ScanFilters) -> tuple[list[dict[str, Any]], list[str]]:
+    """Keep the candidates meeting `min_rvol` and `min_liquidity_rank`; a symbol whose measure is
+    unknown is left out, and a warning names it (never silently kept)."""
+    warnings: list[str] = []
+    kept = cands
+    for key, floor in (("rvol", filters.min_rvol), ("liquidity_rank", filters.min_liquidity_rank)):
+        if floor is None:
+            continue
+        unknown = sorted({c["symbol"] for c in kept if c.get(key) is None})
+        if unknown:
+            warnings.append(f"filters.min_{key}: {key} unknown for {', '.join(unknown)} (too little history); "
+                            "left out")
+        kept = [c for c in kept if c.get(key) is not None and c[key] >= floor]
+    return kept, warnings
+
+
+async def snap_plan(kernel: Any, plan: Plan) -> tuple[Plan, list[dict[str, Any]], list[str]]:
+    """TC's chart-url snapping: targets move to the symbol's labelled key levels (the context
+    service's, at the latest bar) by priority within SNAP_WINDOW[style] × ATR, each staying at least
+    the TP1 minimum distance beyond entry. The snapped plan must still validate; if it does not,
+    the trader's targets stay and a warning says why."""
+    from core.scanner.levels import Level, snap_targets
+    from core.scanner.targets import SNAP_WINDOW
+
+    if not (math.isfinite(plan.atr) and plan.atr > 0):
+        return plan, [], ["targets not snapped: ATR unknown (too few bars)"]
+    ctx = await kernel.context.context(plan.symbol, plan.interval, 50, False)
+    levels = [Level(str(k), float(v)) for k, v in (ctx.get("key_levels") or {}).items()
+              if isinstance(v, (int, float)) and math.isfinite(v)]
+    floor = (0.3 if parse_interval(plan.interval).minutes <= 60 else 0.6) * plan.atr
+    moves = snap_targets(plan.entry, plan.sign, plan.targets, levels, SNAP_WINDOW[plan.style] * plan.atr, floor)
+    if all(m.level is None for m in moves):
+        return plan, [], []
+    targets = tuple(m.after for m in moves)
+    risk = abs(plan.entry - plan.stop)
+    snapped = replace(plan, targets=targets, rr=tuple(abs(t - plan.entry) / risk for t in targets),
+                      target_labels=tuple(m.level.label if m.level else None for m in moves))
+    try:
+        validate_plan(snapped)
+    except InputError as exc:
+        return plan, [], [f"targets not snapped: the snapped plan fails {exc.field} ({exc.reason})"]
+    info = [{"target": f"tp{m.index + 1}", "from": m.before, "to": m.after, "label": m.level.label,
+             "priority": m.level.priority} for m in moves if m.level is not None]
+    return snapped, info, []
+
+
 async def plan_atr(kernel: Any, symbol: str, interval: str) -> float:
     from core.indicators.volatility import atr
 
@@ -250,8 +346,29 @@ def _data_quality(kernel: Any) -> dict[str, Any]:
 
 
 # -- routes ------------------------------------------------------------------------------------------
+class SerializedAnswers:
+    """JSON bytes of answers the services share between callers (the context service returns the
+    same dict for the same bar state): converted, trimmed and encoded once, not per request."""
+
+    def __init__(self, entries: int = 64) -> None:
+        self._entries = entries
+        self._bytes: OrderedDict[int, tuple[object, bytes]] = OrderedDict()
+
+    def get(self, data: object, build: Callable[[], Any]) -> bytes:
+        hit = self._bytes.get(id(data))
+        if hit is not None and hit[0] is data:  # the entry holds `data`, so its id cannot be reused
+            self._bytes.move_to_end(id(data))
+            return hit[1]
+        body = json.dumps(build(), separators=(",", ":"), allow_nan=False).encode()
+        self._bytes[id(data)] = (data, body)
+        while len(self._bytes) > self._entries:
+            self._bytes.popitem(last=False)
+        return body
+
+
 def register(app: FastAPI, deps: Any) -> None:
     kernel = deps.kernel
+    serialized = SerializedAnswers()
     Who = Annotated[Principal, Depends(deps.principal)]
 
     @app.get("/gpt/health", operation_id="health", tags=["coach"],
@@ -282,9 +399,14 @@ def register(app: FastAPI, deps: Any) -> None:
         data = report.to_dict()
         cands = [c for c in data["candidates"] if str(c.get("symbol", "")).upper() not in excluded]
         warnings = list(data["warnings"])
-        if filters.min_rvol is not None or filters.min_liquidity_rank is not None:
-            warnings.append("filters.min_rvol and filters.min_liquidity_rank are not applied yet: the scanner "
-                            "reports no relative volume or liquidity rank")
+        liq = await symbol_liquidity(kernel, sorted({str(c["symbol"]) for c in cands}), data["interval"])
+        for c in cands:
+            c.update({k: liq[c["symbol"]][k] for k in ("rvol", "liquidity_rank")})
+        for row in data["symbols"]:
+            if row.get("symbol") in liq:
+                row.update({k: liq[row["symbol"]][k] for k in ("rvol", "liquidity_rank")})
+        cands, dropped = apply_liquidity_filters(cands, filters)
+        warnings.extend(dropped)
         start = int(req.cursor or 0)
         page = cands[start:start + req.limit]
         base = deps.link_base(request)
@@ -341,7 +463,7 @@ def register(app: FastAPI, deps: Any) -> None:
                       lookback: Annotated[int, Query(ge=50, le=1000, description="Bars of series (50–1000).")] = 300,
                       include_series: bool = True) -> dict[str, Any]:
         data = await kernel.context.context(symbol, interval, lookback, include_series)
-        return fit_response(jsonable(data))
+        return Response(serialized.get(data, lambda: fit_response(jsonable(data))), media_type="application/json")
 
     @app.post("/gpt/multi-context", operation_id="getMultiContext", tags=["coach"],
               summary="Several intervals at once with the volatility regime and a confluence summary.")
@@ -367,10 +489,15 @@ def register(app: FastAPI, deps: Any) -> None:
         atr_value = await plan_atr(kernel, req.symbol, req.interval)
         plan = trader_plan(who, req, kernel.clock.now(), atr_value)
         validate_plan(plan)
+        snaps: list[dict[str, Any]] = []
+        notes: list[str] = []
+        if req.snap:
+            plan, snaps, notes = await snap_plan(kernel, plan)
         base = deps.link_base(request)
         return {"interactive": tv_link(base, deps, symbol=plan.symbol, interval=plan.interval,
                                        direction=plan.direction, entry=plan.entry, stop=plan.stop,
                                        targets=plan.targets, plan_id=req.plan_id, levels=req.levels),
+                "targets": list(plan.targets), "snapped": snaps, "warnings": notes,
                 "rr_t1": plan.rr_t1, "atr": plan.atr if math.isfinite(plan.atr) else None}
 
     @app.get("/idea/{plan_id}", operation_id="getPlan", tags=["plans"],

@@ -10,12 +10,16 @@ import asyncio
 import logging
 import socket
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from core.api.auth import Authenticator
 from core.api.settings import ApiOptions
 from core.errors import InputError
 from core.tasks import spawn
 from core.workstation import Workstation
+
+if TYPE_CHECKING:
+    from core.api.app import RequestActivity
 
 log = logging.getLogger(__name__)
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -43,6 +47,20 @@ class ApiServer:
         self._sock: socket.socket | None = None
         self.address: ServerAddress | None = None
         self.auth: Authenticator | None = None
+        self._activity: RequestActivity | None = None
+
+    @property
+    def last_request_at(self) -> float | None:
+        """Epoch seconds (UTC) of the last authenticated request, any user; None before the first."""
+        return self._activity.last_at if self._activity is not None else None
+
+    def last_request_by_user(self) -> dict[str, float]:
+        """user → epoch seconds of that user's last authenticated request."""
+        return self._activity.by_user() if self._activity is not None else {}
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
 
     async def start(self) -> ServerAddress:
         """Bind and start serving on the running (kernel) loop; returns the bound address."""
@@ -59,6 +77,7 @@ class ApiServer:
                                      "or set BACKEND_API_KEY before listening beyond 127.0.0.1")
         options = self._options or ApiOptions.from_env(self._kernel.settings.public_base_url)
         app = build_app(self._kernel, options, auth)
+        self._activity = app.state.deps.activity
         family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

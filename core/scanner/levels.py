@@ -131,3 +131,30 @@ def snap(target: float, entry: float, direction: int, levels: Iterable[Level], w
         if best is None or key > best_key:
             best, best_key = lv, key
     return (best.price, best) if best else (target, None)
+
+
+@dataclass(frozen=True, slots=True)
+class SnappedTarget:
+    index: int            # 0 for TP1
+    before: float
+    after: float
+    level: Level | None   # the level it moved to (None: unchanged)
+
+
+def snap_targets(entry: float, direction: int, targets: Iterable[float], levels: Iterable[Level], window: float,
+                 floor: float) -> list[SnappedTarget]:
+    """The seed chart-url's level snapping for a whole plan: each target moves to the highest-priority
+    labelled level within ±window (nearest on ties), staying at least `floor` beyond entry and beyond
+    the previous (snapped) target, so the order TP1 < TP2 < TP3 (mirrored for shorts) holds."""
+    pool = [lv for lv in levels if math.isfinite(lv.price)]
+    out: list[SnappedTarget] = []
+    need = floor
+    for k, t in enumerate(targets):
+        p, lv = snap(t, entry, direction, pool, window, need)
+        if (p - entry) * direction < need:   # an unsnapped target already closer than the floor
+            p, lv = t, None
+        out.append(SnappedTarget(k, t, p, lv))
+        need = (p - entry) * direction + max(1e-9, 1e-6 * abs(entry))
+        if lv is not None:
+            pool = [x for x in pool if x is not lv]  # one level, one target
+    return out

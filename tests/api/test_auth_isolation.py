@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,24 @@ def test_public_base_url_must_be_https() -> None:
     with pytest.raises(InputError):
         ApiOptions(public_base_url="http://example.com")
     assert ApiOptions(public_base_url="https://abc.trycloudflare.com/").base_url == "https://abc.trycloudflare.com"
+
+
+async def test_last_request_at_records_authenticated_calls_per_user(api: Api) -> None:
+    """What the window's "Connect your GPT" pane shows: when each user last called (refused calls and
+    the public health check do not count)."""
+    alice, bob = api.add_token("alice"), api.add_token("bob")
+    assert api.server.last_request_at is None and api.server.last_request_by_user() == {}
+    async with api.client() as anon, api.client("wrong-token") as bad, api.client(alice) as a, \
+            api.client(bob) as b:
+        assert (await anon.get("/gpt/health")).status_code == 200
+        assert (await bad.get("/api/v1/jobs")).status_code == 401
+        assert api.server.last_request_at is None
+        before = time.time()
+        assert (await a.get("/api/v1/jobs")).status_code == 200
+        first = api.server.last_request_by_user()
+        assert set(first) == {"alice"} and before <= first["alice"] <= time.time()
+        assert api.server.last_request_at == first["alice"]
+        assert (await b.get("/api/v1/jobs")).status_code == 200
+        both = api.server.last_request_by_user()
+        assert set(both) == {"alice", "bob"} and both["bob"] >= both["alice"]
+        assert api.server.last_request_at == both["bob"]

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 
 from app.panels.events import DesktopNotifier, EventLogController, describe
 from app.panels.formatting import context_markdown
+from app.panels.gpt import last_call_text
 from app.panels.settings import check_api_bind, check_times
 from core.errors import InputError
 from core.scanner.events import FollowerEvent
@@ -127,3 +128,10 @@ def test_settings_checks_name_the_field() -> None:
 def test_green_up_red_down() -> None:
     assert change_color(DARK, 1.0) == DARK.up and change_color(DARK, -1.0) == DARK.down
     assert change_color(DARK, 0.0) is None and change_color(DARK, None) is None
+
+
+def test_last_call_text_names_minutes_and_the_user() -> None:
+    assert last_call_text({}, 1000.0) == "no GPT call yet"
+    assert last_call_text({"gpt": 990.0}, 1000.0) == "a GPT called 10 s ago (user gpt)"
+    assert last_call_text({"gpt": 700.0, "alice": 820.0}, 1000.0) == "a GPT called 3 min ago (user alice)"
+    assert last_call_text({"gpt": 1000.0 - 7300}, 1000.0) == "a GPT called 2 h ago (user gpt)"

@@ -4,9 +4,12 @@ notes (live both ways, autosave), jobs (progress, cancel), Connect your GPT, set
 from __future__ import annotations
 
 import asyncio
+import socket
 
+import httpx
 import pytest
 
+from core.api.auth import TokensRepo
 from core.jobs import JobContext, JobStatus
 from core.scanner.events import FollowerEvent
 from core.store.watchlists import WatchlistsRepo
@@ -156,18 +159,83 @@ async def test_connect_your_gpt_server_and_token(window) -> None:  # type: ignor
     gpt._bind = ("127.0.0.1", 0)                  # any free port
     await gpt.start()
     url = gpt.url
-    assert url and p.gpt.server_url.text() == url and p.gpt.schema_url.text() == f"{url}/openapi.json"
+    assert url and p.gpt.server_url.text() == url and p.gpt.schema_url.text() == f"{url}/openapi-gpt.json"
     assert url.rsplit(":", 1)[1] in p.gpt.tunnel.text()
+    server = gpt.server
+    await gpt.start()                             # one server: a second start keeps it
+    assert gpt.server is server and gpt.url == url
     w._show_api()
     assert url in w.api_label.text() and "token not set" in w.api_label.text()
+    assert p.gpt.last_call.text() == "no GPT call yet"
     token = await gpt.create_token()
     assert len(token) > 30 and p.gpt.new_token.text() == token and p.gpt.tokens.count() == 1
+    # The same store as `tradecoach tokens`: hashed there, and the running server takes it at once.
+    listed = TokensRepo(w.kernel.store).list_tokens()
+    assert [t.user for t in listed] == ["gpt"] and token.startswith(listed[0].prefix)
+    assert listed[0].prefix in p.gpt.tokens.item(0).text()
     w._show_api()
     assert "token set" in w.api_label.text()
-    await gpt.revoke_token(p.gpt.tokens.item(0).text())
-    assert p.gpt.tokens.count() == 0
+    async with httpx.AsyncClient(base_url=url, timeout=30.0) as c:
+        assert (await c.get("/api/v1/jobs")).status_code == 401   # a token exists: none given → refused
+        assert gpt.server.last_request_at is None                # a refused call is not a call
+        r = await c.get("/api/v1/jobs", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200
+    assert gpt.server.last_request_by_user().keys() == {"gpt"}
+    gpt.show_last_call()
+    assert p.gpt.last_call.text().startswith("a GPT called ") and "(user gpt)" in p.gpt.last_call.text()
+    p.gpt.tokens.setCurrentRow(0)
+    p.gpt._revoke()                               # the pane's Revoke button: by the token's id
+    await until(lambda: p.gpt.tokens.count() == 0, what="revoke")
+    assert TokensRepo(w.kernel.store).list_tokens() == []
+    async with httpx.AsyncClient(base_url=url, timeout=30.0) as c:
+        r = await c.get("/api/v1/jobs", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200               # no token left: loopback is open again, anonymous
+    assert gpt.server.last_request_by_user().keys() == {"gpt", "local"}
     await gpt.stop()
+    assert p.gpt.server_url.text() == "not running" and p.gpt.last_call.text() == "server not running"
+
+
+async def test_connect_your_gpt_reports_a_port_in_use_and_the_window_goes_on(window) -> None:  # type: ignore[no-untyped-def]
+    w, p = window, window.panels
+    gpt = p.gpt_ctl
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        gpt._bind = ("127.0.0.1", port)
+        error = await gpt.autostart()
+    assert error is not None and str(port) in error and gpt.server is None
+    assert not p.gpt.server_error.isHidden() and str(port) in p.gpt.server_error.text()
     assert p.gpt.server_url.text() == "not running"
+    w._show_api()
+    assert "API: off (" in w.api_label.text() and str(port) in w.api_label.text()
+    gpt._bind = ("127.0.0.1", 0)
+    assert await gpt.autostart() is None and gpt.url is not None   # the port is free again: it starts
+    assert p.gpt.server_error.isHidden()
+    await gpt.stop()
+
+
+async def test_the_window_starts_its_gpt_server_at_launch_when_the_settings_say_so(window) -> None:  # type: ignore[no-untyped-def]
+    from app.gui import _start_api
+
+    w, p = window, window.panels
+    gpt = p.gpt_ctl
+    saved = gpt._bind
+    gpt._bind = w.settings_ctl.api_bind            # as composed: the address in Settings
+    qs = w.settings_ctl._qs
+    try:
+        qs.setValue("api_port", 0)
+        qs.setValue("api_autostart", "false")
+        await _start_api(w)
+        assert gpt.server is None and "API: off" in w.api_label.text()
+        qs.setValue("api_autostart", "true")
+        await _start_api(w)
+        assert gpt.url is not None and gpt.url in w.api_label.text() and p.gpt.server_url.text() == gpt.url
+    finally:
+        await gpt.stop()
+        qs.remove("api_port")
+        qs.remove("api_autostart")
+        gpt._bind = saved
 
 
 async def test_settings_refuse_a_bad_value_and_keep_the_saved_ones(window) -> None:  # type: ignore[no-untyped-def]

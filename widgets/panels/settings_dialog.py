@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -26,7 +27,8 @@ PROVIDER_ORDER = "Polygon → Tradier → Yahoo → replay (the feed manager's f
 class SettingsDialog(QDialog):
     apply_requested = Signal(dict, dict)   # settings changes, secrets to store
 
-    def __init__(self, current: dict[str, object], secret_backend: str, api_bind: tuple[str, int]) -> None:
+    def __init__(self, current: dict[str, object], secret_backend: str, api_bind: tuple[str, int],
+                 api_autostart: bool = True) -> None:
         super().__init__()
         self.setWindowTitle("Settings")
         self._current = current
@@ -53,6 +55,9 @@ class SettingsDialog(QDialog):
         self.api_port.setValue(api_bind[1])
         form.addRow("API bind address", self.api_host)
         form.addRow("API port", self.api_port)
+        self.api_autostart = QCheckBox("Start the GPT server when the window opens")
+        self.api_autostart.setChecked(api_autostart)
+        form.addRow("", self.api_autostart)
         self.session_start = QLineEdit(str(current.get("session_start_time", "09:30")))
         self.session_end = QLineEdit(str(current.get("session_end_time", "16:00")))
         form.addRow("Session start (ET)", self.session_start)
