@@ -130,42 +130,15 @@ async def _smoke(window, path: Path) -> int:  # type: ignore[no-untyped-def]
         log.error("smoke: could not write %s", path)
         return 1
     if os.environ.get("TRADECOACH_SMOKE_PANELS") == "1":
-        await _panel_shots(window, path)
+        from app.guide_shots import take_guide_shots
+
+        await take_guide_shots(window, path)
     report = smoke_report(window)
     json_path = path.with_suffix(".json")
     json_path.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
     print(f"smoke: {window.chart.bar_count()} bars, {ctl.live_updates} live updates, screenshot {path}, "
           f"report {json_path}")
     return 0
-
-
-async def _panel_shots(window, path: Path) -> None:  # type: ignore[no-untyped-def]
-    """Screenshots of the notes panel (with a note from the plan in view), Connect your GPT and the
-    settings dialog next to PATH (the user guide's images)."""
-    panels = window.panels
-    if panels.plan_ctl.plan is not None:
-        panels.plan.note_requested.emit()
-    for _ in range(100):
-        if panels.notes.current_id() is not None:
-            break
-        await asyncio.sleep(0.05)
-    panels.notes.editor.appendPlainText("Held the **retest** of the opening range; *scale* at TP1.")
-    panels.docks["notes"].raise_()
-    await asyncio.sleep(0.8)  # autosave and paint
-    panels.docks["notes"].grab().save(str(path.with_name(path.stem + "-notes.png")))
-    panels.docks["gpt"].raise_()
-    was_running = panels.gpt_ctl.server is not None
-    await panels.gpt_ctl.start()
-    await panels.gpt_ctl.refresh_tokens()
-    await asyncio.sleep(0.3)
-    panels.docks["gpt"].grab().save(str(path.with_name(path.stem + "-gpt.png")))
-    dialog = window.open_settings()
-    await asyncio.sleep(0.3)
-    dialog.grab().save(str(path.with_name(path.stem + "-settings.png")))
-    dialog.close()
-    panels.docks["scanner"].raise_()
-    if not was_running:
-        await panels.gpt_ctl.stop()
 
 
 def smoke_report(window) -> dict[str, object]:  # type: ignore[no-untyped-def]

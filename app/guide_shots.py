@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QWidget
+    from PySide6.QtWidgets import QDockWidget, QWidget
 
     from app.main_window import MainWindow
 
@@ -42,6 +43,21 @@ def _save(widget: QWidget, path: Path, shots: list[Path]) -> None:
         log.error("guide shots: could not write %s", path)
 
 
+async def _save_dock(dock: QDockWidget, path: Path, shots: list[Path], size: tuple[int, int] = (900, 560),
+                     ready: Callable[[], bool] | None = None) -> None:
+    """A dock floated at a readable size for its picture, then put back where it was."""
+    dock.setFloating(True)
+    dock.resize(*size)
+    dock.show()
+    dock.raise_()
+    await asyncio.sleep(0.4)  # layout and paint at the new size
+    if ready is not None:
+        await _until(f"{dock.windowTitle()} to fill", ready)
+        await asyncio.sleep(0.3)
+    _save(dock, path, shots)
+    dock.setFloating(False)
+
+
 async def take_guide_shots(window: MainWindow, main_shot: Path) -> list[Path]:
     """Screenshots named `<stem>-<panel>.png` next to `main_shot`; returns the files written."""
     panels = window.panels
@@ -51,51 +67,38 @@ async def take_guide_shots(window: MainWindow, main_shot: Path) -> list[Path]:
         return main_shot.with_name(f"{main_shot.stem}-{panel}.png")
 
     # Scanner: the live candidates of the watchlist.
-    panels.docks["scanner"].raise_()
-    await asyncio.sleep(0.3)
-    _save(panels.docks["scanner"], name("scanner"), shots)
+    await _save_dock(panels.docks["scanner"], name("scanner"), shots, (1100, 420))
 
     # The best setup on the chart: plan lines, shaded risk/reward, overlays.
     if await _until("a plan in the Plan panel", lambda: panels.plan_ctl.plan is not None):
         window.chart.flush()
-        await asyncio.sleep(0.5)
-        _save(window.chart_dock, name("chart-plan"), shots)
-        panels.docks["plan"].raise_()
-        await asyncio.sleep(0.3)
-        _save(panels.docks["plan"], name("plan"), shots)
-        panels.docks["contracts"].raise_()
-        await _until("contracts", lambda: bool(panels.contracts.body.toPlainText().strip()))
-        await asyncio.sleep(0.3)
-        _save(panels.docks["contracts"], name("contracts"), shots)
+        await _save_dock(window.chart_dock, name("chart-plan"), shots, (1200, 700))
+        await _save_dock(panels.docks["plan"], name("plan"), shots, (520, 640))
+        await _save_dock(panels.docks["contracts"], name("contracts"), shots, (900, 700),
+                         ready=lambda: bool(panels.contracts.body.toPlainText().strip()))
 
-    panels.docks["context"].raise_()
-    await asyncio.sleep(1.0)
-    _save(panels.docks["context"], name("context"), shots)
+    await _save_dock(panels.docks["context"], name("context"), shots, (760, 640),
+                     ready=lambda: bool(panels.context.body.toPlainText().strip()))
 
-    # Predictor: drop a screenshot of the chart itself and let the reader read it.
-    chart_png = name("chart-plan")
+    # Predictor: drop a chart screenshot (TRADECOACH_GUIDE_DROP, else the chart's own picture) and let
+    # the reader read it.
+    chart_png = Path(os.environ.get("TRADECOACH_GUIDE_DROP") or name("chart-plan"))
     if chart_png.exists():
-        window.predictor_dock.raise_()
         pp = window.predictor_panel
         pp.drop.dropped.emit(str(chart_png))
-        await _until("the predictor's forecast", lambda: pp.result.text() not in ("", "Predicting…"), 60.0)
-        await asyncio.sleep(0.3)
-        _save(window.predictor_dock, name("predictor"), shots)
+        await _save_dock(window.predictor_dock, name("predictor"), shots, (620, 900),
+                         ready=lambda: pp.result.text() not in ("", "Predicting…"))
 
     # Notes: a note started from the plan.
     if panels.plan_ctl.plan is not None:
         panels.plan.note_requested.emit()
     await _until("a note from the plan", lambda: panels.notes.current_id() is not None, 5.0)
     panels.notes.editor.appendPlainText("Held the **retest** of the opening range; *scale* at TP1.")
-    panels.docks["notes"].raise_()
-    await asyncio.sleep(0.8)  # autosave and paint
-    _save(panels.docks["notes"], name("notes"), shots)
+    await asyncio.sleep(0.8)  # autosave
+    await _save_dock(panels.docks["notes"], name("notes"), shots, (1000, 560))
 
-    # Connect your GPT with a token made for the picture.
-    panels.docks["gpt"].raise_()
     await panels.gpt_ctl.refresh_tokens()
-    await asyncio.sleep(0.5)
-    _save(panels.docks["gpt"], name("gpt"), shots)
+    await _save_dock(panels.docks["gpt"], name("gpt"), shots, (800, 520))
 
     dialog = window.open_settings()
     await asyncio.sleep(0.3)
