@@ -178,10 +178,12 @@ def test_models_match_migrations(store: Store) -> None:
         # A table or index the models lack is reported too, even one named like the search objects.
         conn.execute(text("CREATE TABLE user_notes_fts_extra (id INTEGER PRIMARY KEY)"))
         conn.execute(text("CREATE INDEX ix_user_notes_search2 ON user_notes (title)"))
+        conn.execute(text("ALTER TABLE plans ADD COLUMN search_vector TEXT"))   # the name, elsewhere
     diffs = _diff(store)
     assert any(d[0] == "remove_column" and d[3].name == "mood" for d in diffs), diffs  # type: ignore[index]
     assert any(d[0] == "remove_table" and d[1].name == "user_notes_fts_extra" for d in diffs), diffs  # type: ignore[index]
     assert any(d[0] == "remove_index" and d[1].name == "ix_user_notes_search2" for d in diffs), diffs  # type: ignore[index]
+    assert any(d[0] == "remove_column" and d[2] == "plans" and d[3].name == "search_vector" for d in diffs), diffs  # type: ignore[index]
     # Exactly the search objects are left out — and they exist.
     assert not any(getattr(d[1], "name", None) in SEARCH_OBJECTS for d in diffs if isinstance(d, tuple)), diffs
     names = set(inspect(store.engine).get_table_names())
@@ -189,6 +191,7 @@ def test_models_match_migrations(store: Store) -> None:
         assert {"user_notes_fts", "user_notes_fts_data", "user_notes_fts_idx"} <= names
     else:
         assert "ix_user_notes_search" in {ix["name"] for ix in inspect(store.engine).get_indexes("user_notes")}
+        assert "search_vector" in {c["name"] for c in inspect(store.engine).get_columns("user_notes")}
 
 
 def test_migrations_ship_inside_the_package() -> None:

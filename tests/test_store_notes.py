@@ -12,7 +12,7 @@ from sqlalchemy import inspect, text
 
 from core.errors import InputError
 from core.store import NotesRepo, PlansRepo, RecordNotFound, SnapshotsRepo, Store, open_store
-from core.store.note_search import PG_VECTOR, parse_query
+from core.store.note_search import PG_COLUMN, parse_query
 from core.store.notes import MAX_TAGS, LinkIn
 from tests.store_helpers import PG_MISSING, pg_base_url, pg_isolated_url
 from tests.test_store import store_url  # noqa: F401 — the SQLite + PostgreSQL URL fixture
@@ -193,6 +193,7 @@ def test_migration_indexes_existing_notes_and_downgrades_cleanly(store_url: str)
         names = set(inspect(st.engine).get_table_names())
         assert "note_tags" not in names and not any(n.startswith("user_notes_fts") for n in names)
         assert "ix_user_notes_search" not in {ix["name"] for ix in inspect(st.engine).get_indexes("user_notes")}
+        assert "search_vector" not in {c["name"] for c in inspect(st.engine).get_columns("user_notes")}
         if st.dialect == "sqlite":
             with st.engine.connect() as conn:
                 assert conn.execute(text("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'")).scalar() == 0
@@ -218,7 +219,7 @@ def test_postgres_search_uses_the_gin_index() -> None:
             NotesRepo(st).add("Faded the gap", title="gap fade")
             with st.engine.begin() as conn:
                 conn.execute(text("SET LOCAL enable_seqscan = off"))
-                sql = f"EXPLAIN SELECT id FROM user_notes WHERE {PG_VECTOR} @@ to_tsquery('english'::regconfig, :q)"
+                sql = f"EXPLAIN SELECT id FROM user_notes WHERE {PG_COLUMN} @@ to_tsquery('english'::regconfig, :q)"
                 plan = "\n".join(r[0] for r in conn.execute(text(sql), {"q": parse_query("fade gap").tsquery()}))
         finally:
             st.close()

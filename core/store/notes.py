@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import InputError
 from core.store.engine import Store
-from core.store.note_search import FTS_RANK, FTS_TABLE, PG_VECTOR, parse_query
+from core.store.note_search import FTS_RANK, FTS_TABLE, PG_COLUMN, parse_query
 from core.store.plans import clean_plan_id
 from core.store.schema import NoteTag, PlanRecord, Prediction, Snapshot, UserNote
 from core.store.validation import (
@@ -308,7 +308,7 @@ class NotesRepo:
                     .where(text(f"{FTS_TABLE} MATCH :fts_q").bindparams(fts_q=query.fts5()))
                     .order_by(text(FTS_RANK), UserNote.updated_at.desc(), UserNote.id.desc()))
         else:
-            vector = literal_column(PG_VECTOR)
+            vector = literal_column(f"{UserNote.__tablename__}.{PG_COLUMN}")
             tsq = func.to_tsquery(literal_column("'english'::regconfig"), query.tsquery())
             stmt = (stmt.where(vector.op("@@")(tsq))
                     .order_by(func.ts_rank_cd(vector, tsq).desc(), UserNote.updated_at.desc(), UserNote.id.desc()))

@@ -1,10 +1,9 @@
 """Notes as a first-class tool: tags (many per note), a link to a plan or a capture (the prediction
 link already exists), and full-text search — SQLite: an external-content FTS5 table kept in step by
-triggers; PostgreSQL: a GIN index over a weighted tsvector expression.
+triggers; PostgreSQL: a stored generated tsvector column (title weighted A, content B) with a GIN index.
 
 The DDL below is written out in full (not imported from core.store.note_search) so this revision
-stays what it was when later code changes; the search module's PG_VECTOR must stay text-identical
-to the index expression (a test checks the planner uses the index).
+stays what it was when later code changes.
 
 Revision ID: 0005_notes_search
 Revises: 0003_api_users
@@ -72,7 +71,8 @@ def upgrade() -> None:
         for stmt in SQLITE_FTS:
             op.execute(stmt)
     else:
-        op.execute(f"CREATE INDEX ix_user_notes_search ON user_notes USING gin ({PG_VECTOR})")
+        op.execute(f"ALTER TABLE user_notes ADD COLUMN search_vector tsvector GENERATED ALWAYS AS {PG_VECTOR} STORED")
+        op.execute("CREATE INDEX ix_user_notes_search ON user_notes USING gin (search_vector)")
 
 
 def downgrade() -> None:
@@ -81,6 +81,7 @@ def downgrade() -> None:
             op.execute(stmt)
     else:
         op.execute("DROP INDEX IF EXISTS ix_user_notes_search")
+        op.execute("ALTER TABLE user_notes DROP COLUMN IF EXISTS search_vector")
     op.drop_index("ix_note_tags_tag", table_name="note_tags")
     op.drop_table("note_tags")
     with op.batch_alter_table("user_notes") as batch:
