@@ -132,8 +132,10 @@ async def _panel_shots(window, path: Path) -> None:  # type: ignore[no-untyped-d
             break
         await asyncio.sleep(0.05)
     panels.notes.editor.appendPlainText("Held the **retest** of the opening range; *scale* at TP1.")
+    panels.notes.tags.setText("orb, retest")
+    panels.notes.tags.textEdited.emit(panels.notes.tags.text())
     panels.docks["notes"].raise_()
-    await asyncio.sleep(0.8)  # autosave and paint
+    await asyncio.sleep(1.5)  # autosave, the list refreshed by its NoteChanged, and paint
     panels.docks["notes"].grab().save(str(path.with_name(path.stem + "-notes.png")))
     panels.docks["gpt"].raise_()
     await panels.gpt_ctl.start()
