@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         self.bridge.feed_health.connect(self._on_feed_health)
         self.bridge.bar_updated.connect(self._on_live_bar)
         self.predictor = PredictorController(kernel, self.predictor_panel, lambda: self.controller.symbol or "SPY")
+        self.predictor.note_target = self.panels.notes_ctl.new_from_prediction   # the panel's "New note"
         self.bridge.job_progress.connect(self.predictor.on_job_progress)
         self.bridge.follower_event.connect(self.controller.on_follower_event)
         self.bridge.drawings_changed.connect(self.controller.on_drawings_event)

@@ -99,12 +99,14 @@ class NotesController:
         self._panel.show_note(view(note))
 
     async def create(self, content: str, title: str = "New note", symbol: str | None = None, *,
-                     plan: Plan | None = None, capture_id: int | None = None) -> Note:
+                     plan: Plan | None = None, capture_id: int | None = None,
+                     prediction_id: int | None = None) -> Note:
         sym = symbol if symbol is not None else self._symbol()
         content = content if content.strip() else f"# {title}\n\n"  # the store refuses an empty note
         note = await self._host.call(self._host.kernel.notes.create(
             content, title=title, symbol=sym or None, plan_id=plan.plan_id if plan and plan.version else None,
-            plan_version=plan.version if plan and plan.version else None, capture_id=capture_id))
+            plan_version=plan.version if plan and plan.version else None, capture_id=capture_id,
+            prediction_id=prediction_id))
         self._panel.show_note(view(note))
         await self.refresh()
         return note
@@ -170,6 +172,16 @@ class NotesController:
             # A would-be plan the scanner has not stored yet: keep the note, without the link.
             await self.create(content, title, plan.symbol)
             self._panel.status.setText("This plan is not stored yet (Scan now stores it): note not linked")
+
+    def new_from_prediction(self, prediction_id: int | None, symbol: str, forecast: list[str],
+                            screenshot: str | None) -> None:
+        """The predictor's "New note": the forecast's lines and the screenshot, linked to the stored
+        prediction (an unstored one — no id — leaves the note unlinked)."""
+        head = f"Prediction {prediction_id} · {symbol}" if prediction_id else f"Forecast · {symbol}"
+        image = f"![screenshot]({Path(screenshot).resolve().as_uri()})\n\n" if screenshot else ""
+        content = head + "\n\n" + "\n".join(f"- {line}" for line in forecast) + "\n\n" + image + "## My view\n\n"
+        self._host._spawn(self.create(content, f"{symbol} forecast", symbol or None, prediction_id=prediction_id),
+                          "note")
 
     def new_from_screenshot(self, symbol: str, interval: str) -> None:
         self._host._spawn(self._from_capture(symbol, interval), "note")

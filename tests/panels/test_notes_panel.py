@@ -178,3 +178,31 @@ def test_export_front_matter_round_trips_awkward_titles(tmp_path: Path, isolated
         assert path.name == f"{n.id:05d}-He-said-stop-5-ok.md"
     finally:
         store.close()
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.slow
+async def test_new_note_from_a_prediction(window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The predictor panel's "New note": the forecast and the screenshot, linked to the prediction."""
+    from datetime import UTC, datetime, timedelta
+
+    from core.store import PredictionsRepo
+
+    w, p = window, window.panels
+    now = datetime.now(UTC)
+    pred = await w.kernel.runtime.run_io(lambda: PredictionsRepo(w.kernel.store).add(
+        symbol="SPY", model_predicted_price=512.3, anchor_price=511.0, anchor_time=now,
+        horizon_end=now + timedelta(minutes=90), model_version="m1"))
+    shot = tmp_path / "chart shot.png"
+    shot.write_bytes(b"\x89PNG\r\n\x1a\n")
+    assert not w.predictor_panel.note_button.isEnabled()          # nothing forecast yet
+    w.predictor.last = (pred.prediction_id, "SPY", ["close 512.30 (80%: 510.9–513.8)", "P(touch) 0.62"], str(shot))
+    w.predictor_panel.show_forecast("<b>forecast</b>")
+    before = {n.id for n in await w.kernel.notes.list()}
+    w.predictor_panel.note_button.click()
+    await until(lambda: p.notes.current_id() is not None and p.notes.current_id() not in before,
+                what="the note from the prediction")
+    note = await w.kernel.notes.get(p.notes.current_id())
+    assert note.link is not None and note.link.kind == "prediction" and note.prediction_id == pred.prediction_id
+    assert "- P(touch) 0.62" in note.content and shot.resolve().as_uri() in note.content
+    assert note.symbol == "SPY" and f"prediction {pred.prediction_id}" in p.notes.link.text()
