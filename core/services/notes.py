@@ -11,7 +11,7 @@ from core.errors import InputError
 from core.events import Event
 from core.runtime import KernelRuntime
 from core.store.engine import Store
-from core.store.notes import UNCHANGED, LinkIn, Note, NotesRepo, _Unchanged
+from core.store.notes import UNCHANGED, LinkIn, Note, NotesRepo, Unchanged
 from core.store.validation import RecordNotFound
 
 
@@ -68,9 +68,9 @@ class NotesService:
             raise RecordNotFound("note_id", f"no note {note_id}")
         return note
 
-    async def update(self, note_id: int, *, content: str | _Unchanged | None = UNCHANGED,
-                     title: str | _Unchanged | None = UNCHANGED, symbol: str | _Unchanged | None = UNCHANGED,
-                     tags: Iterable[str] | str | _Unchanged = UNCHANGED, link: LinkIn | _Unchanged = UNCHANGED,
+    async def update(self, note_id: int, *, content: str | Unchanged | None = UNCHANGED,
+                     title: str | Unchanged | None = UNCHANGED, symbol: str | Unchanged | None = UNCHANGED,
+                     tags: Iterable[str] | str | Unchanged = UNCHANGED, link: LinkIn | Unchanged = UNCHANGED,
                      owner: str | None = None) -> Note:
         """Change the given fields: None clears title or symbol, `link=LinkIn()` unlinks; a field
         left out stays as it is."""

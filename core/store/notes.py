@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import column, delete, exists, func, literal_column, select, table, text
+from sqlalchemy import Select, column, delete, exists, func, literal_column, select, table, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
@@ -38,6 +38,7 @@ class _Unchanged:
 
 
 UNCHANGED = _Unchanged()
+Unchanged = _Unchanged   # the type, for callers' annotations
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,7 +332,8 @@ class NotesRepo:
 
     # -- helpers ---------------------------------------------------------------------------------
     @staticmethod
-    def _filtered(q, *, symbol: str | None, tag: str | None, owner: str | None):  # type: ignore[no-untyped-def]
+    def _filtered(q: Select[tuple[int]], *, symbol: str | None, tag: str | None,
+                  owner: str | None) -> Select[tuple[int]]:
         if owner is not None:
             q = q.where(UserNote.owner == owner)
         if symbol is not None:
@@ -341,7 +343,7 @@ class NotesRepo:
             q = q.where(exists().where(NoteTag.note_id == UserNote.id, NoteTag.tag == t))
         return q
 
-    def _page(self, q, limit: int, offset: int) -> list[Note]:  # type: ignore[no-untyped-def]
+    def _page(self, q: Select[tuple[int]], limit: int, offset: int) -> list[Note]:
         q = q.limit(positive_int(limit, "limit")).offset(positive_int(offset, "offset", allow_zero=True))
         with self._store.session() as s:
             ids = list(s.scalars(q))
