@@ -144,17 +144,14 @@ def _set_link(s: Session, row: UserNote, link: LinkIn, owner: str, plan_owners: 
     row.plan_id = row.plan_version = row.prediction_id = row.capture_id = row.capture_path = None
     if link.plan_id is not None:
         pid = clean_plan_id(link.plan_id)
-        q = select(PlanRecord.version).where(PlanRecord.plan_id == pid)
-        if link.plan_version is not None:
-            q = q.where(PlanRecord.version == positive_int(link.plan_version, "plan_version"))
+        visible = select(PlanRecord.version).where(PlanRecord.plan_id == pid)
         if plan_owners is not None:
-            q = q.where(PlanRecord.owner.in_(list(plan_owners)))
-        if s.scalar(q.limit(1)) is None:
-            if link.plan_version is not None and s.scalar(
-                    select(PlanRecord.version).where(PlanRecord.plan_id == pid, *(
-                        [PlanRecord.owner.in_(list(plan_owners))] if plan_owners is not None else [])).limit(1)):
-                raise RecordNotFound("plan_version", f"plan {pid} has no version {link.plan_version} (kept: newest)")
+            visible = visible.where(PlanRecord.owner.in_(list(plan_owners)))
+        if s.scalar(visible.limit(1)) is None:
             raise RecordNotFound("plan_id", f"no plan {pid}")
+        if link.plan_version is not None and s.scalar(visible.where(
+                PlanRecord.version == positive_int(link.plan_version, "plan_version")).limit(1)) is None:
+            raise RecordNotFound("plan_version", f"plan {pid} has no version {link.plan_version} (kept: the newest)")
         row.plan_id, row.plan_version = pid, link.plan_version
     elif link.prediction_id is not None:
         pred = s.get(Prediction, positive_int(link.prediction_id, "prediction_id"))
