@@ -94,7 +94,9 @@ async def take_guide_shots(window: MainWindow, main_shot: Path) -> list[Path]:
         panels.plan.note_requested.emit()
     await _until("a note from the plan", lambda: panels.notes.current_id() is not None, 5.0)
     panels.notes.editor.appendPlainText("Held the **retest** of the opening range; *scale* at TP1.")
-    await asyncio.sleep(0.8)  # autosave
+    panels.notes.tags.setText("orb, retest")
+    panels.notes.tags.textEdited.emit(panels.notes.tags.text())
+    await asyncio.sleep(1.5)  # autosave, the list refreshed by its NoteChanged
     await _save_dock(panels.docks["notes"], name("notes"), shots, (1000, 560))
 
     await panels.gpt_ctl.refresh_tokens()

@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         self.bridge.feed_health.connect(self._on_feed_health)
         self.bridge.bar_updated.connect(self._on_live_bar)
         self.predictor = PredictorController(kernel, self.predictor_panel, lambda: self.controller.symbol or "SPY")
+        self.predictor.note_target = self.panels.notes_ctl.new_from_prediction   # the panel's "New note"
         self.bridge.job_progress.connect(self.predictor.on_job_progress)
         self.bridge.follower_event.connect(self.controller.on_follower_event)
         self.bridge.drawings_changed.connect(self.controller.on_drawings_event)
@@ -433,13 +434,14 @@ class MainWindow(QMainWindow):
             self.panels.notes_ctl.new_from_screenshot(self.controller.symbol, self.controller.interval.name)
             self.panels.docks["notes"].raise_()
 
-    def export_notes(self) -> None:
+    def export_notes(self, note_ids: list[int] | None = None) -> None:
+        """The notes panel's export: the given notes (all when none) → Markdown files in a folder."""
         folder = QFileDialog.getExistingDirectory(self, "Export notes to a folder")
         if folder:
-            self._spawn(self._export_notes(Path(folder)), "export notes")
+            self._spawn(self._export_notes(Path(folder), note_ids or None), "export notes")
 
-    async def _export_notes(self, folder: Path) -> None:
-        paths = await self.panels.notes_ctl.export(folder)
+    async def _export_notes(self, folder: Path, note_ids: list[int] | None = None) -> None:
+        paths = await self.panels.notes_ctl.export(folder, note_ids)
         self.statusBar().showMessage(f"Exported {len(paths)} notes to {folder}", 8_000)
 
     def show_symbol(self, symbol: str, interval: str | None = None) -> None:

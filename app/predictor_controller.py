@@ -15,7 +15,7 @@ from core.services.predictor import PredictRequest as KernelPredictRequest
 from core.tasks import spawn
 from core.training_job import KIND as TRAIN_KIND
 from core.workstation import Workstation
-from models.forecast_text import forecast_html
+from models.forecast_text import forecast_html, forecast_lines
 from widgets.predictor_panel import PredictorPanel, PredictRequest
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,9 @@ class PredictorController:
         panel.predict_requested.connect(self._on_predict)
         panel.train_requested.connect(self._on_train)
         panel.cancel_requested.connect(self._on_cancel)
+        panel.note_requested.connect(self._on_note)
+        self.last: tuple[int | None, str, list[str], str | None] | None = None  # id, symbol, lines, screenshot
+        self.note_target: Callable[[int | None, str, list[str], str | None], None] | None = None  # the notes panel
 
     def _report(self, exc: BaseException) -> None:
         text = str(exc) if isinstance(exc, TradeCoachError | OSError) else f"{type(exc).__name__}: {exc}"
@@ -47,6 +50,12 @@ class PredictorController:
                                     image_path=req.path, reading=reading)
         result = await self._k.runtime.wrap(self._k.predictor.predict(kreq))
         self._panel.show_forecast(forecast_html(result.forecast, result.prediction_id, self._symbol()))
+        self.last = (result.prediction_id, req.symbol or self._symbol(),
+                     forecast_lines(result.forecast, result.prediction_id), req.path)
+
+    def _on_note(self) -> None:
+        if self.last is not None and self.note_target is not None:
+            self.note_target(*self.last)
 
     def _on_train(self) -> None:
         spawn(self._k.runtime.wrap(self._k.predictor.train()), name="ui:train", on_error=self._training_error)

@@ -35,6 +35,7 @@ from core.store import (
     sqlite_url,
 )
 from core.store.engine import MIGRATIONS_DIR, sqlite_pragma
+from core.store.note_search import SEARCH_OBJECTS, include_object
 from core.store.schema import Base
 from tests.store_helpers import PG_MISSING, pg_base_url, pg_isolated_url, shared_data_dir
 
@@ -42,6 +43,7 @@ ET = ZoneInfo("America/New_York")
 TABLES = {
     "snapshots", "session_minute_bars", "price_data", "training_samples", "model_checkpoints",
     "predictions", "learning_metrics", "user_notes", "plans", "iv_history", "watchlists", "imported_bars",
+    "note_tags",
 }
 
 
@@ -116,9 +118,11 @@ def test_sqlite_url_is_absolute(tmp_path: Path) -> None:
 
 # -- migrations -----------------------------------------------------------------------------------
 def _diff(st: Store) -> list[object]:
+    """What differs between the migrated database and the models — with the same hook as the
+    migrations' env.py, which leaves out only the notes' search objects (FTS5, tsvector index)."""
     with st.engine.connect() as conn:
-        return list(compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
-                                     Base.metadata))
+        opts = {"compare_type": True, "include_object": include_object}
+        return list(compare_metadata(MigrationContext.configure(conn, opts=opts), Base.metadata))
 
 
 def test_migrations_upgrade_downgrade_upgrade(store_url: str) -> None:
@@ -171,8 +175,23 @@ def test_models_match_migrations(store: Store) -> None:
     # The comparison is not blind: a column the models lack shows up as a difference.
     with store.engine.begin() as conn:
         conn.execute(text("ALTER TABLE user_notes ADD COLUMN mood INTEGER"))
+        # A table or index the models lack is reported too, even one named like the search objects.
+        conn.execute(text("CREATE TABLE user_notes_fts_extra (id INTEGER PRIMARY KEY)"))
+        conn.execute(text("CREATE INDEX ix_user_notes_search2 ON user_notes (title)"))
+        conn.execute(text("ALTER TABLE plans ADD COLUMN search_vector TEXT"))   # the name, elsewhere
     diffs = _diff(store)
     assert any(d[0] == "remove_column" and d[3].name == "mood" for d in diffs), diffs  # type: ignore[index]
+    assert any(d[0] == "remove_table" and d[1].name == "user_notes_fts_extra" for d in diffs), diffs  # type: ignore[index]
+    assert any(d[0] == "remove_index" and d[1].name == "ix_user_notes_search2" for d in diffs), diffs  # type: ignore[index]
+    assert any(d[0] == "remove_column" and d[2] == "plans" and d[3].name == "search_vector" for d in diffs), diffs  # type: ignore[index]
+    # Exactly the search objects are left out — and they exist.
+    assert not any(getattr(d[1], "name", None) in SEARCH_OBJECTS for d in diffs if isinstance(d, tuple)), diffs
+    names = set(inspect(store.engine).get_table_names())
+    if store.dialect == "sqlite":
+        assert {"user_notes_fts", "user_notes_fts_data", "user_notes_fts_idx"} <= names
+    else:
+        assert "ix_user_notes_search" in {ix["name"] for ix in inspect(store.engine).get_indexes("user_notes")}
+        assert "search_vector" in {c["name"] for c in inspect(store.engine).get_columns("user_notes")}
 
 
 def test_migrations_ship_inside_the_package() -> None:

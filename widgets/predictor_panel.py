@@ -142,6 +142,7 @@ class DropArea(QLabel):
 
 class PredictorPanel(QWidget):
     predict_requested = Signal(object)   # PredictRequest
+    note_requested = Signal()            # "New note" from the forecast on display
     train_requested = Signal()
     cancel_requested = Signal()
 
@@ -169,6 +170,10 @@ class PredictorPanel(QWidget):
         self.thumbnail.setObjectName("predict_thumbnail")
         self.thumbnail.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.open_button = QPushButton("Open screenshot…")
+        self.note_button = QPushButton("New note")
+        self.note_button.setToolTip("A note with this forecast and the screenshot, linked to the prediction")
+        self.note_button.setEnabled(False)
+        self.note_button.clicked.connect(self.note_requested.emit)
         self.result = QLabel("No prediction yet.")
         self.result.setObjectName("prediction_result")
         self.result.setWordWrap(True)
@@ -194,6 +199,7 @@ class PredictorPanel(QWidget):
         level_row = QHBoxLayout()
         level_row.addWidget(self.level, 1)
         level_row.addWidget(self.open_button)
+        level_row.addWidget(self.note_button)
         form.addRow("Level", level_row)
         train_row = QHBoxLayout()
         train_row.addWidget(self.train_button)
@@ -324,8 +330,10 @@ class PredictorPanel(QWidget):
     # -- state -----------------------------------------------------------------------------------
     def show_forecast(self, html: str) -> None:
         self.result.setText(html)
+        self.note_button.setEnabled(True)
 
     def show_error(self, text: str) -> None:
+        self.note_button.setEnabled(False)
         self.result.setText(f"<span style='color:{ERROR_COLOR}'>{text}</span>")
 
     @property

@@ -76,7 +76,7 @@ class Panels:
         self.gpt = GptPanel()
         self._layout()
         self.notifier = DesktopNotifier()
-        self.notes_ctl = NotesController(w, self.notes, lambda: w.controller.symbol)
+        self.notes_ctl = NotesController(w, self.notes, lambda: w.controller.symbol, open_plan=self.open_plan)
         self.watchlist_ctl = WatchlistController(w, self.watchlist, self._watch, w.show_symbol)
         self.scanner_ctl = ScannerController(w, self.scanner)
         self.plan_ctl = PlanController(w, self.plan, self.notes_ctl.new_from_plan)
@@ -153,6 +153,15 @@ class Panels:
         self.plan_ctl.show_candidate(c)
         interval = c.plan.interval if c.plan is not None else self.scanner_ctl.interval
         self._w.show_symbol(c.symbol, interval)
+
+    async def open_plan(self, plan_id: str, version: int | None = None) -> None:
+        """A note's plan link: the stored plan (that version) in the plan panel, its symbol and
+        interval on the chart, where the plan is drawn once the bars show (as a scanner double-click)."""
+        await self.plan_ctl.show_stored(plan_id, version)
+        plan = self.plan_ctl.plan
+        self.docks["plan"].raise_()
+        if plan is not None:
+            self._w.show_symbol(plan.symbol, plan.interval)
 
     def _on_plan_shown(self, plan: Plan) -> None:
         self.contracts_ctl.show_plan(plan)

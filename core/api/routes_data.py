@@ -34,25 +34,44 @@ class PredictJson(BaseModel):
                                             description="The chart screenshot from the chat.")
 
 
+TagList = Annotated[list[Annotated[str, Field(min_length=1, max_length=33)]], Field(max_length=20)]
+PLAN_ID = r"^[A-Za-z0-9_.:\-]{1,64}$"
+
+
 class NoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     content: str = Field(..., min_length=1, max_length=20_000)
     title: str | None = Field(None, max_length=200)
     symbol: str | None = Field(None, max_length=32)
-    prediction_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    tags: TagList = Field(default_factory=list, description="Lower-case words, e.g. [\"orb\", \"fade\"].")
+    plan_id: str | None = Field(None, pattern=PLAN_ID, description="Link the note to this plan.")
+    plan_version: int | None = Field(None, ge=1, le=2**31 - 1, description="That plan's version (default: newest).")
+    prediction_id: int | None = Field(None, ge=1, le=2**31 - 1, description="Or link it to a prediction.")
+    capture_id: int | None = Field(None, ge=1, le=2**31 - 1, description="Or link it to a chart capture.")
+
+
+LINK_FIELDS = ("plan_id", "plan_version", "prediction_id", "capture_id")
 
 
 class NotePatch(BaseModel):
+    """Only the fields sent change; null clears title, symbol or the link (any link field sent
+    replaces the whole link)."""
+
     model_config = ConfigDict(extra="forbid")
     content: str | None = Field(None, min_length=1, max_length=20_000)
     title: str | None = Field(None, max_length=200)
     symbol: str | None = Field(None, max_length=32)
+    tags: TagList | None = Field(None, description="The note's new tags (replaces them).")
+    plan_id: str | None = Field(None, pattern=PLAN_ID)
+    plan_version: int | None = Field(None, ge=1, le=2**31 - 1)
+    prediction_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    capture_id: int | None = Field(None, ge=1, le=2**31 - 1)
 
 
 def _note(n: Any) -> dict[str, Any]:
-    return {"id": n.id, "title": n.title, "content": n.content, "symbol": n.symbol,
-            "prediction_id": n.prediction_id, "created_at": n.created_at.isoformat(),
-            "updated_at": n.updated_at.isoformat()}
+    return {"id": n.id, "title": n.title, "content": n.content, "symbol": n.symbol, "tags": list(n.tags),
+            "link": n.link.to_json() if n.link else None, "prediction_id": n.prediction_id,
+            "created_at": n.created_at.isoformat(), "updated_at": n.updated_at.isoformat()}
 
 
 def _prediction(r: Any) -> dict[str, Any]:
@@ -269,28 +288,23 @@ def register(app: FastAPI, deps: Any) -> None:
 
     # -- notes -----------------------------------------------------------------------------------
     @app.get("/api/v1/notes", operation_id="listNotes", tags=["notes"],
-             summary="Your notes, newest first; q= searches title and text for every word.")
+             summary="Your notes: q= full-text search (best match first; \"phrase\", prefix*, -word, OR), "
+                     "symbol= and tag= filter; without q, newest first.")
     async def list_notes(who: Who, q: Annotated[str | None, Query(max_length=200)] = None,
                          symbol: Annotated[str | None, Query(max_length=32)] = None,
+                         tag: Annotated[str | None, Query(max_length=33)] = None,
                          limit: Annotated[int, Query(ge=1, le=500)] = 100,
                          offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> dict[str, Any]:
-        if q is not None:
-            notes = await kernel.notes.search(q, limit=limit, owner=who.user)
-        else:
-            notes = await kernel.notes.list(symbol=symbol, limit=limit, offset=offset, owner=who.user)
+        notes = await kernel.notes.search(q, symbol or None, tag or None, limit=limit, offset=offset, owner=who.user)
         return {"notes": [_note(n) for n in notes]}
 
     @app.post("/api/v1/notes", operation_id="createNote", tags=["notes"], status_code=201,
-              summary="Write a note (optionally for a symbol or a prediction).")
+              summary="Write a note (Markdown) with tags, optionally for a symbol and linked to one plan, "
+                      "prediction or capture.")
     async def create_note(body: NoteIn, who: Who) -> dict[str, Any]:
-        if body.prediction_id is not None:
-            mine = await kernel.predictor.history(None, 500, owner=who.user)
-            if body.prediction_id not in {r.prediction_id for r in mine}:
-                from core.store.validation import RecordNotFound
-
-                raise RecordNotFound("prediction_id", f"no prediction {body.prediction_id}")
-        n = await kernel.notes.create(body.content, title=body.title, symbol=body.symbol,
-                                      prediction_id=body.prediction_id, owner=who.user)
+        n = await kernel.notes.create(body.content, title=body.title, symbol=body.symbol, tags=body.tags,
+                                      plan_id=body.plan_id, plan_version=body.plan_version,
+                                      prediction_id=body.prediction_id, capture_id=body.capture_id, owner=who.user)
         return _note(n)
 
     NoteId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -300,10 +314,17 @@ def register(app: FastAPI, deps: Any) -> None:
         return _note(await kernel.notes.get(note_id, owner=who.user))
 
     @app.patch("/api/v1/notes/{note_id}", operation_id="updateNote", tags=["notes"],
-               summary="Change a note's text, title or symbol.")
+               summary="Change a note: text, title, symbol, tags or its link (only the fields sent change).")
     async def update_note(note_id: NoteId, body: NotePatch, who: Who) -> dict[str, Any]:
-        return _note(await kernel.notes.update(note_id, content=body.content, title=body.title,
-                                               symbol=body.symbol, owner=who.user))
+        from core.store.notes import UNCHANGED, LinkIn
+
+        sent = body.model_fields_set
+        link = LinkIn(body.plan_id, body.plan_version, body.prediction_id, body.capture_id) \
+            if sent & set(LINK_FIELDS) else UNCHANGED
+        return _note(await kernel.notes.update(
+            note_id, content=body.content if "content" in sent else UNCHANGED,
+            title=body.title if "title" in sent else UNCHANGED, symbol=body.symbol if "symbol" in sent else UNCHANGED,
+            tags=body.tags if "tags" in sent and body.tags is not None else UNCHANGED, link=link, owner=who.user))
 
     @app.delete("/api/v1/notes/{note_id}", operation_id="deleteNote", tags=["notes"], status_code=204,
                 summary="Delete one of your notes.")

@@ -203,7 +203,11 @@ class Prediction(Base):
 
 class UserNote(Base):
     __tablename__ = "user_notes"
-    __table_args__ = (Index("ix_user_notes_created_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_user_notes_created_at", "created_at"),
+        Index("ix_user_notes_symbol", "symbol"),
+        Index("ix_user_notes_plan_id", "plan_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str | None] = mapped_column(String(200))
@@ -215,6 +219,23 @@ class UserNote(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     owner: Mapped[str] = mapped_column(String(64), server_default="local", default="local")  # API user (token)
+    # A note links to at most one thing besides its symbol: a plan (a version, or the newest when
+    # None), a prediction (prediction_id above) or a capture. Plans keep only their newest versions,
+    # so the plan link is checked when written, not held by a foreign key.
+    plan_id: Mapped[str | None] = mapped_column(String(64))
+    plan_version: Mapped[int | None] = mapped_column(Integer)
+    capture_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id", ondelete="SET NULL"))
+    capture_path: Mapped[str | None] = mapped_column(String(1024))  # kept when the snapshot row goes
+
+
+class NoteTag(Base):
+    """A note's tags (many per note), lower-case; the note's owner scopes them."""
+
+    __tablename__ = "note_tags"
+    __table_args__ = (Index("ix_note_tags_tag", "tag"),)
+
+    note_id: Mapped[int] = mapped_column(ForeignKey("user_notes.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
 # -- TC: plans, volatility, watchlists, imported history ------------------------------------------

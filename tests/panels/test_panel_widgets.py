@@ -73,12 +73,12 @@ def test_notes_autosave_fires_well_within_a_second_and_on_switch(qtbot) -> None:
     p.show_note(NoteView(7, "Plan review", "SPY", "old"))
     with qtbot.waitSignal(p.save_requested, timeout=1000) as saved:
         p.editor.setPlainText("# Level held\n\nbought the retest")
-    assert saved.args == [7, "Plan review", "SPY", "# Level held\n\nbought the retest"]
+    assert saved.args == [7, "Plan review", "SPY", "", "# Level held\n\nbought the retest"]
     assert "Level held" in p.preview.toHtml()  # Markdown rendered
     p.editor.setPlainText("typed, then switched")
     with qtbot.waitSignal(p.save_requested, timeout=200) as flushed:
         p.show_note(NoteView(8, "Other", "", ""))     # switching saves what was typed first
-    assert flushed.args[0] == 7 and flushed.args[3] == "typed, then switched"
+    assert flushed.args[0] == 7 and flushed.args[4] == "typed, then switched"
     assert not p.is_dirty()
 
 

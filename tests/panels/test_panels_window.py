@@ -105,7 +105,7 @@ async def test_notes_live_both_ways_with_autosave(window) -> None:  # type: igno
     p.plan.note_requested.emit()
     await until(lambda: p.notes.list.count() == 2, what="note from plan")
     assert p.plan_ctl.plan.plan_id in p.notes.editor.toPlainText()
-    p.notes.search.setText("stop moved")
+    p.notes.search.setText('"stop moved"')   # the phrase (words alone are stemmed: "move" is in the plan)
     await until(lambda: p.notes.list.count() == 1, what="search")
     p.notes.search.setText("")
     p.notes.symbol_filter.setText("IBM")

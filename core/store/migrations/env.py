@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+from core.store.note_search import include_object
 from core.store.schema import Base
 
 config = context.config
@@ -18,6 +19,8 @@ def run_migrations(connection: Connection) -> None:
         # SQLite cannot ALTER most things in place; batch mode rebuilds the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # The notes' search objects (FTS5 tables, the tsvector index) are raw DDL, not models.
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
