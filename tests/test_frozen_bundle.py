@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -73,8 +74,8 @@ def test_frozen_chart_reader_uses_the_bundled_tesseract_and_its_language_data(
 
 # -- the real bundle (slow) -------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build the bundle once for this module (no cache: a fresh work dir)."""
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Build the bundle once for this module (no cache: a fresh work dir); removed afterwards (~1.4 GB)."""
     root = tmp_path_factory.mktemp("bundle")
     started = time.monotonic()
     out = subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean", "--log-level", "WARN",
@@ -85,7 +86,8 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert app.is_file()
     size = sum(p.stat().st_size for p in app.parent.rglob("*") if p.is_file() and not p.is_symlink())
     print(f"\nbundle built in {time.monotonic() - started:.0f} s, {size / 2**20:.0f} MiB", file=sys.stderr)
-    return app
+    yield app
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
