@@ -72,6 +72,20 @@ def test_frozen_chart_reader_uses_the_bundled_tesseract_and_its_language_data(
     assert sum(bool(re.fullmatch(r"\d+\.\d\d", w.text)) for w in words) >= 4  # the axis' price labels
 
 
+def test_system_programs_get_the_users_library_path_back_when_frozen(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.procs import system_program_env
+
+    monkeypatch.setenv("LD_LIBRARY_PATH", "/opt/bundle/_internal")
+    monkeypatch.setenv("LD_LIBRARY_PATH_ORIG", "/usr/local/lib")
+    assert system_program_env()["LD_LIBRARY_PATH"] == "/opt/bundle/_internal"  # from source: untouched
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    env = system_program_env()
+    assert env["LD_LIBRARY_PATH"] == "/usr/local/lib" and "LD_LIBRARY_PATH_ORIG" not in env
+    monkeypatch.delenv("LD_LIBRARY_PATH_ORIG")  # the user had none: the bundle's must not leak
+    assert "LD_LIBRARY_PATH" not in system_program_env()
+    assert os.environ["LD_LIBRARY_PATH"] == "/opt/bundle/_internal"  # the app's own children keep it
+
+
 # -- the real bundle (slow) -------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
