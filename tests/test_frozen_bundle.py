@@ -152,6 +152,17 @@ def test_frozen_bundle_help_smoke_and_read_chart(bundle: Path, frozen_env: dict[
     assert abs(len(reading["bars"]) - len(truth["bars"])) <= 2
     assert min(closes) - 1 <= reading["last_price"] <= max(closes) + 1
 
+    # The desktop entry, installed by the script the bundle ships, starts this bundle's program.
+    share = tmp_path / "share"
+    script = bundle.parent / "_internal" / "resources" / "linux" / "install-desktop-entry.sh"
+    desktop = {**frozen_env, "XDG_DATA_HOME": str(share), "PATH": "/usr/bin:/bin"}  # a desktop's coreutils
+    out = subprocess.run(["/bin/bash", str(script)], env=desktop,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    entry = (share / "applications" / "tradecoach.desktop").read_text()
+    assert f'Exec="{bundle}"' in entry and "Icon=tradecoach" in entry
+    assert (share / "icons" / "hicolor" / "256x256" / "apps" / "tradecoach.png").is_file()
+
     # Everything went to the data dir; HOME holds at most numba's compiled-kernel cache (a frozen app
     # has no source folder to cache beside, so numba uses the user cache dir).
     written = {p.relative_to(tmp_path / "home").parts[:2] for p in (tmp_path / "home").rglob("*") if p.is_file()}
