@@ -51,6 +51,11 @@ def run_gui(*, smoke_path: Path | None, symbol: str | None, interval: str | None
     sys.setswitchinterval(0.001)
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Trading Coach Workstation")
+    from PySide6.QtGui import QIcon
+
+    from core.paths import resources_dir
+
+    app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "tradecoach.png")))  # taskbar, alt-tab, title bar
     app.setQuitOnLastWindowClosed(False)
     result: dict[str, int] = {"rc": 0}
     from core.workstation import Workstation

@@ -21,3 +21,14 @@ def bundled_data_dir() -> Path:
 def log_file(data_dir: Path) -> Path:
     """The rotating log of the window, `serve` and the CLI: DATA_DIR/logs/tradecoach.log (5 MB × 4)."""
     return data_dir / "logs" / "tradecoach.log"
+
+
+def bundled_tesseract() -> tuple[Path, Path] | None:
+    """(program, language-data folder) of the tesseract a frozen build ships under `tesseract/`
+    (build.spec); None from source, or when the bundle has none: then tesseract is found on PATH."""
+    frozen = getattr(sys, "_MEIPASS", None)
+    if not frozen:
+        return None
+    folder = Path(frozen) / "tesseract"
+    exe = folder / ("tesseract.exe" if sys.platform == "win32" else "tesseract")
+    return (exe, folder / "tessdata") if exe.is_file() else None

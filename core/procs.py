@@ -6,6 +6,7 @@ itself. The app's entry point therefore accepts `--run-module MODULE ARGS…` an
 
 from __future__ import annotations
 
+import os
 import sys
 
 RUN_MODULE_FLAG = "--run-module"
@@ -20,6 +21,19 @@ def module_command(module: str, args: list[str]) -> list[str]:
     if is_frozen():
         return [sys.executable, RUN_MODULE_FLAG, module, *args]
     return [sys.executable, "-m", module, *args]
+
+
+def system_program_env() -> dict[str, str]:
+    """Environment for a program of the host system (Chromium and its driver) started by the app.
+    A frozen Linux build's bootloader puts the bundle's own libraries first on LD_LIBRARY_PATH (so the
+    bundled tesseract finds them) and keeps the user's value in LD_LIBRARY_PATH_ORIG; a system program
+    must get the user's value back, or it may load the bundle's older copies of its libraries."""
+    env = dict(os.environ)
+    if is_frozen() and "LD_LIBRARY_PATH_ORIG" in env:
+        env["LD_LIBRARY_PATH"] = env.pop("LD_LIBRARY_PATH_ORIG")
+    elif is_frozen():
+        env.pop("LD_LIBRARY_PATH", None)
+    return env
 
 
 def run_module_from_argv(argv: list[str]) -> int | None:

@@ -180,6 +180,8 @@ class TradingViewBrowser:
         from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.chrome.service import Service
 
+        from core.procs import system_program_env
+
         for what, path in (("chromium", self.config.chromium), ("chromedriver", self.config.chromedriver)):
             if not Path(path).exists():
                 raise TradeCoachError(f"{what}: {path} not found (install Debian's chromium and chromium-driver)")
@@ -192,7 +194,8 @@ class TradingViewBrowser:
             opts.add_argument(flag)
         try:
             # An explicit driver path: Selenium Manager (which would download a driver) never runs.
-            self._driver = webdriver.Chrome(service=Service(self.config.chromedriver), options=opts)
+            service = Service(self.config.chromedriver, env=system_program_env())  # not the bundle's libraries
+            self._driver = webdriver.Chrome(service=service, options=opts)
         except WebDriverException as exc:
             self.close()
             raise TradeCoachError(f"chromium: could not start ({exc.msg})") from exc

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from core.paths import bundled_tesseract
+
 log = logging.getLogger(__name__)
 
 DIGITS = "0123456789.,-"
@@ -92,18 +94,34 @@ def read_stack(parts: list[tuple[np.ndarray, np.ndarray]], *, whitelist: str | N
     return out
 
 
+def use_bundled_tesseract() -> bool:
+    """Point pytesseract at the tesseract a frozen build ships (program and language data);
+    from source, or without one in the bundle, PATH's tesseract stays in use. True when bundled."""
+    import pytesseract
+
+    bundled = bundled_tesseract()
+    if bundled is None:
+        return False
+    exe, tessdata = bundled
+    pytesseract.pytesseract.tesseract_cmd = str(exe)
+    os.environ["TESSDATA_PREFIX"] = str(tessdata)  # read by the tesseract child pytesseract starts
+    return True
+
+
 def _run(img: Image.Image, whitelist: str | None, psm: int, scale: int) -> list[Word]:
     try:
         import pytesseract
     except ImportError as exc:  # pragma: no cover - a dependency of the project
         raise OcrUnavailable("pytesseract is not installed") from exc
+    use_bundled_tesseract()
     config = f"--psm {psm}"
     if whitelist:
         config += f" -c tessedit_char_whitelist={whitelist}"
     try:
         data = pytesseract.image_to_data(img, config=config, output_type=pytesseract.Output.DICT)
     except pytesseract.TesseractNotFoundError as exc:
-        raise OcrUnavailable("tesseract is not installed (Debian package tesseract-ocr)") from exc
+        raise OcrUnavailable(f"tesseract not found ({pytesseract.pytesseract.tesseract_cmd}; Debian package "
+                             "tesseract-ocr)") from exc
     words: list[Word] = []
     for i, text in enumerate(data["text"]):
         text = (text or "").strip()
