@@ -46,11 +46,12 @@ class PredictorController:
         # correct the fields and press Enter to predict again.
         reading = await self._k.runtime.wrap(self._k.predictor.read(data))
         self._panel.show_reading(reading.to_dict(), data)
-        kreq = KernelPredictRequest(image=data, symbol=req.symbol, level=req.level, price=req.price,
+        kreq = KernelPredictRequest(image=data, symbol=req.symbol, chart_symbol=req.chart_symbol,
+                                    level=req.level, price=req.price,
                                     image_path=req.path, reading=reading)
         result = await self._k.runtime.wrap(self._k.predictor.predict(kreq))
         self._panel.show_forecast(forecast_html(result.forecast, result.prediction_id, self._symbol()))
-        self.last = (result.prediction_id, req.symbol or self._symbol(),
+        self.last = (result.prediction_id, result.forecast.symbol or self._symbol(),
                      forecast_lines(result.forecast, result.prediction_id), req.path)
 
     def _on_note(self) -> None:

@@ -37,7 +37,9 @@ def test_dropping_an_image_emits_a_request_with_symbol_price_and_level(panel: Pr
     panel.level.setText("1,234.50")
     with qtbot.waitSignal(panel.predict_requested, timeout=1000) as sig:
         _drop(panel, SHOT)
-    assert sig.args == [PredictRequest(str(SHOT), "SPY", 512.35, 1234.5)]
+    # What the chart filled in is not typed: the request leaves the price to the feed or the
+    # screenshot, and the symbol to the chart's legend (the chart's symbol only as the last resort).
+    assert sig.args == [PredictRequest(str(SHOT), "", None, 1234.5, chart_symbol="SPY")]
     assert panel.drop.text() == SHOT.name and "Predicting" in panel.result.text()
     # The trader types another symbol and price: the request carries what they typed.
     panel.symbol.setText("qqq")
@@ -56,11 +58,14 @@ def test_enter_in_level_reruns_the_prediction_for_the_screenshot_on_display(pane
     qtbot.keyClick(panel.level, Qt.Key.Key_Return)        # no screenshot yet: says so, no request
     assert emitted == [] and "screenshot" in panel.field_error.text().lower()
     _drop(panel, SHOT)
-    assert emitted == [PredictRequest(str(SHOT), "SPY", 430.0, 432.0)]
+    assert emitted == [PredictRequest(str(SHOT), "", None, 432.0, chart_symbol="SPY")]
     panel.level.clear()
     qtbot.keyClicks(panel.level, "433.5")
     qtbot.keyClick(panel.level, Qt.Key.Key_Return)
-    assert emitted[-1] == PredictRequest(str(SHOT), "SPY", 430.0, 433.5) and len(emitted) == 2
+    assert emitted[-1] == PredictRequest(str(SHOT), "", None, 433.5, chart_symbol="SPY") and len(emitted) == 2
+    qtbot.keyClicks(panel.price, "1")                    # typed: 430.001 is the trader's price now
+    qtbot.keyClick(panel.price, Qt.Key.Key_Return)
+    assert emitted[-1] == PredictRequest(str(SHOT), "", 430.001, 433.5, chart_symbol="SPY")
     assert panel.current_screenshot() == str(SHOT)
 
 

@@ -176,6 +176,16 @@ async def test_a_chart_of_the_feeds_own_candles_takes_the_both_path(isolated_dir
         assert res.forecast.price_source.startswith("feed") and res.forecast.used_bars
         other = await k.predictor.predict(PredictRequest(png, "MNQ1!", store=False, reading=res_reading(res)))
         assert other.path == "screenshot" and other.forecast.volatility_source.startswith("screenshot candles")
+        # A screenshot of another day (SPY 2018, legend not read) dropped while the chart shows SPY
+        # in 2026: the chart's symbol is only the fallback, and with no typed price the forecast
+        # anchors at the price the screenshot shows, not at the feed's.
+        old = (Path(__file__).resolve().parent / "data" / "chartread" / "lwc_dark_spy5m_60.png").read_bytes()
+        feed_price = float(b.close[-1])
+        res = await k.predictor.predict(PredictRequest(old, "", chart_symbol="SPY", store=False))
+        read_last = float(res.reading["last_price"])
+        assert res.forecast.symbol == "SPY" and res.path == "screenshot", res.inputs
+        assert res.forecast.anchor_price == pytest.approx(read_last)
+        assert abs(read_last / feed_price - 1) > 0.2             # a different price level altogether
     finally:
         await k.stop()
 

@@ -43,6 +43,7 @@ class PredictRequest:
     symbol: str
     price: float | None
     level: float | None
+    chart_symbol: str = ""   # the chart's symbol, filled in: used only when none is typed or read
 
 
 def round_numbers(text: str) -> str:
@@ -193,6 +194,8 @@ class PredictorPanel(QWidget):
         self._path: str | None = None            # the screenshot on display, re-run on Enter
         self._context_symbol = ""
         self._price_edited = False               # the trader typed a price: ticks don't overwrite it
+        self._auto_price = ""                    # the price text the chart filled in (not typed)
+        self._auto_symbol = ""                   # the symbol the chart filled in (not typed)
         form = QFormLayout()
         form.addRow("Symbol", self.symbol)
         form.addRow("Price", self.price)
@@ -231,10 +234,13 @@ class PredictorPanel(QWidget):
         if symbol != self._context_symbol:
             self._context_symbol = symbol
             self._price_edited = False
-            self.symbol.setText(symbol)
+            if self.symbol.text().strip().upper() in ("", self._auto_symbol):
+                self.symbol.setText(symbol)
+            self._auto_symbol = symbol
         if not self._price_edited:
             ok = price is not None and math.isfinite(price) and price > 0
-            self.price.setText((f"{price:.2f}" if price >= 1 else f"{price:.4f}") if ok else "")
+            self._auto_price = (f"{price:.2f}" if price >= 1 else f"{price:.4f}") if ok else ""  # type: ignore[operator]
+            self.price.setText(self._auto_price)
         self._clear_field_error()
 
     def _on_price_edited(self, _text: str) -> None:
@@ -259,8 +265,17 @@ class PredictorPanel(QWidget):
         return text
 
     def request(self, path: str) -> PredictRequest:
-        """The request for `path` from the fields; InputError names the first bad field."""
-        return PredictRequest(str(path), self.symbol_value(), self.price_value(), self.level_value())
+        """The request for `path` from the fields; InputError names the first bad field. The price the
+        chart filled in is not a typed price: the request leaves it out, so the forecast anchors at
+        the feed's price when the screenshot's candles are the feed's and at the price the
+        screenshot shows when they are not (a screenshot of another day or symbol)."""
+        price = self.price_value()
+        if not self._price_edited and self.price.text().strip() == self._auto_price:
+            price = None
+        symbol = self.symbol_value()
+        if symbol and symbol == self._auto_symbol:  # filled in by the chart: the legend's symbol wins
+            return PredictRequest(str(path), "", price, self.level_value(), chart_symbol=symbol)
+        return PredictRequest(str(path), symbol, price, self.level_value())
 
     def current_screenshot(self) -> str | None:
         return self._path
@@ -320,8 +335,9 @@ class PredictorPanel(QWidget):
         last_text = f"{float(last):.2f}" if isinstance(last, int | float) else "?"
         self.reading.setText(f"Read: {sym or 'symbol not read'} · {interval} · last {last_text} · {len(bars)} bars"
                              f" · confidence {float(reading.get('confidence') or 0):.2f}")  # type: ignore[arg-type]
-        if sym and not self.symbol.text().strip():
-            self.symbol.setText(sym)
+        if sym and self.symbol.text().strip().upper() in ("", self._auto_symbol):
+            self.symbol.setText(sym)   # not typed: the chart's own legend is the better guess
+            self._auto_symbol = sym.strip().upper()
         if isinstance(last, int | float):
             # a hint, not a typed price: an empty field lets the feed's price win when it matches
             self.price.setPlaceholderText(f"read off the chart: {last:.2f}")

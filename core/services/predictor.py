@@ -44,6 +44,7 @@ NY = ZoneInfo("America/New_York")
 class PredictRequest:
     image: bytes
     symbol: str = ""                 # typed; else the symbol read off the chart's legend
+    chart_symbol: str = ""           # the window's chart symbol: only when none is typed or read
     level: float | None = None
     price: float | None = None       # typed by the trader; else the feed's, else the chart's last price
     at: datetime | None = None       # screenshot time (UTC); else the kernel clock
@@ -128,7 +129,7 @@ class PredictorService:
         ("feed"), else the volatility of the read candles ("screenshot")."""
         read_ok = not reading.refused
         read_symbol = str((reading.symbol or {}).get("value") or "").strip().upper() if read_ok else ""
-        symbol = (req.symbol or "").strip().upper() or read_symbol
+        symbol = (req.symbol or "").strip().upper() or read_symbol or (req.chart_symbol or "").strip().upper()
         if not symbol:
             if not read_ok:
                 raise InputError("image", f"no candlestick chart seen: {reading.reason}")
