@@ -127,7 +127,6 @@ def evaluate_screenshot_path(path: Path, symbol: str, n: int = 120, seed: int = 
     from bench.chartread_render import TruthBars
     from core.chartread import read_chart
     from core.market.importer import read_bars_file
-    from core.services.predictor import _read_interval
     from models.dataset import WINDOW, build_samples
     from models.inference import LocalPredictor
     from models.reading_inputs import read_volatility
@@ -166,7 +165,7 @@ def evaluate_screenshot_path(path: Path, symbol: str, n: int = 120, seed: int = 
             rec: dict[str, Any] = {"k": k, "day": str(s.session_day[k]), "style": style, "shown": shown,
                                    "found": found, "errors": [round(e, 6) for e in errors],
                                    "read_seconds": round(time.monotonic() - r0, 3), "status": "read"}
-            interval = None if reading.refused else _read_interval(reading)
+            interval = None if reading.refused else reading.interval_minutes()
             vol = None if reading.refused else read_volatility(reading.bars, interval)
             if reading.refused:
                 rec.update(status="refused", reason=reading.reason)

@@ -58,6 +58,19 @@ class ChartReading:
     def refused(self) -> bool:
         return self.kind != CANDLESTICK
 
+    def interval_minutes(self) -> int | None:
+        """Minutes per bar from the read interval ("5m", "1h", …), None when not read."""
+        from core.errors import InputError
+        from core.market.intervals import parse_interval
+
+        value = (self.interval or {}).get("value")
+        if not value:
+            return None
+        try:
+            return parse_interval(str(value)).minutes or None
+        except InputError:
+            return None
+
     def to_dict(self) -> dict[str, object]:
         return {
             "kind": self.kind,

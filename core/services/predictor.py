@@ -19,7 +19,6 @@ from core.chartread import ChartReading, read_chart
 from core.errors import DataError, InputError
 from core.jobs import JobContext, JobInfo, JobManager
 from core.market.bars import Bars
-from core.market.intervals import parse_interval
 from core.prediction import PredictionMade, PredictorClient
 from core.runtime import KernelRuntime
 from core.services.market import MarketService
@@ -142,7 +141,7 @@ class PredictorService:
                 price, src = float(bars.close[-1]), req.bars_source or "bars file"
             return _Inputs(symbol, price, src, bars if len(bars) else None, None, None, "feed",
                            f"bars: {len(bars)} from {req.bars_source or 'the bars file'}")
-        interval = _read_interval(reading) if read_ok else None
+        interval = reading.interval_minutes() if read_ok else None
         feed = await self._feed_bars(symbol, interval or 5)
         matched = read_ok and feed is not None and candles_match_feed(reading.bars, feed, _hhmm(feed))
         if read_ok and not matched:
@@ -238,17 +237,6 @@ class PredictorService:
 
     def close(self) -> None:
         self.client.close()
-
-
-def _read_interval(reading: ChartReading) -> int | None:
-    """Minutes per bar from the reading ("5m", "1h", …), None when not read."""
-    value = (reading.interval or {}).get("value")
-    if not value:
-        return None
-    try:
-        return parse_interval(str(value)).minutes or None
-    except InputError:
-        return None
 
 
 def _hhmm(bars: Bars) -> list[str]:
