@@ -34,6 +34,8 @@ class BoxesItem(pg.GraphicsObject):
         return list(self._boxes)
 
     def set_boxes(self, boxes: list[Box]) -> None:
+        if list(boxes) == self._boxes:
+            return   # a refresh with the same zones: no label items rebuilt, nothing repainted
         for t in self._labels:
             t.setParentItem(None)
             if t.scene() is not None:
@@ -98,6 +100,9 @@ class VolumeProfileItem(pg.GraphicsObject):
         self.setZValue(-9)
 
     def set_profile(self, edges: np.ndarray, volume: np.ndarray, val: float, vah: float, color: str) -> None:
+        if (float(val), float(vah), color) == (self._val, self._vah, self._color) \
+                and np.array_equal(edges, self._edges) and np.array_equal(volume, self._volume):
+            return   # the same profile again (a refresh after a bar that did not change it)
         self.prepareGeometryChange()
         self._edges, self._volume = np.asarray(edges, float), np.asarray(volume, float)
         self._val, self._vah, self._color = float(val), float(vah), color
