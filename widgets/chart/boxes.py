@@ -26,7 +26,9 @@ class BoxesItem(pg.GraphicsObject):
     def __init__(self, z: float = -8) -> None:
         super().__init__()
         self._boxes: list[Box] = []
-        self._labels: list[pg.TextItem] = []
+        self._label_room = 0.0   # a label's height in data units at the current view (bounds)
+        self._font = QtGui.QFont()
+        self._metrics = QtGui.QFontMetricsF(self._font)
         self.setZValue(z)
 
     @property
@@ -35,20 +37,9 @@ class BoxesItem(pg.GraphicsObject):
 
     def set_boxes(self, boxes: list[Box]) -> None:
         if list(boxes) == self._boxes:
-            return   # a refresh with the same zones: no label items rebuilt, nothing repainted
-        for t in self._labels:
-            t.setParentItem(None)
-            if t.scene() is not None:
-                t.scene().removeItem(t)
+            return   # a refresh with the same zones: nothing repainted
         self.prepareGeometryChange()
         self._boxes = list(boxes)
-        self._labels = []
-        for b in self._boxes:
-            if b.label:
-                t = pg.TextItem(b.label, color=b.color, anchor=(0, 1))
-                t.setParentItem(self)
-                t.setPos(b.x0, max(b.low, b.high))
-                self._labels.append(t)
         self.update()
 
     def _right(self) -> float:
@@ -65,12 +56,13 @@ class BoxesItem(pg.GraphicsObject):
         x0 = min(b.x0 for b in self._boxes)
         x1 = max(right if b.x1 is None else b.x1 for b in self._boxes)
         lo = min(min(b.low, b.high) for b in self._boxes)
-        hi = max(max(b.low, b.high) for b in self._boxes)
+        hi = max(max(b.low, b.high) for b in self._boxes) + self._label_room
         return QtCore.QRectF(x0, lo, max(0.0, x1 - x0), hi - lo)
 
     def paint(self, p: QtGui.QPainter, opt: QtWidgets.QStyleOptionGraphicsItem,
               widget: QtWidgets.QWidget | None = None) -> None:
         right = self._right()
+        labels = []
         for b in self._boxes:
             x1 = right if b.x1 is None else b.x1
             if x1 <= b.x0:
@@ -83,6 +75,22 @@ class BoxesItem(pg.GraphicsObject):
             p.setBrush(fill)
             lo, hi = min(b.low, b.high), max(b.low, b.high)
             p.drawRect(QtCore.QRectF(b.x0, lo, x1 - b.x0, hi - lo))
+            if b.label:
+                labels.append(b)
+        if labels:
+            # Labels in device pixels, bottom-left on the box's top-left corner: one pass, instead
+            # of a TextItem per box re-placing itself on every view change.
+            tr = p.transform()
+            p.save()
+            p.resetTransform()
+            p.setFont(self._font)
+            h = self._metrics.height()
+            for b in labels:
+                at = tr.map(QtCore.QPointF(b.x0, max(b.low, b.high)))
+                p.setPen(QtGui.QColor(b.color))
+                p.drawText(QtCore.QRectF(at.x() + 2, at.y() - h - 1, self._metrics.horizontalAdvance(b.label) + 1, h),
+                           QtCore.Qt.AlignmentFlag.AlignLeft, b.label)
+            p.restore()
 
 
 class VolumeProfileItem(pg.GraphicsObject):
