@@ -26,6 +26,7 @@ class BoxesItem(pg.GraphicsObject):
     def __init__(self, z: float = -8) -> None:
         super().__init__()
         self._boxes: list[Box] = []
+        self._styles: list[tuple[QtGui.QPen, QtGui.QBrush, float]] = []   # per box: edge, fill, label width
         self._label_room = 0.0   # a label's height in data units at the current view (bounds)
         self._font = QtGui.QFont()
         self._metrics = QtGui.QFontMetricsF(self._font)
@@ -40,6 +41,13 @@ class BoxesItem(pg.GraphicsObject):
             return   # a refresh with the same zones: nothing repainted
         self.prepareGeometryChange()
         self._boxes = list(boxes)
+        # Pens, brushes and label widths once per set, not on every paint.
+        self._styles = []
+        for b in self._boxes:
+            edge, fill = QtGui.QColor(b.color), QtGui.QColor(b.color)
+            edge.setAlpha(min(255, b.alpha * 3))
+            fill.setAlpha(b.alpha)
+            self._styles.append((pg.mkPen(edge), QtGui.QBrush(fill), self._metrics.horizontalAdvance(b.label)))
         self.update()
 
     def _right(self) -> float:
@@ -63,20 +71,16 @@ class BoxesItem(pg.GraphicsObject):
               widget: QtWidgets.QWidget | None = None) -> None:
         right = self._right()
         labels = []
-        for b in self._boxes:
+        for b, (pen, brush, width) in zip(self._boxes, self._styles, strict=True):
             x1 = right if b.x1 is None else b.x1
             if x1 <= b.x0:
                 continue
-            edge = QtGui.QColor(b.color)
-            edge.setAlpha(min(255, b.alpha * 3))
-            fill = QtGui.QColor(b.color)
-            fill.setAlpha(b.alpha)
-            p.setPen(pg.mkPen(edge))
-            p.setBrush(fill)
+            p.setPen(pen)
+            p.setBrush(brush)
             lo, hi = min(b.low, b.high), max(b.low, b.high)
             p.drawRect(QtCore.QRectF(b.x0, lo, x1 - b.x0, hi - lo))
             if b.label:
-                labels.append(b)
+                labels.append((b, width))
         if labels:
             # Labels in device pixels, bottom-left on the box's top-left corner: one pass, instead
             # of a TextItem per box re-placing itself on every view change.
@@ -85,10 +89,10 @@ class BoxesItem(pg.GraphicsObject):
             p.resetTransform()
             p.setFont(self._font)
             h = self._metrics.height()
-            for b in labels:
+            for b, width in labels:
                 at = tr.map(QtCore.QPointF(b.x0, max(b.low, b.high)))
                 p.setPen(QtGui.QColor(b.color))
-                p.drawText(QtCore.QRectF(at.x() + 2, at.y() - h - 1, self._metrics.horizontalAdvance(b.label) + 1, h),
+                p.drawText(QtCore.QRectF(at.x() + 2, at.y() - h - 1, width + 1, h),
                            QtCore.Qt.AlignmentFlag.AlignLeft, b.label)
             p.restore()
 

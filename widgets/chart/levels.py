@@ -53,6 +53,7 @@ class LevelsItem(pg.GraphicsObject):
         self._levels: tuple[Level, ...] = ()
         self._pens: list[QtGui.QPen] = []
         self._text_colors: list[QtGui.QColor] = []
+        self._widths: list[float] = []   # label widths in px, measured once per set
         self._view = QtCore.QRectF()
         self._font = QtGui.QFont()
         self._metrics = QtGui.QFontMetricsF(self._font)
@@ -77,6 +78,7 @@ class LevelsItem(pg.GraphicsObject):
             pens.append(pen)
             colors.append(check_color(lv.text_color or lv.color, f"levels[{k}].text_color"))
         self._levels, self._pens, self._text_colors = new, pens, colors
+        self._widths = [self._metrics.horizontalAdvance(lv.text) for lv in new]
         self.update()
         return True
 
@@ -107,15 +109,13 @@ class LevelsItem(pg.GraphicsObject):
         p.save()
         p.resetTransform()
         p.setFont(self._font)
-        fm = self._metrics
-        h = fm.height()
-        for lv, pen, color in zip(self._levels, self._pens, self._text_colors, strict=True):
+        h = self._metrics.height()
+        for lv, pen, color, w in zip(self._levels, self._pens, self._text_colors, self._widths, strict=True):
             y = tr.map(QtCore.QPointF(self._view.left(), lv.price)).y()
             if not box.top() - 0.5 <= y <= box.bottom() + 0.5:
                 continue
             p.setPen(pen)
             p.drawLine(QtCore.QLineF(box.left(), y, box.right(), y))
-            w = fm.horizontalAdvance(lv.text)
             x = box.left() + lv.position * box.width()
             x = x - w if lv.position > 0.5 else x          # right half: the label ends at its mark
             x = min(max(x, box.left() + LABEL_PAD), box.right() - w - LABEL_PAD)
