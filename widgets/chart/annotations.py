@@ -17,7 +17,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from core.errors import InputError
 from widgets.chart.boxes import Box
 from widgets.chart.drawings import AlertView, DrawingLayer, DrawingView, MarkerView
-from widgets.chart.overlays import price_line
+from widgets.chart.levels import Level
 from widgets.chart.plan_lines import PlanLines, PlanView
 
 OVERLAY_GROUPS = ("zones", "fvg", "liquidity", "volume_profile", "levels", "avwap")
@@ -89,10 +89,11 @@ class ChartAnnotations:
 
     def set_liquidity(self, pools: list[tuple[str, float, bool]]) -> None:
         """Liquidity pools as (label e.g. 'EQH ×3', level, swept): dotted lines, swept ones dimmed."""
-        self._replace_group("liquidity", [
-            price_line(float(level), f"{label} {float(level):.2f}" + (" swept" if swept else ""),
-                       self._theme.axis if swept else self._theme.last_price, "dot", z=7, position=0.3)
+        self._pool_layer.set_levels([
+            Level(float(level), f"{label} {float(level):.2f}" + (" swept" if swept else ""),
+                  self._theme.axis if swept else self._theme.last_price, "dot", position=0.3)
             for label, level, swept in pools])
+        self._pool_layer.setVisible(self._overlay_on["liquidity"])
         self._overlay_data["liquidity"] = [{"label": p[0], "price": float(p[1]), "swept": bool(p[2])}
                                            for p in pools]
 
@@ -100,7 +101,7 @@ class ChartAnnotations:
         """(edges, volume per bin, poc, vah, val) of the visible session(s), or None to remove."""
         if profile is None:
             self._profile.clear()
-            self._replace_group("volume_profile", [])
+            self._vp_layer.set_levels([])
             self._overlay_data["volume_profile"] = []
             return
         edges, volume, poc, vah, val = profile
@@ -108,30 +109,23 @@ class ChartAnnotations:
             raise InputError("profile", "edges must have one more entry than volume")
         self._profile.set_profile(edges, volume, val, vah, self._theme.level)
         self._profile.setVisible(self._overlay_on["volume_profile"])
-        self._replace_group("volume_profile", [
-            price_line(float(poc), f"POC {float(poc):.2f}", self._theme.last_price, "solid", z=7, position=0.75),
-            price_line(float(vah), f"VAH {float(vah):.2f}", self._theme.level, "dot", z=7, position=0.75),
-            price_line(float(val), f"VAL {float(val):.2f}", self._theme.level, "dot", z=7, position=0.75)])
+        self._vp_layer.set_levels([
+            Level(float(poc), f"POC {float(poc):.2f}", self._theme.last_price, "solid", position=0.75),
+            Level(float(vah), f"VAH {float(vah):.2f}", self._theme.level, "dot", position=0.75),
+            Level(float(val), f"VAL {float(val):.2f}", self._theme.level, "dot", position=0.75)])
+        self._vp_layer.setVisible(self._overlay_on["volume_profile"])
         self._overlay_data["volume_profile"] = [{"poc": float(poc), "vah": float(vah), "val": float(val)}]
-
-    def _replace_group(self, group: str, items: list[pg.GraphicsObject]) -> None:
-        for item in self._group_items[group]:
-            self._price.removeItem(item)
-        self._group_items[group] = items
-        for item in items:
-            item.setVisible(self._overlay_on[group])
-            self._price.addItem(item, ignoreBounds=True)
 
     def set_overlay_visible(self, group: str, on: bool) -> None:
         """Show or hide one overlay group (OVERLAY_GROUPS); the data stays, so on again is instant."""
         if group not in OVERLAY_GROUPS:
             raise InputError("group", f"must be one of {', '.join(OVERLAY_GROUPS)}, got {group!r}")
         self._overlay_on[group] = bool(on)
-        items: list[pg.GraphicsObject] = list(self._group_items.get(group, []))
-        items += {"zones": [self._sd_boxes], "fvg": [self._fvg_boxes], "volume_profile": [self._profile],
-                  "levels": list(self._level_items),
-                  "avwap": [it for n, (_v, it) in self._lines.items() if n.startswith(AVWAP_PREFIX)],
-                  }.get(group, [])
+        items: list[pg.GraphicsObject] = {
+            "zones": [self._sd_boxes], "fvg": [self._fvg_boxes], "liquidity": [self._pool_layer],
+            "volume_profile": [self._profile, self._vp_layer], "levels": [self._level_layer],
+            "avwap": [it for n, (_v, it) in self._lines.items() if n.startswith(AVWAP_PREFIX)],
+        }[group]
         for item in items:
             item.setVisible(bool(on))
         self._refresh_legend()

@@ -26,7 +26,10 @@ class BoxesItem(pg.GraphicsObject):
     def __init__(self, z: float = -8) -> None:
         super().__init__()
         self._boxes: list[Box] = []
-        self._labels: list[pg.TextItem] = []
+        self._styles: list[tuple[QtGui.QPen, QtGui.QBrush, float]] = []   # per box: edge, fill, label width
+        self._label_room = 0.0   # a label's height in data units at the current view (bounds)
+        self._font = QtGui.QFont()
+        self._metrics = QtGui.QFontMetricsF(self._font)
         self.setZValue(z)
 
     @property
@@ -34,19 +37,17 @@ class BoxesItem(pg.GraphicsObject):
         return list(self._boxes)
 
     def set_boxes(self, boxes: list[Box]) -> None:
-        for t in self._labels:
-            t.setParentItem(None)
-            if t.scene() is not None:
-                t.scene().removeItem(t)
+        if list(boxes) == self._boxes:
+            return   # a refresh with the same zones: nothing repainted
         self.prepareGeometryChange()
         self._boxes = list(boxes)
-        self._labels = []
+        # Pens, brushes and label widths once per set, not on every paint.
+        self._styles = []
         for b in self._boxes:
-            if b.label:
-                t = pg.TextItem(b.label, color=b.color, anchor=(0, 1))
-                t.setParentItem(self)
-                t.setPos(b.x0, max(b.low, b.high))
-                self._labels.append(t)
+            edge, fill = QtGui.QColor(b.color), QtGui.QColor(b.color)
+            edge.setAlpha(min(255, b.alpha * 3))
+            fill.setAlpha(b.alpha)
+            self._styles.append((pg.mkPen(edge), QtGui.QBrush(fill), self._metrics.horizontalAdvance(b.label)))
         self.update()
 
     def _right(self) -> float:
@@ -63,24 +64,37 @@ class BoxesItem(pg.GraphicsObject):
         x0 = min(b.x0 for b in self._boxes)
         x1 = max(right if b.x1 is None else b.x1 for b in self._boxes)
         lo = min(min(b.low, b.high) for b in self._boxes)
-        hi = max(max(b.low, b.high) for b in self._boxes)
+        hi = max(max(b.low, b.high) for b in self._boxes) + self._label_room
         return QtCore.QRectF(x0, lo, max(0.0, x1 - x0), hi - lo)
 
     def paint(self, p: QtGui.QPainter, opt: QtWidgets.QStyleOptionGraphicsItem,
               widget: QtWidgets.QWidget | None = None) -> None:
         right = self._right()
-        for b in self._boxes:
+        labels = []
+        for b, (pen, brush, width) in zip(self._boxes, self._styles, strict=True):
             x1 = right if b.x1 is None else b.x1
             if x1 <= b.x0:
                 continue
-            edge = QtGui.QColor(b.color)
-            edge.setAlpha(min(255, b.alpha * 3))
-            fill = QtGui.QColor(b.color)
-            fill.setAlpha(b.alpha)
-            p.setPen(pg.mkPen(edge))
-            p.setBrush(fill)
+            p.setPen(pen)
+            p.setBrush(brush)
             lo, hi = min(b.low, b.high), max(b.low, b.high)
             p.drawRect(QtCore.QRectF(b.x0, lo, x1 - b.x0, hi - lo))
+            if b.label:
+                labels.append((b, width))
+        if labels:
+            # Labels in device pixels, bottom-left on the box's top-left corner: one pass, instead
+            # of a TextItem per box re-placing itself on every view change.
+            tr = p.transform()
+            p.save()
+            p.resetTransform()
+            p.setFont(self._font)
+            h = self._metrics.height()
+            for b, width in labels:
+                at = tr.map(QtCore.QPointF(b.x0, max(b.low, b.high)))
+                p.setPen(QtGui.QColor(b.color))
+                p.drawText(QtCore.QRectF(at.x() + 2, at.y() - h - 1, width + 1, h),
+                           QtCore.Qt.AlignmentFlag.AlignLeft, b.label)
+            p.restore()
 
 
 class VolumeProfileItem(pg.GraphicsObject):
@@ -98,6 +112,9 @@ class VolumeProfileItem(pg.GraphicsObject):
         self.setZValue(-9)
 
     def set_profile(self, edges: np.ndarray, volume: np.ndarray, val: float, vah: float, color: str) -> None:
+        if (float(val), float(vah), color) == (self._val, self._vah, self._color) \
+                and np.array_equal(edges, self._edges) and np.array_equal(volume, self._volume):
+            return   # the same profile again (a refresh after a bar that did not change it)
         self.prepareGeometryChange()
         self._edges, self._volume = np.asarray(edges, float), np.asarray(volume, float)
         self._val, self._vah, self._color = float(val), float(vah), color

@@ -24,6 +24,7 @@ from widgets.chart.boxes import BoxesItem, VolumeProfileItem
 from widgets.chart.crosshair import ChartCrosshair
 from widgets.chart.drawings import DrawingLayer, TimeMap
 from widgets.chart.items import CandleItem, VolumeItem, visible_slice
+from widgets.chart.levels import Level, LevelLine, LevelsItem
 from widgets.chart.overlays import Zone, ZonesItem, check_color, make_pen, price_line
 from widgets.chart.plan_lines import PlanLines
 from widgets.chart.price_axis import PriceAxis
@@ -85,8 +86,9 @@ class ChartWidget(ChartAnnotations, ChartCrosshair, QtWidgets.QWidget):
         self._dirty_from: int | None = None
         self._flushed_n = 0
         self._lines: dict[str, tuple[np.ndarray, pg.PlotDataItem]] = {}
+        self._line_keys: dict[str, tuple[object, ...]] = {}   # style + breaks each line was drawn with
         self._plan_items: list[pg.GraphicsObject] = []
-        self._level_items: list[pg.InfiniteLine] = []
+        self._level_layer = LevelsItem(z=8)
         # Last arguments, so a theme change can redraw plan and levels in the new colours.
         self._plan_args: tuple[float | None, float | None, list[float], str] | None = None
         self._levels_args: list[tuple[str, float]] = []
@@ -183,7 +185,10 @@ class ChartWidget(ChartAnnotations, ChartCrosshair, QtWidgets.QWidget):
         self._profile = VolumeProfileItem()
         for item in (self._sd_boxes, self._fvg_boxes, self._profile):
             self._price.addItem(item, ignoreBounds=True)
-        self._group_items: dict[str, list[pg.GraphicsObject]] = {"liquidity": [], "volume_profile": []}
+        self._pool_layer = LevelsItem(z=7)
+        self._vp_layer = LevelsItem(z=7)
+        for item in (self._level_layer, self._pool_layer, self._vp_layer):
+            self._price.addItem(item, ignoreBounds=True)
         self._overlay_on = dict.fromkeys(OVERLAY_GROUPS, True)
         self._overlay_data: dict[str, list[dict[str, object]]] = {g: [] for g in OVERLAY_GROUPS}
         self._linked_x: float | None = None
@@ -420,6 +425,11 @@ class ChartWidget(ChartAnnotations, ChartCrosshair, QtWidgets.QWidget):
         if arr.ndim != 1:
             raise InputError("values", f"expected a 1-D array, got shape {arr.shape}")
         pen = make_pen(color, width, style)
+        key = (color, float(width), style, None if breaks is None else tuple(np.asarray(breaks).tolist()))
+        prev = self._lines.get(name)
+        if prev is not None and self._line_keys.get(name) == key and np.array_equal(prev[0], arr, equal_nan=True):
+            return   # the same line again (a refresh that did not change it): no setData, no repaint
+        self._line_keys[name] = key
         x = np.arange(len(arr), dtype=np.float64)
         y = arr
         if breaks is not None and len(breaks):
@@ -532,22 +542,21 @@ class ChartWidget(ChartAnnotations, ChartCrosshair, QtWidgets.QWidget):
         return list(self._plan_items)
 
     def set_levels(self, levels: list[tuple[str, float]]) -> None:
-        """Key levels (PDH, PDL, ORH ...) as labelled dashed lines; replaces the previous set."""
-        for item in self._level_items:
-            self._price.removeItem(item)
-        self._level_items = []
-        self._levels_args = list(levels)
+        """Key levels (PDH, PDL, ORH ...) as labelled dashed lines; replaces the previous set (the
+        same set again repaints nothing)."""
+        specs = []
         for k, entry in enumerate(levels):
             if len(entry) != 2:
                 raise InputError(f"levels[{k}]", "expected (label, price)")
             label, price = entry
-            line = price_line(float(price), f"{label} {float(price):.2f}", self._theme.level, "dash")
-            line.setVisible(self._overlay_on["levels"])
-            self._price.addItem(line, ignoreBounds=True)
-            self._level_items.append(line)
+            specs.append(Level(float(price), f"{label} {float(price):.2f}", self._theme.level, "dash"))
+        self._levels_args = list(levels)
+        self._level_layer.set_levels(specs)
+        self._level_layer.setVisible(self._overlay_on["levels"])
 
-    def level_items(self) -> list[pg.InfiniteLine]:
-        return list(self._level_items)
+    def level_items(self) -> list[LevelLine]:
+        """One handle per key level (value(), isVisible()), all drawn by one LevelsItem."""
+        return self._level_layer.lines()
 
     def set_zones(self, zones: list[tuple[float, float, str, str] | tuple[float, float, str, str, int]]
                   ) -> None:
