@@ -93,7 +93,9 @@ def find_layout(rgb: np.ndarray) -> Layout:
                 continue
             keep = col_text[a:b] > 0
             row_profile = text[rows, a:b][:, keep].any(axis=1)
-            n_labels = len(_bands(row_profile.astype(float), 1, 2))
+            # a label is a few rows tall: one- or two-row bands are grid or frame lines crossing
+            # the strip (a light theme's grid is as far from the background as text)
+            n_labels = sum(1 for r0, r1 in _bands(row_profile.astype(float), 1, 2) if r1 - r0 >= 4)
             # prefer strips hugging the edge (axes sit at the chart's edge)
             edge_gap = (w - b) if side == "right" else a
             score = n_labels - edge_gap / max(40.0, 0.05 * w)

@@ -122,7 +122,8 @@ def read_chart(image: bytes | Path | str | Image.Image) -> ChartReading:
         log.error("chart reader OCR unavailable: %s", exc)
         return _refuse(f"OCR unavailable: {exc}", warnings)
     # only labels beside the candles can be the price scale (not a volume pane's axis below them)
-    top, bottom = min(c.high for c in candles), max(c.low for c in candles)
+    # (most candles: a few stray objects, e.g. in a volume pane, must not widen the band)
+    top, bottom = float(np.percentile([c.high for c in candles], 5)), float(np.percentile([c.low for c in candles], 95))
     margin = 0.15 * (layout.pane_y1 - layout.pane_y0)
     beside = [w for w in axis_words if top - margin <= w.yc <= bottom + margin]
     fit = fit_axis(snap_to_grid(beside, layout.grid_rows))
