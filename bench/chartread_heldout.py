@@ -45,6 +45,29 @@ def score(reading, truth, xs: np.ndarray) -> tuple[int, int, int, list[float]]: 
     return len(vis), found, len(bx) - len(used), errs
 
 
+# (name, style, window index with seed 14): renders that failed before the fixes of issue 14 —
+# binancedark refused (axis strip taken from the frame and grid lines), ibd refused or fitted to the
+# volume pane's axis with volume-bar edges read as candles, the app's interval read as 1m from a wick
+FIXTURES = (("mpf_binancedark_spy5m_60", "mplfinance binancedark", 1), ("mpf_ibd_spy5m_60", "mplfinance ibd", 3),
+            ("app_dark_spy5m_60", "app chart dark", 2))
+
+
+def write_fixtures(folder: Path, starts: np.ndarray) -> None:
+    import io
+    import json
+
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, style, k in FIXTURES:
+        truth = load_truth(DATA, "SPY", "5m", int(starts[k]), 60)
+        png, xs = render(style, truth)
+        Image.open(io.BytesIO(png)).convert("RGB").save(folder / f"{name}.png", optimize=True)
+        doc = truth.to_json() | {"x": [None if not np.isfinite(x) else round(float(x), 2) for x in xs]}
+        (folder / f"{name}.json").write_text(json.dumps(doc, indent=0))
+        print(f"fixture {name}: {(folder / f'{name}.png').stat().st_size / 1024:.0f} KB")
+
+
 def main(argv: list[str] | None = None) -> int:
     from core.chartread import read_chart
     from core.market.importer import read_bars_file
@@ -54,10 +77,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=14)
     p.add_argument("--styles", default=",".join(STYLES))
     p.add_argument("--save", type=Path, help="write each render's PNG here")
+    p.add_argument("--fixtures", type=Path, help="write the test fixtures of the fixed failures here, run nothing")
     a = p.parse_args(argv)
     total = len(read_bars_file(DATA, "SPY").bars)
     rng = np.random.default_rng(a.seed)
-    starts = rng.integers(0, total - 60, size=a.n)
+    starts = rng.integers(0, total - 60, size=max(a.n, 4))
+    if a.fixtures:
+        write_fixtures(a.fixtures, starts)
+        return 0
     for style in a.styles.split(","):
         refused, shown, found, extra, errs, ivs, worst = Counter(), 0, 0, 0, [], Counter(), 0.0
         for k, s0 in enumerate(starts):

@@ -69,6 +69,38 @@ def test_fixture_candles_and_ohlc(name: str, min_found: float) -> None:
             assert (b.close - b.open) * (t["close"] - t["open"]) > 0
 
 
+# -- held-out styles that failed before issue 14's fixes (bench/chartread_heldout.py --fixtures) ---
+@pytest.mark.parametrize("name", ["mpf_binancedark_spy5m_60", "mpf_ibd_spy5m_60"])
+def test_matplotlib_frame_grid_and_volume_pane(name: str) -> None:
+    """mplfinance's dark and ibd themes: frame and grid lines cross the candidate axis strips (the
+    axis was taken from them, then refused), the volume pane has its own axis (the fit landed on it)
+    and touching volume bars of two colours leave 1-px edges (read as extra candles)."""
+    truth = _truth(name)
+    found, med, p95, pairs = _score(FIXTURES / f"{name}.png", truth)
+    assert found >= 0.98
+    assert med <= 0.05 and p95 <= 0.2
+    reading = read_chart(FIXTURES / f"{name}.png")
+    shown = sum(x is not None for x in truth["x"])
+    assert len(reading.bars) == shown                       # no extra objects read as candles
+    closes = [t["close"] for t in truth["bars"]]
+    assert min(closes) * 0.995 <= reading.last_price <= max(closes) * 1.005   # the price pane's axis
+
+
+def test_app_interval_not_taken_from_a_wick_in_the_legend_strip() -> None:
+    r = read_chart(FIXTURES / "app_dark_spy5m_60.png")
+    assert r.kind == CANDLESTICK
+    assert r.interval is not None and r.interval["value"] == "5m"
+
+
+def test_legend_interval_must_follow_the_symbol() -> None:
+    from core.chartread.legend import parse_legend
+
+    near = parse_legend([Word("SPY", 10, 5, 40, 17, 90.0, 1), Word("5", 48, 5, 55, 17, 90.0, 1)])
+    assert near.symbol == "SPY" and near.interval == "5m"
+    far = parse_legend([Word("SPY", 10, 5, 40, 17, 90.0, 1), Word("1", 200, 5, 203, 17, 60.0, 1)])
+    assert far.symbol == "SPY" and far.interval is None
+
+
 def test_reading_fields_and_json_shape() -> None:
     r = read_chart(FIXTURES / "lwc_light_es5m_150.png")
     d = r.to_dict()

@@ -265,6 +265,11 @@ def _last_price(tag_words: list[list[Word]], tags: list[Tag], last: ReadBar,
 def _interval(legend: Legend, taxis: TimeAxis) -> dict[str, object] | None:
     if legend.interval and taxis.interval == legend.interval:
         return {"value": legend.interval, "confidence": 0.95, "source": "legend and time axis"}
+    if legend.interval and taxis.interval and taxis.confidence >= 0.5:
+        # two time labels or more agree with the bar spacing: that beats one legend token (OCR
+        # can take a stray mark in the legend strip for an interval)
+        return {"value": taxis.interval, "confidence": round(taxis.confidence * 0.8, 2),
+                "source": f"time axis and bar spacing (legend read {legend.interval!r}, disagrees)"}
     if legend.interval:
         return {"value": legend.interval, "confidence": legend.interval_confidence, "source": "legend"}
     if taxis.interval:
