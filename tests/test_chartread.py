@@ -76,7 +76,7 @@ def test_matplotlib_frame_grid_and_volume_pane(name: str) -> None:
     axis was taken from them, then refused), the volume pane has its own axis (the fit landed on it)
     and touching volume bars of two colours leave 1-px edges (read as extra candles)."""
     truth = _truth(name)
-    found, med, p95, pairs = _score(FIXTURES / f"{name}.png", truth)
+    found, med, p95, _pairs = _score(FIXTURES / f"{name}.png", truth)
     assert found >= 0.98
     assert med <= 0.05 and p95 <= 0.2
     reading = read_chart(FIXTURES / f"{name}.png")
