@@ -86,6 +86,19 @@ def test_matplotlib_frame_grid_and_volume_pane(name: str) -> None:
     assert min(closes) * 0.995 <= reading.last_price <= max(closes) * 1.005   # the price pane's axis
 
 
+@pytest.mark.parametrize("name", ["mpf_binancedark_spy5m_60", "mpf_ibd_spy5m_60"])
+def test_slanted_time_labels_give_interval_and_bar_times(name: str) -> None:
+    """matplotlib turns its time labels 45° ("Jun 30, 15:35"): read level after turning them back."""
+    import pandas as pd
+
+    truth = _truth(name)
+    r = read_chart(FIXTURES / f"{name}.png")
+    assert r.interval is not None and r.interval["value"] == "5m"
+    shown = pd.to_datetime([b["time"] for b in truth["bars"]], unit="s", utc=True).tz_convert("America/New_York")
+    right = sum(b.time == t.strftime("%H:%M") for b, t in zip(r.bars, shown, strict=False))
+    assert right >= 0.85 * len(truth["bars"])
+
+
 def test_app_interval_not_taken_from_a_wick_in_the_legend_strip() -> None:
     r = read_chart(FIXTURES / "app_dark_spy5m_60.png")
     assert r.kind == CANDLESTICK

@@ -217,3 +217,16 @@ def label_pixels(rgb: np.ndarray, bg: np.ndarray, colours: list[Colour]) -> np.n
     flat = out.reshape(-1)
     flat[cand[ok]] = best[ok].astype(np.int8)
     return out
+
+
+def low_text_band(rgb: np.ndarray, bg: np.ndarray, x0: int, x1: int, max_height: int = 110) -> tuple[int, int] | None:
+    """The lowest band of grey text rows in the bottom quarter, up to `max_height` tall (slanted
+    time labels are taller than a straight label row); frame lines left out."""
+    h = rgb.shape[0]
+    y0 = int(0.75 * h)
+    sub = rgb[y0:, x0:x1]
+    text = (distance(sub, bg) > 3 * 45) & (chroma(sub) < CHROMA_MIN)
+    rows = text.sum(axis=1).astype(float)
+    rows[rows > 0.6 * max(1, x1 - x0)] = 0
+    bands = [(a + y0, b + y0) for a, b in _bands(rows, 2, 3) if b - a <= max_height]
+    return bands[-1] if bands else None
