@@ -16,7 +16,10 @@ from bench.chartread_render import load_truth, render_app_chart, render_mplfinan
 
 DATA = Path("/work/shared/data/intraday/SPY_5min_2018-2020_ib.csv")
 STYLES = {"mplfinance binancedark": ("mpf", "binancedark"), "mplfinance ibd": ("mpf", "ibd"),
-          "app chart dark": ("app", "dark")}
+          "app chart dark": ("app", "dark"),
+          # tuned styles, run to check for regressions (--styles)
+          "mplfinance yahoo": ("mpf", "yahoo"), "mplfinance charles": ("mpf", "charles")}
+DEFAULT = ("mplfinance binancedark", "mplfinance ibd", "app chart dark")
 
 
 def render(style: str, truth):  # type: ignore[no-untyped-def]
@@ -75,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="chartread-heldout")
     p.add_argument("--n", type=int, default=30)
     p.add_argument("--seed", type=int, default=14)
-    p.add_argument("--styles", default=",".join(STYLES))
+    p.add_argument("--styles", default=",".join(DEFAULT))
     p.add_argument("--save", type=Path, help="write each render's PNG here")
     p.add_argument("--fixtures", type=Path, help="write the test fixtures of the fixed failures here, run nothing")
     a = p.parse_args(argv)

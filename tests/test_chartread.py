@@ -268,3 +268,15 @@ def test_fresh_lightweight_charts_render() -> None:
     doc = truth.to_json() | {"x": [float(x) for x in xs]}
     found, med, p95, _ = _score(png, doc)
     assert found >= 0.98 and med <= 0.05 and p95 <= 0.2
+
+
+def test_interval_survives_one_misread_time_label() -> None:
+    """11:35 read as 12:35: the pair it spoils does not outweigh a clean one (the median of the two
+    per-pair estimates, 7.8 minutes, gave 10m)."""
+    from core.chartread.timeaxis import read_time_axis
+
+    labels = [("15:35", 103), ("Jul", 225.5), ("09:55", 226), ("10:45", 349), ("12:35", 472)]
+    words = [Word(t, x - 1, 0, x + 1, 1, 90.0, 0) for t, x in labels]
+    axis = read_time_axis(words, 103 + 12.3 * np.arange(60), 12.3)
+    assert axis.interval == "5m"
+    assert axis.bar_times[11] == "10:00"

@@ -54,11 +54,17 @@ def read_time_axis(words: list[Word], bar_x: np.ndarray, spacing: float) -> Time
             estimates.append((m2 - m1) * 60 / bars_between)
     interval, conf = None, 0.0
     if estimates:
-        est = float(np.median(estimates))
-        name, secs = min(STANDARD.items(), key=lambda kv: abs(np.log(kv[1] / est)))
-        rel = abs(est - secs) / secs
+        # each pair snapped on its own, the interval most pairs agree on wins (then the closest):
+        # one misread label (11:35 read as 12:35) spoils the pairs it is in, not the median of all
+        snapped: dict[str, list[float]] = {}
+        for est in estimates:
+            name, secs = min(STANDARD.items(), key=lambda kv: abs(np.log(kv[1] / est)))
+            snapped.setdefault(name, []).append(abs(est - secs) / secs)
+        name, rels = min(snapped.items(), key=lambda kv: (-len(kv[1]), float(np.median(kv[1]))))
+        rel = float(np.median(rels))
         if rel < 0.2:
-            interval, conf = name, round(max(0.3, 0.9 - rel * 2) * min(1.0, len(estimates) / 2), 2)
+            agree = len(rels) / len(estimates)
+            interval, conf = name, round(max(0.3, 0.9 - rel * 2) * min(1.0, len(rels) / 2) * agree, 2)
     elif days and not clock:
         # only day labels: at most ~1 bar per calendar day between two day-of-month labels → daily
         nums = [(x, int(t)) for x, t in labels if t.strip().isdigit() and 1 <= int(t) <= 31]
@@ -107,7 +113,8 @@ def slanted_labels(words: list[Word], width: int, height: int, angle_deg: float)
         du, dv = mid_u - rw / 2, mid_v - rh / 2
         # PIL turns counter-clockwise on screen (y down): undo it
         x = width / 2 + du * c - dv * s
-        date = " ".join(w.text for w in ws if _minutes(w.text) is None)
+        # compared loosely: OCR reads one "Jul" as "jul" or drops a comma
+        date = " ".join(w.text.lower().strip(",.") for w in ws if _minutes(w.text) is None)
         for w in ws:
             clock = _minutes(w.text) is not None
             if not clock and (date == prev_date or prev_date is None):
