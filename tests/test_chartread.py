@@ -69,6 +69,51 @@ def test_fixture_candles_and_ohlc(name: str, min_found: float) -> None:
             assert (b.close - b.open) * (t["close"] - t["open"]) > 0
 
 
+# -- held-out styles that failed before issue 14's fixes (bench/chartread_heldout.py --fixtures) ---
+@pytest.mark.parametrize("name", ["mpf_binancedark_spy5m_60", "mpf_ibd_spy5m_60"])
+def test_matplotlib_frame_grid_and_volume_pane(name: str) -> None:
+    """mplfinance's dark and ibd themes: frame and grid lines cross the candidate axis strips (the
+    axis was taken from them, then refused), the volume pane has its own axis (the fit landed on it)
+    and touching volume bars of two colours leave 1-px edges (read as extra candles)."""
+    truth = _truth(name)
+    found, med, p95, _pairs = _score(FIXTURES / f"{name}.png", truth)
+    assert found >= 0.98
+    assert med <= 0.05 and p95 <= 0.2
+    reading = read_chart(FIXTURES / f"{name}.png")
+    shown = sum(x is not None for x in truth["x"])
+    assert len(reading.bars) == shown                       # no extra objects read as candles
+    closes = [t["close"] for t in truth["bars"]]
+    assert min(closes) * 0.995 <= reading.last_price <= max(closes) * 1.005   # the price pane's axis
+
+
+@pytest.mark.parametrize("name", ["mpf_binancedark_spy5m_60", "mpf_ibd_spy5m_60"])
+def test_slanted_time_labels_give_interval_and_bar_times(name: str) -> None:
+    """matplotlib turns its time labels 45° ("Jun 30, 15:35"): read level after turning them back."""
+    import pandas as pd
+
+    truth = _truth(name)
+    r = read_chart(FIXTURES / f"{name}.png")
+    assert r.interval is not None and r.interval["value"] == "5m"
+    shown = pd.to_datetime([b["time"] for b in truth["bars"]], unit="s", utc=True).tz_convert("America/New_York")
+    right = sum(b.time == t.strftime("%H:%M") for b, t in zip(r.bars, shown, strict=False))
+    assert right >= 0.85 * len(truth["bars"])
+
+
+def test_app_interval_not_taken_from_a_wick_in_the_legend_strip() -> None:
+    r = read_chart(FIXTURES / "app_dark_spy5m_60.png")
+    assert r.kind == CANDLESTICK
+    assert r.interval is not None and r.interval["value"] == "5m"
+
+
+def test_legend_interval_must_follow_the_symbol() -> None:
+    from core.chartread.legend import parse_legend
+
+    near = parse_legend([Word("SPY", 10, 5, 40, 17, 90.0, 1), Word("5", 48, 5, 55, 17, 90.0, 1)])
+    assert near.symbol == "SPY" and near.interval == "5m"
+    far = parse_legend([Word("SPY", 10, 5, 40, 17, 90.0, 1), Word("1", 200, 5, 203, 17, 60.0, 1)])
+    assert far.symbol == "SPY" and far.interval is None
+
+
 def test_reading_fields_and_json_shape() -> None:
     r = read_chart(FIXTURES / "lwc_light_es5m_150.png")
     d = r.to_dict()
@@ -223,3 +268,15 @@ def test_fresh_lightweight_charts_render() -> None:
     doc = truth.to_json() | {"x": [float(x) for x in xs]}
     found, med, p95, _ = _score(png, doc)
     assert found >= 0.98 and med <= 0.05 and p95 <= 0.2
+
+
+def test_interval_survives_one_misread_time_label() -> None:
+    """11:35 read as 12:35: the pair it spoils does not outweigh a clean one (the median of the two
+    per-pair estimates, 7.8 minutes, gave 10m)."""
+    from core.chartread.timeaxis import read_time_axis
+
+    labels = [("15:35", 103), ("Jul", 225.5), ("09:55", 226), ("10:45", 349), ("12:35", 472)]
+    words = [Word(t, x - 1, 0, x + 1, 1, 90.0, 0) for t, x in labels]
+    axis = read_time_axis(words, 103 + 12.3 * np.arange(60), 12.3)
+    assert axis.interval == "5m"
+    assert axis.bar_times[11] == "10:00"

@@ -179,12 +179,20 @@ def scan_candles(labels: np.ndarray, n_colours: int, y_offset: int = 0, x_offset
     typical = widths <= 1.5 * body_w
     gaps = np.diff(centres[typical]) if typical.sum() > 2 else np.diff(centres)
     spacing = float(np.median(gaps)) if gaps.size else body_w + 1
+    regular = centres[typical & (widths >= 0.6 * body_w)]
     out: list[PixelCandle] = []
-    boxes = cut = 0
+    boxes = cut = narrow = 0
     for a, b in pieces:
         width = b - a
         if (a == 0 or b == labels.shape[1]) and width < 0.6 * body_w:
             cut += 1      # a sliver at the plot's edge: a candle cut off, or the start of an axis tag
+            continue
+        if body_w >= 4 and width < 0.4 * body_w and not _on_slot((a + b) / 2, regular, spacing):
+            # every body of a chart is drawn the same width: a 1-2 px column among 8 px candles
+            # that is not where a candle belongs (half a spacing off, between two candles) is the
+            # edge of something else — a volume bar beside one of another colour; a doji whose
+            # 1-px body was taken for a line keeps its wick, on its slot
+            narrow += 1
             continue
         sub = mask[:, a:b]
         tops = np.array([np.argmax(sub[:, i]) if sub[:, i].any() else -1 for i in range(width)])
@@ -209,6 +217,8 @@ def scan_candles(labels: np.ndarray, n_colours: int, y_offset: int = 0, x_offset
             out.append(c)
     if boxes:
         warnings.append(f"{boxes} filled box(es) in the plot ignored (price tags or markers)")
+    if narrow:
+        warnings.append(f"{narrow} sliver(s) much narrower than the candles ignored")
     if cut:
         warnings.append(f"{cut} cut-off sliver(s) at the plot edge ignored")
     if body_w <= 2:
@@ -218,6 +228,19 @@ def scan_candles(labels: np.ndarray, n_colours: int, y_offset: int = 0, x_offset
         out = [PixelCandle(c.x0 + x_offset, c.x1 + x_offset, c.high + y_offset, c.body_top + y_offset,
                            c.body_bottom + y_offset, c.low + y_offset, c.cls, c.hollow) for c in out]
     return CandleScan(out, candle_cols, volume_cols, spacing, body_w, warnings, boxes, labels)
+
+
+def _on_slot(x: float, centres: np.ndarray, spacing: float) -> bool:
+    """Whether x lies a whole number of bar spacings from its nearest regular candles, with a free
+    slot there (not squeezed between two neighbouring candles)."""
+    if centres.size == 0 or spacing <= 0:
+        return True
+    left, right = centres[centres < x], centres[centres > x]
+    for ref in ([left.max()] if left.size else []) + ([right.min()] if right.size else []):
+        steps = abs(x - ref) / spacing
+        if round(steps) < 1 or abs(steps - round(steps)) > 0.3:
+            return False
+    return True
 
 
 def _merge_edge_colours(labels: np.ndarray, cols: list[int],

@@ -39,9 +39,16 @@ def parse_legend(words: list[Word], decimal: str = ".") -> Legend:
         lines.setdefault(w.line, []).append(w)
     ordered = sorted(lines.values(), key=lambda ws: min(w.y0 for w in ws))
     text = "\n".join(" ".join(w.text for w in sorted(ws, key=lambda w: w.x0)) for ws in ordered)
-    tokens = [t for t in re.split(r"[\s·•,|/\-]+", text.replace("·", " ")) if t]
+    # each token keeps its word's box: an interval is printed right after the symbol, so a token far
+    # along the line (a candle wick in the legend strip read as "1") is not one
+    boxed = [(t, w) for ws in ordered for w in sorted(ws, key=lambda w: w.x0)
+             for t in re.split(r"[\s·•,|/\-]+", w.text.replace("·", " ")) if t]
+    tokens = [t for t, _ in boxed]
     symbol, sym_conf, exchange, interval, int_conf = None, 0.0, None, None, 0.0
     for i, tok in enumerate(tokens):
+        w = boxed[i][1]
+        prev = boxed[i - 1][1] if i else w
+        near = prev is w or (prev.line == w.line and w.x0 - prev.x1 <= 3 * max(w.y1 - w.y0, prev.y1 - prev.y0))
         clean = tok.strip(":()[]")
         up = clean.upper()
         if exchange is None and up in EXCHANGES:
@@ -53,7 +60,7 @@ def parse_legend(words: list[Word], decimal: str = ".") -> Legend:
             symbol = up
             sym_conf = 0.8 if i == 0 else 0.5
             continue
-        if symbol is not None and interval is None:
+        if symbol is not None and interval is None and near:
             key = clean if clean in _INTERVALS else clean.lower()
             if key in _INTERVALS:
                 interval = _INTERVALS[key]

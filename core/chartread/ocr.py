@@ -57,9 +57,13 @@ def text_image(rgb: np.ndarray, bg: np.ndarray, scale: int = 3) -> Image.Image:
 
 
 def read_words(rgb: np.ndarray, bg: np.ndarray, *, whitelist: str | None = None, psm: int = 6,
-               scale: int = 3) -> list[Word]:
-    """One tesseract run over `rgb` (a crop); words with boxes in crop pixel coordinates."""
-    return _run(text_image(rgb, bg, scale), whitelist, psm, scale)
+               scale: int = 3, turn_deg: float = 0.0) -> list[Word]:
+    """One tesseract run over `rgb` (a crop); words with boxes in crop pixel coordinates, or with
+    `turn_deg` in the coordinates of the crop turned that much (PIL's rotate, expand=True)."""
+    img = text_image(rgb, bg, scale)
+    if turn_deg:
+        img = img.rotate(turn_deg, expand=True, fillcolor=255, resample=Image.Resampling.BICUBIC)
+    return _run(img, whitelist, psm, scale)
 
 
 def read_stack(parts: list[tuple[np.ndarray, np.ndarray]], *, whitelist: str | None = None, psm: int = 6,

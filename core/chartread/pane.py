@@ -93,7 +93,9 @@ def find_layout(rgb: np.ndarray) -> Layout:
                 continue
             keep = col_text[a:b] > 0
             row_profile = text[rows, a:b][:, keep].any(axis=1)
-            n_labels = len(_bands(row_profile.astype(float), 1, 2))
+            # a label is a few rows tall: one- or two-row bands are grid or frame lines crossing
+            # the strip (a light theme's grid is as far from the background as text)
+            n_labels = sum(1 for r0, r1 in _bands(row_profile.astype(float), 1, 2) if r1 - r0 >= 4)
             # prefer strips hugging the edge (axes sit at the chart's edge)
             edge_gap = (w - b) if side == "right" else a
             score = n_labels - edge_gap / max(40.0, 0.05 * w)
@@ -215,3 +217,16 @@ def label_pixels(rgb: np.ndarray, bg: np.ndarray, colours: list[Colour]) -> np.n
     flat = out.reshape(-1)
     flat[cand[ok]] = best[ok].astype(np.int8)
     return out
+
+
+def low_text_band(rgb: np.ndarray, bg: np.ndarray, x0: int, x1: int, max_height: int = 110) -> tuple[int, int] | None:
+    """The lowest band of grey text rows in the bottom quarter, up to `max_height` tall (slanted
+    time labels are taller than a straight label row); frame lines left out."""
+    h = rgb.shape[0]
+    y0 = int(0.75 * h)
+    sub = rgb[y0:, x0:x1]
+    text = (distance(sub, bg) > 3 * 45) & (chroma(sub) < CHROMA_MIN)
+    rows = text.sum(axis=1).astype(float)
+    rows[rows > 0.6 * max(1, x1 - x0)] = 0
+    bands = [(a + y0, b + y0) for a, b in _bands(rows, 2, 3) if b - a <= max_height]
+    return bands[-1] if bands else None

@@ -15,10 +15,10 @@ from core.chartread.candles import PixelCandle, bridge_grid, extend_grey_wicks, 
 from core.chartread.direction import assign_direction
 from core.chartread.image import load_rgb
 from core.chartread.legend import Legend, parse_legend
-from core.chartread.ocr import DIGITS, OcrUnavailable, Word, read_stack
-from core.chartread.pane import FAR_FROM_BG, Layout, colour_clusters, distance, find_layout, label_pixels
+from core.chartread.ocr import DIGITS, OcrUnavailable, Word, read_stack, read_words
+from core.chartread.pane import FAR_FROM_BG, Layout, colour_clusters, distance, find_layout, label_pixels, low_text_band
 from core.chartread.tags import Box, Tag, find_plot_boxes, find_tags
-from core.chartread.timeaxis import TimeAxis, read_time_axis
+from core.chartread.timeaxis import TimeAxis, has_clock, read_time_axis, slanted_labels
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,8 @@ def read_chart(image: bytes | Path | str | Image.Image) -> ChartReading:
         log.error("chart reader OCR unavailable: %s", exc)
         return _refuse(f"OCR unavailable: {exc}", warnings)
     # only labels beside the candles can be the price scale (not a volume pane's axis below them)
-    top, bottom = min(c.high for c in candles), max(c.low for c in candles)
+    # (most candles: a few stray objects, e.g. in a volume pane, must not widen the band)
+    top, bottom = float(np.percentile([c.high for c in candles], 5)), float(np.percentile([c.low for c in candles], 95))
     margin = 0.15 * (layout.pane_y1 - layout.pane_y0)
     beside = [w for w in axis_words if top - margin <= w.yc <= bottom + margin]
     fit = fit_axis(snap_to_grid(beside, layout.grid_rows))
@@ -152,6 +153,8 @@ def read_chart(image: bytes | Path | str | Image.Image) -> ChartReading:
     legend = parse_legend(legend_words, fit.decimal)
     spacing = scan.spacing
     xs = np.array([c.x for c in candles])
+    if not has_clock(time_words):
+        time_words = _slanted_time_words(rgb, layout) or time_words
     taxis = read_time_axis(time_words, xs, spacing)
     bars = tuple(_bar(c, fit, direction, t) for c, t in zip(candles, taxis.bar_times, strict=True))
     bars, legend_note = _legend_ohlc(bars, legend)
@@ -210,6 +213,18 @@ def _ocr(rgb: np.ndarray, lay: Layout,
     time_words = [Word(w.text, w.x0 + lay.pane_x0, w.y0, w.x1 + lay.pane_x0, w.y1, w.conf, w.line)
                   for w in text_words[1]]
     return axis_words, digit_words[1:], tags, text_words[0], time_words
+
+
+def _slanted_time_words(rgb: np.ndarray, lay: Layout) -> list[Word]:
+    """No HH:MM read on a straight row: the time labels may be turned 45° (matplotlib, mplfinance).
+    One more tesseract run over the lowest text band turned level; words at their ticks' x."""
+    band = low_text_band(rgb, lay.bg, lay.pane_x0, lay.pane_x1)
+    if band is None:
+        return []
+    crop = rgb[max(0, band[0] - 2):min(lay.height, band[1] + 2), lay.pane_x0:lay.pane_x1]
+    words = read_words(crop, lay.bg, psm=11, scale=2, turn_deg=-45.0)
+    return [Word(w.text, w.x0 + lay.pane_x0, w.y0, w.x1 + lay.pane_x0, w.y1, w.conf, w.line)
+            for w in slanted_labels(words, crop.shape[1], crop.shape[0], -45.0)]
 
 
 def _box_crop(rgb: np.ndarray, b: Box, lay: Layout) -> np.ndarray:
@@ -277,6 +292,11 @@ def _last_price(tag_words: list[list[Word]], tags: list[Tag], last: ReadBar,
 def _interval(legend: Legend, taxis: TimeAxis) -> dict[str, object] | None:
     if legend.interval and taxis.interval == legend.interval:
         return {"value": legend.interval, "confidence": 0.95, "source": "legend and time axis"}
+    if legend.interval and taxis.interval and taxis.confidence >= 0.5:
+        # two time labels or more agree with the bar spacing: that beats one legend token (OCR
+        # can take a stray mark in the legend strip for an interval)
+        return {"value": taxis.interval, "confidence": round(taxis.confidence * 0.8, 2),
+                "source": f"time axis and bar spacing (legend read {legend.interval!r}, disagrees)"}
     if legend.interval:
         return {"value": legend.interval, "confidence": legend.interval_confidence, "source": "legend"}
     if taxis.interval:
