@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,18 +16,7 @@ from app.__main__ import main
 from app.cli import COMMANDS, FORWARDED
 from tests.conftest import REPO
 
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """Commands configure the root logger (file in the data dir); give the next test its own back."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for h in root.handlers:
-        if h not in handlers:
-            h.close()
-    root.handlers[:] = handlers
-    root.setLevel(level)
+pytestmark = pytest.mark.usefixtures("restore_root_logging")
 
 
 SUBCOMMANDS = [[c] for c in COMMANDS] + [["tokens", "add"], ["tokens", "list"], ["tokens", "revoke"],

@@ -3,18 +3,14 @@ reasons, scenario P/L at stop/TP1/TP2, P(touch) per level, and the index-proxy b
 
 from __future__ import annotations
 
-import logging
-
 from app.panels.formatting import contracts_markdown, proxy_banner
 from app.panels.host import PanelHost
 from core.errors import TradeCoachError
 from core.options.contract_idea import ContractIdea
-from core.options.scenarios import ContractQuote, ScenarioPlan, scenario_pnl
 from core.scanner.plan import Plan
 from core.workstation import Workstation
 from widgets.panels.text_panel import MarkdownPanel
 
-log = logging.getLogger(__name__)
 Scenarios = dict[str, tuple[tuple[str, ...], tuple[float, ...]]]
 
 
@@ -22,22 +18,8 @@ async def rank_for_plan(k: Workstation, plan: Plan) -> tuple[ContractIdea, Scena
     """Runs on the kernel loop: rank, then price each best contract at the stop, TP1 and TP2."""
     idea = await k.options.rank(plan.symbol, plan.direction, plan.style,
                                 plan_levels=(plan.entry, plan.stop, plan.targets))
-    entry, stop, targets = plan.entry, plan.stop, tuple(plan.targets)
-    if idea.levels is not None:  # index mode: the proxy's levels
-        entry, stop = float(idea.levels["entry"]), float(idea.levels["stop"])  # type: ignore[arg-type]
-        targets = tuple(idea.levels["targets"])  # type: ignore[arg-type]
-    spot = (await k.market.last_price(idea.chain_symbol)).price
-    sp = ScenarioPlan(plan.direction, entry, stop, targets[:2])
-    scenarios: Scenarios = {}
-    for c in idea.result.best:
-        try:
-            res = scenario_pnl(sp, ContractQuote(c.strike, c.right.upper().startswith("C"), max(c.dte, 0.25) / 365.0,
-                                                 c.iv, c.mid, spot))
-        except TradeCoachError as exc:
-            log.info("contracts: no scenario for %s (%s)", c.contract, exc)
-            continue
-        scenarios[c.contract] = (res.labels, res.pnl_full)
-    return idea, scenarios
+    priced = await k.options.scenarios(idea, plan.direction, plan.entry, plan.stop, tuple(plan.targets)[:2])
+    return idea, {c.contract: (res.labels, res.pnl_full) for c, res in priced}
 
 
 class ContractsController:

@@ -546,24 +546,10 @@ async def contracts_response(kernel: Any, symbol: str, direction: str | None, st
 
 async def _scenarios(kernel: Any, idea: Any, direction: str, levels: tuple[float, float, tuple[float, ...]],
                      risk_amount: float) -> list[dict[str, Any]]:
-    """P/L per contract at the stop and each target for the best contracts (plan levels translated to
-    the proxy in index mode)."""
-    from core.options.scenarios import ContractQuote, ScenarioPlan, scenario_pnl
-
-    entry, stop, tps = levels
-    if idea.levels:
-        entry = float(idea.levels.get("entry", entry))
-        stop = float(idea.levels.get("stop", stop))
-        tps = tuple(float(t) for t in idea.levels.get("targets", tps))
-    spot = (await kernel.market.last_price(idea.chain_symbol)).price
-    plan = ScenarioPlan(direction=direction, entry=entry, stop=stop, targets=tuple(tps))
+    """P/L per contract at the stop and each target (the options service's scenarios), with the
+    number of contracts the risk amount buys."""
     out = []
-    for c in idea.result.best:
-        if not (c.iv > 0 and c.mid > 0):
-            continue
-        quote = ContractQuote(strike=c.strike, is_call=c.right.lower().startswith("c"),
-                              years_to_expiry=max(c.dte, 0.25) / 365.0, iv=c.iv, mid=c.mid, spot=spot)
-        res = scenario_pnl(plan, quote)
+    for c, res in await kernel.options.scenarios(idea, direction, *levels):
         per_contract_risk = -min(res.pnl_full[0], 0.0)
         contracts = int(risk_amount // per_contract_risk) if per_contract_risk > 0 else 0
         out.append({"contract": c.contract, "levels": list(res.levels), "labels": list(res.labels),

@@ -3,16 +3,21 @@ scenario P/L and the index→proxy beta."""
 
 from __future__ import annotations
 
-from core.errors import DataError, FeedError, InputError
+import logging
+
+from core.errors import DataError, FeedError, InputError, TradeCoachError
 from core.feeds.manager import FeedManager
 from core.feeds.replay import ReplayFeed
 from core.options.chain import OptionChain
 from core.options.contract_idea import ContractIdea, proxy_for, proxy_needed, same_session_problem
 from core.options.index_proxy import ProxyFit, fit_proxy
-from core.options.ranker import RankRequest, rank_contracts
+from core.options.ranker import RankedContract, RankRequest, rank_contracts
 from core.options.replay_chain import replay_chain
+from core.options.scenarios import ContractQuote, ScenarioPlan, ScenarioResult, scenario_pnl
 from core.runtime import KernelRuntime
 from core.services.market import MarketService
+
+log = logging.getLogger(__name__)
 
 
 class OptionsService:
@@ -71,3 +76,25 @@ class OptionsService:
         levels = fit.translate_plan(*plan_levels) if plan_levels is not None else None
         reason = f"{symbol} chain unavailable: {error}" if error is not None else "requested"
         return ContractIdea(symbol, fit.proxy, result, fit, levels, reason)
+
+    async def scenarios(self, idea: ContractIdea, direction: str, entry: float, stop: float,
+                        targets: tuple[float, ...]) -> list[tuple[RankedContract, ScenarioResult]]:
+        """P/L of each best contract at the stop and every target (full reprice), with the plan's
+        levels translated to the proxy in index mode. The window's Contracts panel and
+        /gpt/contracts both call this; a contract without IV or mid is left out (logged)."""
+        if idea.levels is not None:
+            entry = float(idea.levels.get("entry", entry))  # type: ignore[arg-type]
+            stop = float(idea.levels.get("stop", stop))  # type: ignore[arg-type]
+            targets = tuple(float(t) for t in idea.levels.get("targets", targets))  # type: ignore[union-attr]
+        spot = (await self._market.last_price(idea.chain_symbol)).price
+        plan = ScenarioPlan(direction=direction, entry=entry, stop=stop, targets=tuple(targets))
+        plan.validate()  # bad plan geometry is the caller's error, not a contract's
+        out: list[tuple[RankedContract, ScenarioResult]] = []
+        for c in idea.result.best:
+            quote = ContractQuote(strike=c.strike, is_call=c.right.upper().startswith("C"),
+                                  years_to_expiry=max(c.dte, 0.25) / 365.0, iv=c.iv, mid=c.mid, spot=spot)
+            try:
+                out.append((c, scenario_pnl(plan, quote)))
+            except TradeCoachError as exc:
+                log.info("no scenario for %s (%s)", c.contract, exc)
+        return out
