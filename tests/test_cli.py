@@ -110,9 +110,11 @@ def test_contracts_as_json_on_the_replay_feed(isolated_dirs: Path, capsys: pytes
     considered = len(out["best"]) + len(out["alternatives"]) + sum(out["rejection_counts"].values())
     assert considered > 10
     assert all(c["right"].upper().startswith("C") for c in out["best"])  # long → calls
-    if out["best"]:
-        assert [s["contract"] for s in out["scenarios"]] == [c["contract"] for c in out["best"]
-                                                             if c["iv"] > 0 and c["mid"] > 0]
+    assert out["best"], out["rejection_counts"]     # swing contracts pass on the modelled chain
+    assert [s["contract"] for s in out["scenarios"]] == [c["contract"] for c in out["best"]
+                                                         if c["iv"] > 0 and c["mid"] > 0]
+    for s in out["scenarios"]:                      # a long call loses at the stop, gains at the target
+        assert s["labels"] == ["stop", "tp1"] and s["pnl_per_contract"][0] < 0 < s["pnl_per_contract"][1]
 
 
 def test_db_upgrade_on_a_fresh_sqlite_file(isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch,
