@@ -297,8 +297,8 @@ class ChartController:
     def on_follower_event(self, event: FollowerEvent) -> None:
         """QtBridge.follower_event: a marker for the shown plan's entry, TP hits, stop, trail, exit."""
         p = self.plan
-        if p is None or event.plan_id != p.plan_id:
-            return
+        if p is None or event.plan_id != p.plan_id or event.kind in ("triggered", "disarmed"):
+            return   # an armed setup's watch: the triggered plan replaces the would-be one on the chart
         kind = event.kind if event.kind in ("entered", "tp_hit", "stop", "trail_adjusted", "exited",
                                             "stop_warning", "invalidated") else None
         if kind is None:

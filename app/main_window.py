@@ -99,6 +99,7 @@ class MainWindow(QMainWindow):
         self.bridge.bar_updated.connect(self._on_live_bar)
         self.predictor = PredictorController(kernel, self.predictor_panel, lambda: self.controller.symbol or "SPY")
         self.predictor.note_target = self.panels.notes_ctl.new_from_prediction   # the panel's "New note"
+        self.panels.notes_ctl.open_prediction = self._open_prediction              # a note's prediction link
         self.bridge.job_progress.connect(self.predictor.on_job_progress)
         self.bridge.follower_event.connect(self.controller.on_follower_event)
         self.bridge.drawings_changed.connect(self.controller.on_drawings_event)
@@ -160,6 +161,10 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(dock, pdock, Qt.Orientation.Horizontal)
         self.resizeDocks([dock, pdock], [930, 330], Qt.Orientation.Horizontal)
         self.predictor_dock = pdock
+
+    async def _open_prediction(self, prediction_id: int) -> None:
+        await self.predictor.show_stored(prediction_id)
+        self.predictor_dock.raise_()
 
     def _build_toolbar(self) -> None:
         tb = QToolBar("Market", self)

@@ -5,13 +5,16 @@ panel (no prediction stays on "Predicting…")."""
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from core.errors import TradeCoachError
 from core.events import JobProgress
 from core.services.predictor import PredictRequest as KernelPredictRequest
+from core.store.predictions import PredictionRecord
 from core.tasks import spawn
 from core.training_job import KIND as TRAIN_KIND
 from core.workstation import Workstation
@@ -19,6 +22,7 @@ from models.forecast_text import forecast_html, forecast_lines
 from widgets.predictor_panel import PredictorPanel, PredictRequest
 
 log = logging.getLogger(__name__)
+NY = ZoneInfo("America/New_York")
 
 
 class PredictorController:
@@ -54,6 +58,16 @@ class PredictorController:
         self.last = (result.prediction_id, result.forecast.symbol or self._symbol(),
                      forecast_lines(result.forecast, result.prediction_id), req.path)
 
+    async def show_stored(self, prediction_id: int) -> None:
+        """A stored prediction (a note's link): its forecast, its screenshot when the file is still
+        there, and its outcome once resolved; "New note" then writes from it."""
+        rec = await self._k.runtime.wrap(self._k.predictor.get(prediction_id))
+        lines = stored_prediction_lines(rec)
+        self._panel.show_forecast("<br>".join([f"<b>{html.escape(lines[0])}</b>", *map(html.escape, lines[1:])]))
+        shot = rec.image_path if rec.image_path and Path(rec.image_path).is_file() else None
+        self._panel.show_screenshot(shot, missing=rec.image_path)
+        self.last = (rec.prediction_id, rec.symbol, lines, shot)
+
     def _on_note(self) -> None:
         if self.last is not None and self.note_target is not None:
             self.note_target(*self.last)
@@ -77,3 +91,29 @@ class PredictorController:
             self._panel.show_training(event.status, event.fraction, event.message)
         else:
             self._panel.show_training("running", event.fraction, event.message)
+
+
+def stored_prediction_lines(rec: PredictionRecord) -> list[str]:
+    """A stored prediction in words: when and at what price it was made, what it said, and what
+    happened (or when it will be known)."""
+    made = rec.timestamp.astimezone(NY)
+    lines = [f"Prediction #{rec.prediction_id} · {rec.symbol} · made {made:%Y-%m-%d %H:%M} ET at "
+             f"{rec.anchor_price:.2f} · close {rec.horizon_end.astimezone(NY):%H:%M} ET",
+             f"Close estimate {rec.model_predicted_price:.2f}"]
+    if rec.predicted_high is not None and rec.predicted_low is not None:
+        lines.append(f"High {rec.predicted_high:.2f} · low {rec.predicted_low:.2f}")
+    if rec.user_expected_price is not None:
+        p = "" if rec.probability_hit is None else f": P(touch) {rec.probability_hit:.0%}"
+        lines.append(f"Level {rec.user_expected_price:.2f}{p}")
+    lines.append(f"Model {rec.model_version}")
+    if rec.resolved and rec.actual_price is not None:
+        miss = rec.actual_price - rec.model_predicted_price
+        out = f"Outcome: close {rec.actual_price:.2f} ({miss:+.2f} vs the estimate)"
+        if rec.actual_high is not None and rec.actual_low is not None:
+            out += f" · high {rec.actual_high:.2f} · low {rec.actual_low:.2f}"
+        if rec.was_hit is not None:
+            out += " · level " + ("touched" if rec.was_hit else "not touched")
+        lines.append(out)
+    else:
+        lines.append(f"Outcome: pending until {rec.horizon_end.astimezone(NY):%Y-%m-%d %H:%M} ET")
+    return lines

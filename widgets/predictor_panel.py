@@ -343,6 +343,20 @@ class PredictorPanel(QWidget):
             self.price.setPlaceholderText(f"read off the chart: {last:.2f}")
         self.thumbnail.setPixmap(reading_thumbnail(reading, png))
 
+    def show_screenshot(self, path: str | None, *, missing: str | None = None) -> None:
+        """A stored prediction's screenshot as the thumbnail (or why there is none)."""
+        if path is None:
+            self.thumbnail.clear()
+            self.reading.setText(f"Screenshot no longer at {missing}" if missing else "No screenshot stored")
+            return
+        pix = QPixmap(path)
+        if pix.isNull():
+            self.thumbnail.clear()
+            self.reading.setText(f"Screenshot {Path(path).name} is not a readable image")
+            return
+        self.reading.setText(f"Screenshot: {Path(path).name}")
+        self.thumbnail.setPixmap(pix.scaledToWidth(THUMB_WIDTH, Qt.TransformationMode.SmoothTransformation))
+
     # -- state -----------------------------------------------------------------------------------
     def show_forecast(self, html: str) -> None:
         self.result.setText(html)

@@ -18,7 +18,8 @@ from widgets.panels.event_log import EventLogPanel
 
 log = logging.getLogger(__name__)
 
-NOTIFY_FOLLOWER = {"entered": "Entry", "tp_hit": "Target hit", "stop": "Stopped out", "invalidated": "Invalidated"}
+NOTIFY_FOLLOWER = {"entered": "Entry", "tp_hit": "Target hit", "stop": "Stopped out", "invalidated": "Invalidated",
+                   "triggered": "Armed setup triggered", "disarmed": "Armed setup disarmed"}
 
 
 class DesktopNotifier:

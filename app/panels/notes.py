@@ -72,6 +72,7 @@ class NotesController:
     def __init__(self, host: PanelHost, panel: NotesPanel, symbol_of_view: Callable[[], str | None],
                  open_plan: Callable[[str, int | None], Awaitable[None]] | None = None) -> None:
         self._host, self._panel, self._symbol, self._open_plan = host, panel, symbol_of_view, open_plan
+        self.open_prediction: Callable[[int], Awaitable[None]] | None = None   # the predictor panel shows it
         self.saves = 0
         self._saved_at: dict[int, datetime] = {}   # our own last save per note: its NoteChanged is an echo
         panel.new_requested.connect(lambda: host._spawn(self.create(""), "note"))
@@ -140,8 +141,9 @@ class NotesController:
         await self.refresh()
 
     async def open_link(self, note_id: int) -> None:
-        """Double-click / the link: a plan opens in the plan panel and on the chart; a capture's image
-        opens in the system viewer."""
+        """Double-click / the link: a plan opens in the plan panel and on the chart; a prediction in
+        the predictor panel (its forecast, screenshot and outcome); a capture's image in the system
+        viewer."""
         note = await self._host.call(self._host.kernel.notes.get(note_id))
         link = note.link
         if link is None:
@@ -153,6 +155,11 @@ class NotesController:
                 # Plans keep their newest versions only: fall back to the newest one.
                 await self._open_plan(link.plan_id, None)
                 self._panel.status.setText(f"Version {link.plan_version} is no longer kept: showing the newest")
+        elif link.kind == "prediction" and link.prediction_id is not None and self.open_prediction is not None:
+            try:
+                await self.open_prediction(link.prediction_id)
+            except RecordNotFound:
+                self._panel.status.setText(f"Prediction {link.prediction_id} is no longer stored")
         elif link.kind == "capture" and link.capture_path:
             QDesktopServices.openUrl(QUrl.fromLocalFile(link.capture_path))
         else:

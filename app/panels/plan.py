@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.panels.formatting import candidate_markdown, plan_markdown
 from app.panels.host import PanelHost, et_time, value
+from core.errors import InputError
 from core.scanner.events import FollowerEvent, PlanIssued
 from core.scanner.plan import Plan
 from core.scanner.setups import Candidate, SetupState
@@ -32,6 +33,7 @@ class PlanController(QObject):
         self.plan: Plan | None = None
         self.stored = False
         self.history: dict[str, list[str]] = {}
+        self.watching: set[str] = set()     # armed setups followed (would-be plan ids)
         panel.arm_requested.connect(lambda on: host._spawn(self.arm(on), "arm"))
         panel.version_selected.connect(lambda v: host._spawn(self.show_stored(self.plan.plan_id, v), "plan")
                                        if self.plan else None)
@@ -53,9 +55,12 @@ class PlanController(QObject):
 
     def _show_unstored(self, c: Candidate) -> None:
         self.plan, self.stored = c.plan, False
-        self._panel.show_candidate(f"{c.symbol} · {c.playbook} · {c.state.value}", candidate_markdown(c))
-        self._panel.set_following(None)
-        self._panel.set_events([])
+        armable = c.state is SetupState.ARMED and c.plan is not None
+        self._panel.show_candidate(f"{c.symbol} · {c.playbook} · {c.state.value}", candidate_markdown(c),
+                                   armable=armable)
+        pid = c.plan.plan_id if c.plan is not None else ""
+        self._panel.set_following("armed" if pid in self.watching else None)
+        self._panel.set_events(self.history.get(pid, []))
         if c.plan is not None:
             self.plan_shown.emit(c.plan)
 
@@ -72,13 +77,23 @@ class PlanController(QObject):
         self.plan_shown.emit(plan)
 
     async def arm(self, on: bool) -> None:
-        if self.plan is None or not self.stored:
+        if self.plan is None:
             return
         plans, pid = self._host.kernel.plans, self.plan.plan_id
-        if on:
+        if on and not self.stored:
+            # An armed setup: the live rescans watch it until it triggers or disarms.
+            try:
+                await self._host.call(plans.follow_armed(self.plan))
+            except InputError as exc:
+                self._panel.set_following(None)
+                self._panel.follow_state.setText(f"Cannot follow: {exc.field}: {exc.reason}")
+                return
+            self.watching.add(pid)
+        elif on:
             await self._host.call(plans.follow(pid))
         else:
             await self._host.call(plans.unfollow(pid))
+            self.watching.discard(pid)
         following = await self._host.call(value(plans.following))
         self._panel.set_following(following.get(pid))
 
@@ -86,9 +101,16 @@ class PlanController(QObject):
         lines = self.history.setdefault(ev.plan_id, [])
         lines.append(follower_line(ev))
         del lines[:-MAX_EVENTS]
+        if ev.kind in ("triggered", "disarmed"):
+            self.watching.discard(ev.plan_id)
+            if ev.next_plan_id:   # the armed setup's plan carries its history on
+                self.history[ev.next_plan_id] = list(lines)
         if self.plan is not None and ev.plan_id == self.plan.plan_id:
+            if ev.kind == "triggered" and ev.next_plan_id:
+                self._host._spawn(self.show_stored(ev.next_plan_id), "plan")
+                return
             self._panel.set_events(lines)
-            self._panel.set_following(None if ev.kind == "exited" else ev.state)
+            self._panel.set_following(None if ev.kind in ("exited", "disarmed") else ev.state)
 
     def on_plan_issued(self, ev: PlanIssued) -> None:
         if self.stored and self.plan is not None and ev.plan.plan_id == self.plan.plan_id \

@@ -20,7 +20,8 @@ class PlanIssued(Event):
 @dataclass(frozen=True, slots=True)
 class FollowerEvent(Event):
     """A state change of a followed plan: kind ∈ entered, stop_warning, stop, tp_hit,
-    trail_adjusted, invalidated, exited."""
+    trail_adjusted, invalidated, exited; for a followed armed setup (`plan_id` = its would-be plan)
+    also triggered (`next_plan_id` = the stored plan now followed) and disarmed (`detail` says why)."""
 
     plan_id: str
     kind: str
@@ -29,6 +30,7 @@ class FollowerEvent(Event):
     price: float
     detail: str = ""
     target: int = 0     # 1-based target number for tp_hit
+    next_plan_id: str = ""  # triggered: the plan the armed setup became (followed from then on)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from core.market.intervals import M1, Interval, parse_interval
 from core.runtime import KernelRuntime
 from core.scanner.calibration import default_calibration, fit_calibration, load_calibration, save_calibration
 from core.scanner.evaluate import Calibration
-from core.scanner.events import PlanIssued, SetupChanged
+from core.scanner.events import FollowerEvent, PlanIssued, SetupChanged
 from core.scanner.follower import FollowState, PlanFollower
 from core.scanner.live_process import LiveScanProcess
 from core.scanner.plan import Plan, PlanContext, load_plan, save_plan, validate_plan
@@ -48,6 +48,8 @@ class PlansService:
         self._live_seq = 0
         self._live_proc = LiveScanProcess()
         self._followers: dict[str, tuple[PlanFollower, StreamHandle, Subscription]] = {}
+        self._watches: dict[str, _Watch] = {}        # would-be plan id → an armed setup followed
+        self._watch_sub: Subscription | None = None
 
     @property
     def calibration_path(self) -> Path:
@@ -204,8 +206,70 @@ class PlansService:
         self._followers[plan.plan_id] = (follower, handle, sub)
         return plan
 
+    async def follow_armed(self, plan: Plan) -> str:
+        """Arm an armed setup (its would-be `plan`, not stored): the live rescans of the watchlist
+        watch it; when it triggers, a `FollowerEvent` "triggered" names the stored plan
+        (`next_plan_id`), which is followed from then on like any armed plan; when it disarms (the
+        structure is gone) a "disarmed" event says why and the watch ends. Returns the watch id (the
+        would-be plan's id). The setup must be armed in the live watch now."""
+        live = self._live
+        sym = plan.symbol
+        if live is None or sym not in live.series:
+            raise InputError("symbol", f"{sym} is not in the live watch: add it to the watchlist to follow "
+                                       "its armed setup")
+        if plan.interval != live.interval.name:
+            raise InputError("interval", f"the live watch scans {live.interval.name}, this setup is {plan.interval}")
+        now = next((c for c in (live.report.candidates if live.report else ())
+                    if c.symbol == sym and c.playbook == plan.playbook), None)
+        if now is None or now.state is SetupState.NONE or now.state is SetupState.FORMING:
+            raise InputError("playbook", f"no armed {plan.playbook} setup on {sym} now"
+                             + (f" ({now.state.value}: {now.missing})" if now is not None else ""))
+        if now.state is SetupState.TRIGGERED and now.plan is not None:
+            await self.follow(now.plan.plan_id)   # it triggered meanwhile: follow the plan itself
+            return now.plan.plan_id
+        self._watches[plan.plan_id] = _Watch(plan, live.interval.name)
+        if self._watch_sub is None:
+            self._watch_sub = self._bus.subscribe(SetupChanged, self._on_setup_changed, name="plans:armed-watch")
+        return plan.plan_id
+
+    async def _on_setup_changed(self, event: SetupChanged) -> None:
+        ch = event.change
+        for wid, w in list(self._watches.items()):
+            if (w.plan.symbol, w.plan.playbook, w.interval) != (ch.symbol, ch.playbook, event.interval):
+                continue
+            cand = ch.candidate
+            if ch.kind == "triggered" and cand is not None and cand.plan is not None:
+                del self._watches[wid]
+                new = cand.plan
+                try:
+                    await self.follow(new.plan_id)
+                except (InputError, DataError) as exc:   # e.g. no database: the plan cannot be loaded
+                    log.error("armed setup %s triggered as plan %s but cannot be followed: %s", wid, new.plan_id, exc)
+                    self._publish_watch(w, "disarmed", new.bar_ts, new.entry, f"triggered, not followed: {exc}")
+                    continue
+                self._publish_watch(w, "triggered", new.bar_ts, new.entry, f"plan {new.plan_id}", new.plan_id)
+            elif ch.kind == "disarmed":
+                del self._watches[wid]
+                price = cand.plan.entry if cand is not None and cand.plan is not None else w.plan.entry
+                self._publish_watch(w, "disarmed", cand.bar_ts if cand is not None else 0, price,
+                                    ch.detail or "the setup is no longer armed")
+
+    def _publish_watch(self, w: _Watch, kind: str, ts: int, price: float, detail: str, next_id: str = "") -> None:
+        state = "planned" if kind == "triggered" else "exited"
+        self._bus.publish(FollowerEvent(w.plan.plan_id, kind, state, ts or self._market.clock.now_ns(), price,
+                                        detail, 0, next_id))
+
+    async def _end_watches(self, why: str, keep: set[str] | None = None, interval: str | None = None) -> None:
+        """Watches whose symbol or interval left the live watch end with a "disarmed" event saying why."""
+        for wid, w in list(self._watches.items()):
+            if keep is None or w.plan.symbol not in keep or w.interval != interval:
+                del self._watches[wid]
+                self._publish_watch(w, "disarmed", 0, w.plan.entry, why)
+
     async def unfollow(self, plan_id: str) -> None:
-        """Disarm: stop following (idempotent)."""
+        """Disarm: stop following (idempotent) — a plan or an armed setup's watch."""
+        if self._watches.pop(plan_id, None) is not None:
+            return
         entry = self._followers.pop(plan_id, None)
         if entry is not None:
             _follower, handle, sub = entry
@@ -216,12 +280,18 @@ class PlansService:
         """Stop live rescans and every follower (kernel shutdown)."""
         await self.stop_live()
         self._live_proc.close()
+        self._watches.clear()
+        if self._watch_sub is not None:
+            self._watch_sub.cancel()
+            self._watch_sub = None
         for pid in list(self._followers):
             await self.unfollow(pid)
 
     def following(self) -> dict[str, str]:
-        """Followed plan id → its follower state (planned, entered, scaled, trailing, exited)."""
-        return {pid: f.state.value for pid, (f, _h, _s) in self._followers.items()}
+        """Followed plan id → its follower state (planned, entered, scaled, trailing, exited); a
+        followed armed setup's would-be plan id → "armed"."""
+        return {**{wid: "armed" for wid in self._watches},
+                **{pid: f.state.value for pid, (f, _h, _s) in self._followers.items()}}
 
     # -- live rescans -----------------------------------------------------------------------------
     async def start_live(self, symbols: list[str], interval: Interval | str = "5m", style: str = "intraday") -> None:
@@ -247,10 +317,13 @@ class PlansService:
             live.report = report
             live.sub = self._bus.subscribe(BarClosed, self._on_close, name="plans:live-rescan")
             self._live = live
+            await self._end_watches(f"no longer in the live watch ({iv.name})", keep=set(names),
+                                    interval=iv.name)
 
     async def stop_live(self) -> None:
         async with self._live_lock:
             await self._stop_live()
+        await self._end_watches("live rescans stopped")
 
     async def _stop_live(self) -> None:
         live, self._live = self._live, None
@@ -354,3 +427,10 @@ class _Live:
         self.closed: set[str] = set()
         self.stale: set[str] = set()
         self.task: asyncio.Task[None] | None = None
+
+
+class _Watch:
+    """An armed setup followed until it triggers or disarms."""
+
+    def __init__(self, plan: Plan, interval: str) -> None:
+        self.plan, self.interval = plan, interval

@@ -187,6 +187,17 @@ class PredictorService:
         repo = PredictionsRepo(self._need_store())
         return await self._rt.run_io(lambda: repo.history(symbol, limit=limit, owner=owner))
 
+    async def get(self, prediction_id: int) -> PredictionRecord:
+        """One stored prediction (with its outcome once resolved): a note's link opens it."""
+        from core.store.predictions import PredictionsRepo
+        from core.store.validation import RecordNotFound
+
+        repo = PredictionsRepo(self._need_store())
+        rec = await self._rt.run_io(repo.get, int(prediction_id))
+        if rec is None:
+            raise RecordNotFound("prediction_id", f"no prediction {prediction_id}")
+        return rec
+
     async def resolve_due(self, symbols: set[str] | None = None) -> ResolveReport:
         """Record the outcome of every prediction whose close has passed: the actual close, the high
         and low from the screenshot time to the close, and whether the level was touched."""

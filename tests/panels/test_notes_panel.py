@@ -192,9 +192,13 @@ async def test_new_note_from_a_prediction(window, tmp_path: Path) -> None:  # ty
     now = datetime.now(UTC)
     pred = await w.kernel.runtime.run_io(lambda: PredictionsRepo(w.kernel.store).add(
         symbol="SPY", model_predicted_price=512.3, anchor_price=511.0, anchor_time=now,
-        horizon_end=now + timedelta(minutes=90), model_version="m1"))
+        horizon_end=now + timedelta(minutes=90), model_version="m1", image_path=str(tmp_path / "chart shot.png")))
     shot = tmp_path / "chart shot.png"
-    shot.write_bytes(b"\x89PNG\r\n\x1a\n")
+    from PySide6.QtGui import QColor, QImage
+
+    img = QImage(64, 40, QImage.Format.Format_RGB32)
+    img.fill(QColor("#26a69a"))
+    assert img.save(str(shot))
     assert not w.predictor_panel.note_button.isEnabled()          # nothing forecast yet
     w.predictor.last = (pred.prediction_id, "SPY", ["close 512.30 (80%: 510.9–513.8)", "P(touch) 0.62"], str(shot))
     w.predictor_panel.show_forecast("<b>forecast</b>")
@@ -206,3 +210,17 @@ async def test_new_note_from_a_prediction(window, tmp_path: Path) -> None:  # ty
     assert note.link is not None and note.link.kind == "prediction" and note.prediction_id == pred.prediction_id
     assert "- P(touch) 0.62" in note.content and shot.resolve().as_uri() in note.content
     assert note.symbol == "SPY" and f"prediction {pred.prediction_id}" in p.notes.link.text()
+    # The note's link opens the prediction in the predictor panel: what it said, then what happened.
+    await p.notes_ctl.open_link(note.id)
+    text = w.predictor_panel.result.text()
+    assert f"Prediction #{pred.prediction_id} · SPY" in text and "Close estimate 512.30" in text
+    assert "Outcome: pending until" in text
+    assert w.predictor_panel.reading.text() == "Screenshot: chart shot.png"
+    assert not w.predictor_panel.thumbnail.pixmap().isNull()
+    await w.kernel.runtime.run_io(lambda: PredictionsRepo(w.kernel.store).resolve(
+        pred.prediction_id, actual_price=513.1, was_hit=None, actual_high=514.0, actual_low=510.5,
+        resolved_at=now + timedelta(minutes=91)))
+    await p.notes_ctl.open_link(note.id)
+    assert "Outcome: close 513.10 (+0.80 vs the estimate) · high 514.00 · low 510.50" \
+        in w.predictor_panel.result.text()
+    assert w.predictor.last is not None and w.predictor.last[0] == pred.prediction_id

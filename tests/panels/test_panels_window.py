@@ -133,6 +133,48 @@ async def test_follower_events_reach_plan_history_log_and_notifications(window) 
     assert sum("plan " + pid[:8] in line for line in p.event_log.lines()) == 3
 
 
+async def test_an_armed_setup_is_followed_from_the_plan_panel(window) -> None:  # type: ignore[no-untyped-def]
+    """Arm on an armed (unstored) setup: the kernel watches it; "triggered" opens the stored plan
+    with the watch's history; Disarm ends the watch."""
+    from core.scanner.plan import save_plan
+    from core.scanner.setups import SetupState
+    from core.store.plans import PlansRepo
+
+    w, p = window, window.panels
+    sent: list[tuple[str, str]] = []
+    p.notifier.deliver = lambda title, text: sent.append((title, text))  # type: ignore[method-assign]
+    await until(lambda: any(c.state is SetupState.ARMED for c in p.scanner_ctl.report.candidates),
+                what="an armed setup in the live scan")
+    c = next(c for c in p.scanner_ctl.report.candidates if c.state is SetupState.ARMED)
+    forming = next((x for x in p.scanner_ctl.report.candidates if x.state is SetupState.FORMING), None)
+    if forming is not None:
+        p.plan_ctl.show_candidate(forming)
+        assert not p.plan.arm.isEnabled()           # nothing to follow yet
+    p.plan_ctl.show_candidate(c)
+    assert p.plan.arm.isEnabled() and not p.plan_ctl.stored
+    wid = c.plan.plan_id
+    p.plan.arm.click()
+    await until(lambda: wid in p.plan_ctl.watching, what="the armed setup watched")
+    await until(lambda: p.plan.follow_state.text() == "Follower: armed", what="the panel's follower state")
+    assert w.kernel.plans.following().get(wid) == "armed"
+    # It triggers: the stored plan opens in the panel and carries the watch's history on.
+    stored = save_plan(PlansRepo(w.kernel.store), c.plan)
+    w.kernel.bus.publish(FollowerEvent(wid, "triggered", "planned", w.kernel.clock.now_ns(), c.plan.entry,
+                                       f"plan {stored.plan_id}", 0, stored.plan_id))
+    await w.kernel.bus.drain()
+    await until(lambda: p.plan_ctl.stored and p.plan_ctl.plan.plan_id == stored.plan_id, what="the triggered plan")
+    assert wid not in p.plan_ctl.watching
+    assert "triggered" in p.plan.events.item(p.plan.events.count() - 1).text()
+    await until(lambda: any(t.startswith("Armed setup triggered") for t, _ in sent), what="a notification")
+    # Disarm a watch from the panel: the kernel stops watching.
+    p.plan_ctl.show_candidate(c)
+    p.plan.arm.click()
+    await until(lambda: w.kernel.plans.following().get(wid) == "armed", what="watched again")
+    p.plan.arm.click()
+    await until(lambda: wid not in w.kernel.plans.following(), what="the watch ended")
+    assert p.plan.follow_state.text() == "Not followed"
+
+
 async def test_jobs_show_progress_and_cancel(window) -> None:  # type: ignore[no-untyped-def]
     w, p = window, window.panels
 

@@ -58,6 +58,7 @@ class PlanPanel(QWidget):
 
     def set_enabled(self, on: bool) -> None:
         self.arm.setEnabled(on)
+        self.arm.setToolTip("Follow this plan on the live or replayed stream")
         self.versions.setEnabled(on)
 
     def show_plan(self, title: str, markdown: str, versions: list[int], version: int) -> None:
@@ -69,12 +70,16 @@ class PlanPanel(QWidget):
         self.versions.setCurrentIndex(max(0, versions.index(version)) if version in versions else 0)
         self.set_enabled(True)
 
-    def show_candidate(self, title: str, markdown: str) -> None:
-        """A setup that is not a stored plan yet (armed/forming): no versions, cannot be followed."""
+    def show_candidate(self, title: str, markdown: str, *, armable: bool = False) -> None:
+        """A setup that is not a stored plan yet: no versions; an armed one can be followed until it
+        triggers (`armable`), a forming one cannot."""
         self.title.setText(title)
         self.details.setMarkdown(markdown)
         self.versions.clear()
         self.set_enabled(False)
+        self.arm.setEnabled(armable)
+        self.arm.setToolTip("Follow this armed setup: notified when it triggers (then its plan is followed) "
+                            "or disarms" if armable else "Only armed setups and plans can be followed")
 
     def set_following(self, state: str | None) -> None:
         self.arm.setChecked(state is not None)
