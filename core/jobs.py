@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from core.bus import Bus
-from core.errors import ConflictError, InputError, TradeCoachError
+from core.errors import ConflictError, DataError, InputError, TradeCoachError
 from core.events import JobProgress
 from core.runtime import KernelRuntime
 from core.store.engine import Store
@@ -278,7 +278,10 @@ class JobManager:
             await self._finish(ctx, JobStatus.CANCELLED, message=ctx.message)
         except Exception as exc:
             err = str(exc) if isinstance(exc, TradeCoachError) else f"{type(exc).__name__}: {exc}"
-            log.error("job %s (%s) failed", ctx.job_id, ctx.kind, exc_info=exc)
+            if isinstance(exc, InputError | DataError):   # the user's input or data: the reason, no traceback
+                log.error("job %s (%s) failed: %s", ctx.job_id, ctx.kind, err)
+            else:
+                log.error("job %s (%s) failed", ctx.job_id, ctx.kind, exc_info=exc)
             await self._finish(ctx, JobStatus.FAILED, message="failed", error=err)
         else:
             await self._finish(ctx, JobStatus.SUCCEEDED, message=ctx.message or "done",

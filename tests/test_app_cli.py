@@ -122,3 +122,27 @@ def test_scan_cli_says_which_time_it_scanned_and_scans_another_with_at(tmp_path:
     text = subprocess.run([sys.executable, "-m", "app", "scan", "--symbols", "SPY", "--at", "25:99"], cwd=REPO,
                           env=env, capture_output=True, text=True, timeout=300)
     assert text.returncode == 2 and "at: expected HH:MM" in text.stderr and "Traceback" not in text.stderr
+
+
+def test_refit_calibration_cli_imports_fits_and_the_scan_then_uses_it(tmp_path: Path, shared_data: Path) -> None:
+    """Issue 10: "let the user refit on their own bars as a job (one command on the CLI)"."""
+    env = _env(tmp_path)
+    src = shared_data / "intraday" / "SPY_5min_2018-2020_ib.csv"
+    bad = subprocess.run([sys.executable, "-m", "app", "refit-calibration", "SPY", "--scan-interval", "7q"],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "scan_interval" in bad.stderr and "Traceback" not in bad.stderr
+    none = subprocess.run([sys.executable, "-m", "app", "refit-calibration", "QQQ"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert none.returncode == 2 and "no imported 5m bars of QQQ" in none.stderr and "Traceback" not in none.stderr
+    proc = subprocess.run([sys.executable, "-m", "app", "refit-calibration", "SPY", "--bars", str(src), "--json"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    path = Path(res["path"])
+    assert path.is_file() and path.is_relative_to(tmp_path / "data") and res["interval"] == "5m"
+    assert res["plans"] > 1000 and 0.0 <= res["ece"] < 0.1 and res["bars"].startswith("imported")
+    scan = subprocess.run([sys.executable, "-m", "app", "scan", "--symbols", "SPY", "--at", "12:45", "--json"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert scan.returncode == 0, scan.stderr
+    cands = json.loads(scan.stdout)["candidates"]
+    assert cands and {c["calibration"] for c in cands} == {res["source"]}

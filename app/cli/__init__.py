@@ -24,7 +24,8 @@ FORWARDED = {
     "capture": ("core.capture.cli", "main", "capture a chart image now (screen, region, chart, tradingview)"),
     "collect": ("core.collection.cli", "main", "the collection schedule and training samples from captures"),
 }
-COMMANDS = ("serve", "tokens", "scan", "context", "contracts", "predict", "read-chart", "train", "eval-scanner",
+COMMANDS = ("serve", "tokens", "scan", "refit-calibration",
+            "context", "contracts", "predict", "read-chart", "train", "eval-scanner",
             "eval-predictor", "import-bars", "capture", "collect", "db", "diagnostics")
 
 

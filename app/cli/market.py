@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.cli.common import cli_settings, print_json
@@ -27,6 +29,18 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
                       "(default: the replay's start time)")
     scan.add_argument("--json", action="store_true", help="print one JSON object")
     scan.set_defaults(func=_scan)
+
+    refit = sub.add_parser("refit-calibration", help="refit the scanner's confidence calibration on your own bars",
+                           description="Refit the scanner's confidence calibration for one scan interval on the "
+                           "bars of SYMBOL imported into the store (or the feed's history), as the window's "
+                           "Scanner → Refit button does; scans of that interval use it from then on.")
+    refit.add_argument("symbol")
+    refit.add_argument("--scan-interval", default="5m", dest="scan_interval", help="bar size (default 5m)")
+    refit.add_argument("--style", default="intraday", choices=STYLES)
+    refit.add_argument("--bars", type=Path, metavar="FILE", help="import this CSV/Parquet bar file for SYMBOL first")
+    refit.add_argument("--tz", help="--bars: time zone of naive timestamps (default America/New_York)")
+    refit.add_argument("--json", action="store_true", help="print the job's result as one JSON object")
+    refit.set_defaults(func=_refit)
 
     ctx = sub.add_parser("context", help="indicators, key levels and overlays of a symbol (the GPT's getContext)",
                          description="One symbol's context: key levels, indicators snapshot, overlays. Several "
@@ -95,6 +109,55 @@ def _scan(args: argparse.Namespace) -> int:
         else:
             print(f"scanned at {scanned_at.astimezone(NY):%Y-%m-%d %H:%M} ET ({feed})")
             print(format_report(report))
+        return 0
+
+    return asyncio.run(run())
+
+
+# -- refit-calibration ----------------------------------------------------------------------------------
+def _refit(args: argparse.Namespace) -> int:
+    from core.events import JobProgress
+    from core.jobs import JobStatus
+    from core.market.intervals import parse_interval
+    from core.progress import TerminalProgress
+    from core.workstation import Workstation
+
+    parse_interval(args.scan_interval, "scan_interval")  # refused before the kernel starts
+    if args.bars is not None and not args.bars.is_file():
+        raise InputError("bars", f"no such file: {args.bars}")
+    settings = cli_settings()
+
+    async def run() -> int:
+        async with Workstation.session(settings) as kernel:
+            with TerminalProgress(f"refit {args.symbol.upper()} {args.scan_interval}", enabled=not args.json) as bar:
+                if args.bars is not None:
+                    res = await kernel.import_bars(args.bars, args.symbol, tz=args.tz,
+                                                   progress=lambda f, m: bar.update(0.3 * f, m))
+                    bar.update(0.3, f"imported {res.inserted:,} bars")
+                info = await kernel.plans.refit_calibration(args.symbol, args.scan_interval, style=args.style)
+
+                def on_progress(ev: JobProgress) -> None:
+                    if ev.job_id == str(info.id):
+                        bar.update(0.3 + 0.7 * ev.fraction, ev.message)
+
+                sub = kernel.bus.subscribe(JobProgress, on_progress, name="cli:refit")
+                try:
+                    done = await kernel.jobs.wait(info.id)
+                finally:
+                    sub.cancel()
+        if done.status is not JobStatus.SUCCEEDED:
+            why = (done.error or done.message or "").strip().splitlines()
+            print(f"error: the refit {done.status.value}: {why[-1] if why else 'no reason given'}", file=sys.stderr)
+            return 1
+        res = done.result or {}
+        if args.json:
+            print_json(res)
+        else:
+            ece = res.get("ece")
+            print(f"calibration {res.get('source')}: {res.get('plans')} plans from {res.get('bars')}, "
+                  f"hit rate {float(res.get('hit_rate') or 0):.1%}, held-out ECE "
+                  + ("n/a" if ece is None else f"{float(ece):.3f}"))   # type: ignore[arg-type]
+            print(f"written to {res.get('path')}; {res.get('interval')} scans use it from now on")
         return 0
 
     return asyncio.run(run())

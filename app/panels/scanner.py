@@ -10,6 +10,7 @@ import logging
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.panels.host import PanelHost, et_datetime, value
+from core.errors import InputError
 from core.events import BarClosed
 from core.scanner.events import SetupChanged
 from core.scanner.setups import Candidate, ScanReport
@@ -82,7 +83,11 @@ class ScannerController(QObject):
         if not self.symbols:
             self._panel.summary.setText("Refit calibration: add a symbol to the watchlist first")
             return 0
-        info = await self._host.call(self._host.kernel.plans.refit_calibration(self.symbols[0], self.interval))
+        try:
+            info = await self._host.call(self._host.kernel.plans.refit_calibration(self.symbols[0], self.interval))
+        except InputError as exc:   # e.g. no bars of that symbol anywhere: said before any job starts
+            self._panel.summary.setText(f"Refit calibration: {exc}")
+            return 0
         self._panel.summary.setText(f"Calibration refit on {self.symbols[0]} {self.interval}: job {info.id}")
         return info.id
 

@@ -94,6 +94,7 @@ class PlansService:
             raise InputError("symbol", "is required")
         if self._jobs is None:
             raise InputError("jobs", "the job manager is not running")
+        await self._check_refit_source(sym, iv)
 
         async def runner(ctx: JobContext) -> dict[str, object]:
             ctx.progress(0.02, f"loading {sym} {iv.name} bars")
@@ -118,6 +119,22 @@ class PlansService:
 
         return await self._jobs.submit(CALIBRATION_KIND, runner, owner=owner, exclusive=True,
                                        params={"symbol": sym, "interval": iv.name, "style": style})
+
+    async def _check_refit_source(self, sym: str, iv: Interval) -> None:
+        """Refused before a job starts: no imported bars of `sym` at `iv` and a replay feed without it."""
+        if self._market.vendor_mode:
+            return   # a vendor feed answers for any symbol it lists; the job says when it has none
+        if sym in self._market.symbols():
+            return
+        if self._store is not None:
+            from core.store import ImportedBarsRepo
+
+            store = self._store
+            cov = await self._rt.run_io(lambda: ImportedBarsRepo(store).coverage(sym))
+            if any(c.interval == iv.name and c.count for c in cov):
+                return
+        raise InputError("symbol", f"no imported {iv.name} bars of {sym} and the replay feed has none "
+                                   f"(import a bar file first: `import-bars FILE --symbol {sym}`)")
 
     async def _refit_bars(self, sym: str, iv: Interval) -> tuple[Bars, str]:
         """(bars, where they came from): the store's imported bars first, else the feed's."""

@@ -26,11 +26,14 @@ def test_refit_button_emits_the_intent(qtbot) -> None:  # type: ignore[no-untype
 async def test_refit_in_the_window_starts_the_job_through_the_service(window) -> None:  # type: ignore[no-untyped-def]
     await window.kernel.market.replay_pause()   # no bar events into the chart while the window closes
     ctl = window.panels.scanner_ctl
-    ctl.symbols = ["NOPE"]                  # no bars anywhere: the job starts, then fails saying so
+    ctl.symbols = ["NOPE"]                  # no bars anywhere: refused before a job starts, saying why
+    assert await ctl.refit_calibration() == 0
+    assert "no imported 5m bars of NOPE" in window.panels.scanner.summary.text()
+    ctl.symbols = ["IBM"]                   # the replay's few IBM days: the job runs, then says it has too few plans
     job_id = await ctl.refit_calibration()
-    info = await window.kernel.jobs.wait(job_id, timeout=60)
-    assert info.kind == CALIBRATION_KIND and info.params["symbol"] == "NOPE"
-    assert info.status is JobStatus.FAILED and "NOPE" in (info.error or "")
     assert f"job {job_id}" in window.panels.scanner.summary.text()
+    info = await window.kernel.jobs.wait(job_id, timeout=300)
+    assert info.kind == CALIBRATION_KIND and info.params["symbol"] == "IBM"
+    assert info.status is JobStatus.FAILED and "need ≥ 30 to fit" in (info.error or "")
     ctl.symbols = []
     assert await ctl.refit_calibration() == 0 and "watchlist" in window.panels.scanner.summary.text()
