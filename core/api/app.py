@@ -197,12 +197,13 @@ def build_app(kernel: Workstation, options: ApiOptions | None = None, auth: Auth
     app.state.deps = deps
     errors.install(app)
 
-    from core.api import routes_coach, routes_data, routes_scanner, routes_tv, schema_gpt
+    from core.api import routes_coach, routes_data, routes_follow, routes_scanner, routes_tv, schema_gpt
 
     routes_coach.register(app, deps)
     routes_data.register(app, deps)
     routes_tv.register(app, deps)
     routes_scanner.register(app, deps)
+    routes_follow.register(app, deps)
     schema_gpt.register(app, deps)
     # Outermost: the body cap (uploads allow a little over the image limit for the form fields).
     app.add_middleware(Deadline, seconds=options.deadline_s)  # type: ignore[arg-type]

@@ -15,9 +15,10 @@ PLACEHOLDER_SERVER = "https://your-tunnel-host.example"  # until PUBLIC_BASE_URL
 # The GPT's subset (≤ 30): the coach, plans, predictor, notes and jobs.
 GPT_OPERATIONS = (
     "health", "scanSetups", "savePlan", "getContext", "getMultiContext", "rankContracts", "chartUrl",
-    "getPlan", "getPlanVersion", "predictFromScreenshot", "predictionHistory", "startTraining", "trainingStatus",
-    "learningStatus", "bestModel", "captureNow", "collectionSchedule", "livePrices", "listNotes", "createNote",
-    "getNote", "updateNote", "deleteNote", "listJobs", "getJob", "cancelJob")
+    "getPlan", "getPlanVersion", "followPlan", "unfollowPlan", "predictFromScreenshot", "predictionHistory",
+    "startTraining", "trainingStatus", "learningStatus", "bestModel", "captureNow", "collectionSchedule",
+    "livePrices", "listNotes", "createNote", "getNote", "updateNote", "deleteNote", "listJobs", "getJob",
+    "cancelJob")
 # POSTs that only read (the GPT may "always allow" them); every other non-GET asks first.
 READ_POSTS = {"scanSetups", "getMultiContext", "rankContracts", "chartUrl"}
 METHODS = ("get", "post", "put", "patch", "delete")

@@ -249,6 +249,22 @@ class PlansService:
             self._watch_sub = self._bus.subscribe(SetupChanged, self._on_setup_changed, name="plans:armed-watch")
         return plan.plan_id
 
+    async def follow_setup(self, symbol: str, playbook: str) -> tuple[str, str]:
+        """Follow the live watch's setup of `playbook` on `symbol` by name (the GPT knows the scan's
+        symbol and playbook): an armed one is watched (`follow_armed`), a triggered one's plan is
+        followed. Returns (the id followed, its state)."""
+        sym, pb = symbol.strip().upper(), playbook.strip()
+        live = self._live
+        if live is None or sym not in live.series:
+            raise InputError("symbol", f"{sym} is not in the live watch: add it to the watchlist first")
+        now = next((c for c in (live.report.candidates if live.report else ())
+                    if c.symbol == sym and c.playbook == pb), None)
+        if now is None or now.plan is None:
+            raise InputError("playbook", f"no armed or triggered {pb} setup on {sym} now")
+        fid = await self.follow_armed(now.plan) if now.state is not SetupState.TRIGGERED \
+            else (await self.follow(now.plan.plan_id)).plan_id
+        return fid, self.following().get(fid, "")
+
     async def _on_setup_changed(self, event: SetupChanged) -> None:
         ch = event.change
         for wid, w in list(self._watches.items()):

@@ -64,6 +64,11 @@ async def test_every_route_needs_a_token_and_users_are_isolated(isolated_dirs: P
             assert (await b.post("/gpt/plan", json={"plan_id": plan["plan_id"], "stop": 168})).status_code == 404
             assert (await b.post("/gpt/contracts", json={"symbol": "SPY", "plan_id": plan["plan_id"]})
                     ).status_code == 404
+            assert (await b.post("/gpt/follow", json={"plan_id": plan["plan_id"]})).status_code == 404
+            assert (await b.delete(f"/gpt/follow/{plan['plan_id']}")).status_code == 404
+            r = await a.post("/gpt/follow", json={"plan_id": plan["plan_id"]})
+            assert r.status_code == 200 and r.json()["following"] == "planned", r.text
+            assert (await a.delete(f"/gpt/follow/{plan['plan_id']}")).json()["following"] is None
 
             job = (await a.post("/api/v1/collection/capture-now", params={"symbol": "SPY", "interval": 5})).json()
             await kernel.jobs.wait(job["job_id"], timeout=20)
