@@ -198,3 +198,18 @@ def test_iv_rank_moves_the_score(goog: OptionChain) -> None:
     assert not res.best and "STALE_QUOTES" in res.warnings
     # Every call with a two-sided market is rejected as stale (side and market gates come first).
     assert res.counts.get("STALE_QUOTE", 0) == int((goog.is_call & goog.has_market).sum())
+
+
+def test_rejections_list_the_nearest_misses_first(replay_chain: OptionChain) -> None:
+    """"Why nothing?": with a spread cap no contract meets, the first rejections are the contracts
+    that passed every gate but the spread, nearest the target delta first — not chain order."""
+    res = rank_contracts(replay_chain, RankRequest(direction="long", style="swing", max_spread_pct=0.5))
+    assert not res.best and res.rejections
+    order = list(RejectCode)
+    gates = [order.index(r.code) for r in res.rejections]
+    assert gates == sorted(gates, reverse=True)                 # later gate failed → nearer miss → first
+    spread_misses = [r for r in res.rejections if r.code == RejectCode.SPREAD_TOO_WIDE]
+    assert spread_misses and res.rejections[0].code == RejectCode.SPREAD_TOO_WIDE
+    dist = [abs(abs(float(replay_chain.delta[r.row])) - res.criteria.target_delta) for r in spread_misses]
+    assert dist == sorted(dist)
+    assert res.rejections[-1].code == RejectCode.SIDE_MISMATCH  # puts for a long plan: the farthest

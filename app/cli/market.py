@@ -270,5 +270,8 @@ def format_contracts(out: dict[str, Any]) -> str:
     counts = out.get("rejection_counts") or {}
     if counts:
         lines.append("  rejected: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    if not out["best"]:   # why nothing: the nearest misses (the ranker lists them first)
+        lines += [f"  nearest miss: {r['contract']}: {r['code']} — {r['detail']}"
+                  for r in out.get("rejections", [])[:3]]
     lines += [f"  warning: {w}" for w in out.get("warnings", [])]
     return "\n".join(lines)

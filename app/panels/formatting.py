@@ -96,6 +96,8 @@ def contracts_markdown(idea: ContractIdea, scenarios: Mapping[str, tuple[tuple[s
             counts[str(rej.code)] = counts.get(str(rej.code), 0) + 1
         out += [f"**Rejected {len(r.rejections)}:** " + ", ".join(f"{k} × {v}" for k, v in sorted(counts.items())),
                 ""]
+        if not r.best:
+            out += ["No contract passed every gate. The nearest misses:", ""]
         out += [f"- {rej.contract}: {rej.code} — {rej.detail}" for rej in r.rejections[:8]]
     return "\n".join(out)
 

@@ -126,7 +126,7 @@ class Rejection:
 class RankResult:
     best: list[RankedContract]
     alternatives: list[RankedContract]
-    rejections: list[Rejection]
+    rejections: list[Rejection]             # nearest misses first (latest gate failed, then delta)
     criteria: Criteria                      # the gates finally applied
     ladder: list[str]                       # rungs applied, in order ("base" first)
     warnings: tuple[str, ...]               # chain flags (stale, mismatch, modelled)
@@ -224,10 +224,16 @@ def rank_contracts(chain: OptionChain, request: RankRequest) -> RankResult:
     oi = np.nan_to_num(chain.open_interest[passed], nan=0.0)
     order = np.lexsort((-oi, spread[passed], -scores))
     ranked = [_ranked(chain, int(passed[i]), float(scores[i]), int(dte[passed[i]])) for i in order]
+    # Nearest misses first: a later gate failed means every earlier one passed (an ATM contract
+    # rejected only for its spread says more than a deep ITM one of the wrong expiry), then the
+    # distance from the target delta — so the first rejections answer "why nothing?".
+    rej = np.flatnonzero(fail >= 0)
+    miss = np.abs(np.nan_to_num(abs_delta[rej], nan=np.inf) - crit.target_delta)
+    rej = rej[np.lexsort((rej, miss, -fail[rej]))]
     rejections = [
         Rejection(int(i), str(chain.contract[i]), _CODES[fail[i]], _detail(_CODES[fail[i]], chain, i, crit,
                                                                            dte, abs_delta, spread))
-        for i in np.flatnonzero(fail >= 0)
+        for i in rej
     ]
     counts: dict[str, int] = {}
     for rj in rejections:

@@ -135,3 +135,17 @@ def test_last_call_text_names_minutes_and_the_user() -> None:
     assert last_call_text({"gpt": 990.0}, 1000.0) == "a GPT called 10 s ago (user gpt)"
     assert last_call_text({"gpt": 700.0, "alice": 820.0}, 1000.0) == "a GPT called 3 min ago (user alice)"
     assert last_call_text({"gpt": 1000.0 - 7300}, 1000.0) == "a GPT called 2 h ago (user gpt)"
+
+
+def test_contracts_with_none_passing_say_why_with_the_nearest_misses() -> None:
+    from app.panels.formatting import contracts_markdown
+    from core.options.contract_idea import ContractIdea
+    from core.options.ranker import RankRequest, rank_contracts
+    from core.options.synth import synth_chain
+
+    chain = synth_chain("SPY", 450.0, datetime(2024, 1, 4, 17, 0, tzinfo=UTC), atm_vol=0.14)
+    res = rank_contracts(chain, RankRequest(direction="long", style="swing", max_spread_pct=0.5))
+    text = contracts_markdown(ContractIdea("SPY", "SPY", res), {}, {})
+    assert "**Best 0**" in text and "No contract passed every gate. The nearest misses:" in text
+    first = text.split("The nearest misses:")[1].strip().splitlines()[0]
+    assert first.startswith(f"- {res.rejections[0].contract}: SPREAD_TOO_WIDE")
