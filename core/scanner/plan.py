@@ -9,7 +9,7 @@ from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -18,7 +18,7 @@ from core.indicators import MINUTES_PER_YEAR
 from core.market.sessions import SessionPhase
 from core.overlays.volume_profile import VolumeProfile
 from core.scanner.features import Features
-from core.scanner.levels import Level, key_levels_many, prior_profile, snap
+from core.scanner.levels import PRIORITY, Level, key_levels_many, prior_profile
 from core.scanner.playbooks.base import Signals
 from core.scanner.targets import (
     SNAP_WINDOW,
@@ -47,7 +47,7 @@ def raw_confidence(conditions: Sequence[bool]) -> float:
         return HEURISTIC_BASE
     # The count of true conditions over their number: the same float as np.mean of 0/1 values
     # (small integer sums are exact), without numpy's per-call overhead (called per setup per bar).
-    share = sum(bool(c) for c in conditions) / len(conditions)
+    share = sum(map(bool, conditions)) / len(conditions)
     return float(min(max(HEURISTIC_BASE + HEURISTIC_SPAN * share, 0.0), HEURISTIC_CAP))
 
 
@@ -209,15 +209,17 @@ class PlanContext:
     avwaps: MutableMapping[int, dict[str, np.ndarray]] | None = None
     # key levels and expected move by bar index: every playbook planning at one bar shares them
     bar_levels: MutableMapping[int, tuple[list[Level], float]] | None = None
+    # the same levels as (price, priority, level) for target snapping, by bar index
+    snap_levels: MutableMapping[int, list[tuple[float, int, Level]]] | None = None
 
     @classmethod
     def with_caches(cls, style: str = "intraday", calibration: Any = None,
                     target_stats: Mapping[str, TargetStats] | None = None) -> PlanContext:
-        return cls(style, calibration, target_stats, {}, {}, {})
+        return cls(style, calibration, target_stats, {}, {}, {}, {})
 
     def fresh(self) -> PlanContext:
         """The same settings with empty caches (the caches are keyed by one Features frame)."""
-        return replace(self, profiles={}, avwaps={}, bar_levels={})
+        return replace(self, profiles={}, avwaps={}, bar_levels={}, snap_levels={})
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +231,7 @@ class Rejected:
     reason: str
 
 
+@lru_cache(maxsize=8192)   # a live rescan asks it of every triggered plan on every close
 def setup_key(symbol: str, playbook: str, direction: str, interval: str, bar_ts: int) -> str:
     """16 hex digits of SHA-1 over symbol|playbook|direction|interval|trigger bar start (UTC ns)."""
     raw = f"{symbol.upper()}|{playbook}|{direction}|{interval}|{int(bar_ts)}"
@@ -339,8 +342,7 @@ def build_plans(f: Features, sig: Signals, ctx: PlanContext, spec_conditions: Se
     return [_build(f, sig.playbook, sig.notes, r, ctx, spec_conditions, invalidation_note) for r in rows]
 
 
-@dataclass(frozen=True, slots=True)
-class _SignalRow:
+class _SignalRow(NamedTuple):      # a tuple: ~100 are made per rescan, a frozen dataclass costs 3×
     i: int
     d: int
     entry: float
@@ -357,8 +359,41 @@ def _signal_rows(sig: Signals, ks: Sequence[int] | range) -> list[_SignalRow]:
     cols = [getattr(sig, c)[sel].tolist() for c in ("idx", "direction", "entry", "stop", "invalidation", "tp1", "tp2")]
     conds = sig.conditions[sel].tolist()
     lv = {name: v[sel].tolist() for name, v in sig.levels.items()}
-    return [_SignalRow(*(c[r] for c in cols), conds[r], {n: v[r] for n, v in lv.items()})  # type: ignore[arg-type]
-            for r in range(len(sel))]
+    return [_SignalRow(*c, cd, {n: v[r] for n, v in lv.items()})
+            for r, (c, cd) in enumerate(zip(zip(*cols, strict=True), conds, strict=True))]
+
+
+def _snap_levels(f: Features, i: int, ctx: PlanContext) -> tuple[list[tuple[float, int, Level]], float]:
+    """`bar_levels` as (price, priority, level) triples for `_snap` (cached per bar like them)."""
+    levels, move = bar_levels(f, i, ctx)
+    cache = ctx.snap_levels
+    out = cache.get(i) if cache is not None else None
+    if out is None:
+        out = [(lv.price, PRIORITY.get(lv.label, 0), lv) for lv in levels]
+        if cache is not None:
+            cache[i] = out
+    return out, move
+
+
+def _snap(target: float, entry: float, direction: int, levels: list[tuple[float, int, Level]], window: float,
+          floor: float) -> tuple[float, Level | None]:
+    """`core.scanner.levels.snap` over precomputed (price, priority, level) triples: the same choice
+    (the highest key (priority, −distance), the first on ties) without a key tuple per level."""
+    best: Level | None = None
+    best_p, best_d = 0, 0.0
+    for price, prio, lv in levels:
+        d = abs(price - target)
+        if d > window or (price - entry) * direction < floor:
+            continue
+        if best is None or prio > best_p or (prio == best_p and -d > -best_d):
+            best, best_p, best_d = lv, prio, d
+    return (best.price, best) if best else (target, None)
+
+
+@lru_cache(maxsize=4096)
+def _bar_close(bar_end_ns: int) -> datetime:
+    """UTC datetime of a bar's close (every plan at one bar shares it)."""
+    return datetime.fromtimestamp(bar_end_ns / 1e9, tz=UTC)
 
 
 def _build(f: Features, playbook: str, sig_notes: Sequence[str], row: _SignalRow, ctx: PlanContext,
@@ -395,7 +430,7 @@ def _build(f: Features, playbook: str, sig_notes: Sequence[str], row: _SignalRow
     if best_tp1 / risk < gate - 1e-9:
         return Rejected(playbook, symbol, bar_ts, "rr_t1", f"{best_tp1 / risk:.2f} < {gate} at best")
     # Snap the style-base targets to labelled levels inside the style window.
-    levels, move = bar_levels(f, i, ctx)
+    levels, move = _snap_levels(f, i, ctx)
     floor = 0.3 * float(f.atr[i])
     labels: list[str | None] = []
     used: list[Level] = []
@@ -405,7 +440,7 @@ def _build(f: Features, playbook: str, sig_notes: Sequence[str], row: _SignalRow
             snapped.append(t)
             labels.append("structural")
             continue
-        p, lv = snap(t, entry, d, levels, window, floor)
+        p, lv = _snap(t, entry, d, levels, window, floor)
         snapped.append(p)
         labels.append(lv.label if lv else None)
         if lv:
@@ -427,7 +462,7 @@ def _build(f: Features, playbook: str, sig_notes: Sequence[str], row: _SignalRow
         if math.isfinite(v) and not any(lv.label == name for lv in used):
             used.append(Level(name, v))
     phase = PHASE_LABELS[int(f.phase[i])]
-    created = datetime.fromtimestamp((bar_ts + f.interval.ns) / 1e9, tz=UTC)
+    created = _bar_close(bar_ts + f.interval.ns)
     notes = [f"{playbook} {direction} at {entry:g}", f"targets sized on {atr_src} ATR {atr_d:.4g}"]
     notes += list(sig_notes)
     plan = Plan(
