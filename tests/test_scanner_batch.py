@@ -22,6 +22,7 @@ from core.scanner.plan import (
     PlanContext,
     Rejected,
     _snap,
+    _SnapLevels,
     build_plan,
     build_plans,
     expected_moves,
@@ -159,18 +160,25 @@ def test_session_columns_and_reused_clock_columns_equal_their_definitions() -> N
 
 
 def test_target_snap_over_cached_level_triples_equals_snap() -> None:
-    """Plans snap targets over (price, priority, level) triples cached per bar: the same choice as
+    """Plans snap targets over each bar's levels sorted by price (cached per bar): the same choice as
     `levels.snap` (highest priority, then nearest, the first level on exact ties)."""
     rng = np.random.default_rng(5)
     labels = list(PRIORITY)
+    hits = 0
     for _ in range(2000):
         levels = [Level(str(rng.choice(labels)), float(np.round(100 + rng.normal(0, 2), 1)))
                   for _ in range(int(rng.integers(0, 12)))]
-        triples = [(lv.price, PRIORITY.get(lv.label, 0), lv) for lv in levels]
+        order = sorted(range(len(levels)), key=lambda k: levels[k].price)
+        cached = _SnapLevels([levels[k].price for k in order],
+                             [(PRIORITY.get(levels[k].label, 0), k, levels[k]) for k in order])
         target, entry = float(np.round(100 + rng.normal(0, 2), 1)), float(np.round(100 + rng.normal(0, 1), 1))
-        d, window, floor = int(rng.choice([-1, 1])), float(rng.uniform(0, 2)), float(rng.uniform(0, 0.5))
-        got, want = _snap(target, entry, d, triples, window, floor), snap(target, entry, d, levels, window, floor)
+        d, floor = int(rng.choice([-1, 1])), float(rng.uniform(0, 0.5))
+        # Windows that end exactly on a level (0.1 steps) test the bisection's edges.
+        window = float(rng.uniform(0, 2)) if rng.random() < 0.5 else float(np.round(rng.uniform(0, 2), 1))
+        got, want = _snap(target, entry, d, cached, window, floor), snap(target, entry, d, levels, window, floor)
         assert got[0] == want[0] and got[1] is want[1]
+        hits += want[1] is not None
+    assert hits > 500
 
 
 def test_explain_gives_the_message_of_the_first_true_condition() -> None:
