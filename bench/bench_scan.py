@@ -18,7 +18,7 @@ full `scan_setups` of the same 50 symbols from nothing, best of R, same run (the
 checked equal to the full one first). Goal ≤ 20 ms. Rounds of (rescan, full scan) alternate so a
 load that drifts during the run hits both alike; the process is prepared as the live worker is
 (`core.scanner.live_process.prepare_process`: numba kernels compiled, start-up objects frozen out of
-the garbage collector's walks).
+the garbage collector's walks, freed heap kept for the next close instead of returned to the OS).
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def best_cpu(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
 
 def live(count: int, repeats: int) -> None:
     series = windows(count, 391)
-    prepare_process()   # as the live worker process starts: kernels compiled, start-up objects frozen
+    prepare_process()   # as the live worker process starts: kernels compiled, objects frozen, heap kept
     before = [SeriesInput(s.symbol, s.bars[:-1]) for s in series]
     now = [SeriesInput(f"{s.symbol}#{k}", s.bars) for k, s in enumerate(series)]
     before = [SeriesInput(f"{s.symbol}#{k}", s.bars) for k, s in enumerate(before)]

@@ -3,6 +3,7 @@ exactly the report of a full scan from nothing, bar by bar over a replayed sessi
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import cache
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from core.market.bars import Bars
 from core.market.importer import read_bars_file
 from core.scanner.incremental import UNSEEN, DetectionRecord, extends
+from core.scanner.live_process import _keep_heap
 from core.scanner.setups import LiveScanner, ScanReport, scan_setups
 
 REPO = Path(__file__).resolve().parents[1]
@@ -98,3 +100,10 @@ def test_record_forgets_symbols_that_left_the_watchlist() -> None:
     rec.retain(["SPY"])
     assert set(rec.bars) == {"SPY"} and rec.frame(["SPY"], [b[:12]]).shape == (12, 1)
     assert (rec.frame(["SPY"], [b[:12]])[10:] == UNSEEN).all()
+
+
+def test_the_live_worker_keeps_its_heap(caplog: pytest.LogCaptureFixture) -> None:
+    """The worker's heap setting is accepted by the C library (a refusal is logged as a warning)."""
+    with caplog.at_level(logging.WARNING, logger="core.scanner.live_process"):
+        _keep_heap()
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

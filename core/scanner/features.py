@@ -13,8 +13,9 @@ bar interval, and `atr_d` is Wilder's ATR(14) of the completed regular sessions 
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
@@ -31,6 +32,7 @@ MIN_NS = 60_000_000_000
 OPENING_RANGE_MINUTES = 15  # the one opening range: 09:30–09:45 ET
 ATR_N = 14
 AVWAP_NAMES = ("avwap_open", "avwap_pdh", "avwap_pdl", "avwap_pdc")
+T = TypeVar("T")
 RTH_PHASES = (SessionPhase.OPEN_DRIVE, SessionPhase.MORNING, SessionPhase.MIDDAY,
               SessionPhase.AFTERNOON, SessionPhase.POWER_HOUR)
 
@@ -101,10 +103,26 @@ class Features:
     sessions: SessionTable
     # AVWAP lines by session row, filled on first use (valid for this frame only)
     avwap_cache: dict[int, dict[str, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
+    # derived arrays several playbooks ask for at the same bars (see `derived`)
+    memo: dict[tuple, object] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.ts)
 
+    def derived(self, key: tuple, make: Callable[[], T]) -> T:
+        """`make()` once per frame and key. A rescan asks the detectors (about the new bars) and the
+        setups (about the latest bars: the same ones on a bar close) of 11 playbooks for the same
+        windows, pools and volume tests; each is a pure function of this frame and its key (which
+        names the decision bars, e.g. by `idx.tobytes()`). Arrays in the result are made read-only
+        so a caller that would change a shared one fails loudly instead."""
+        hit = self.memo.get(key, _MISSING)
+        if hit is _MISSING:
+            hit = make()
+            for a in (hit.values() if isinstance(hit, dict) else (hit,)):
+                if isinstance(a, np.ndarray):
+                    a.flags.writeable = False
+            self.memo[key] = hit
+        return hit  # type: ignore[return-value]
 
     def lag(self, x: np.ndarray, idx: np.ndarray, k: int) -> np.ndarray:
         """x[idx - k], NaN where that bar is before the series start."""
@@ -137,9 +155,11 @@ class Features:
 
         Each line is accumulated from its anchor to the session's last bar present; the value at
         bar i uses bars anchor..i only. A session's lines are kept between calls (in `cache` when
-        given, else in this frame's own cache), so detectors and plans share them."""
+        given, else in this frame's own cache), so detectors and plans share them. With the frame's
+        own cache the gathered values are kept per set of bars as well (a copy of the dict each call)."""
         if cache is None:
-            cache = self.avwap_cache
+            idx = np.asarray(idx, dtype=np.int64)
+            return dict(self.derived(("avwaps", idx.tobytes()), lambda: self.avwaps(idx, self.avwap_cache)))
         out = {k: np.full(len(idx), np.nan) for k in AVWAP_NAMES}
         rows = self.row[idx]
         wanted = np.unique(rows[rows >= 0])
@@ -173,29 +193,35 @@ class Features:
         first = int(self.sessions.first[r])
         return {name: float(line[i - first]) for name, line in lines.items()}
 
-    def _anchors(self, r: int) -> tuple[int, int, dict[str, int]]:
-        t = self.sessions
-        first, end = int(t.first[r]), int(t.last[r]) + 1
-        p = int(t.prev[r])
-        return first, end, {"avwap_open": first if t.at_open[r] else -1,
-                            "avwap_pdh": int(t.high_idx[p]) if p >= 0 else -1,
-                            "avwap_pdl": int(t.low_idx[p]) if p >= 0 else -1,
-                            "avwap_pdc": int(t.last[p]) if p >= 0 else -1}
-
     def _session_avwaps_many(self, rows: list[int]) -> dict[int, dict[str, np.ndarray]]:
         """`_session_avwaps` of several session rows, the lines computed in one compiled call."""
         if len(rows) < 2 or (self.volume < 0).any():     # negative volume: the checked path raises
             return {r: self._session_avwaps(r) for r in rows}
         todo: list[tuple[int, str, int, int, int]] = []   # (row, name, anchor, end, first)
         out: dict[int, dict[str, np.ndarray]] = {}
-        for r in rows:
-            first, end, anchors = self._anchors(r)
+        # Unknown anchors (no prior session, no volume) are common: their all-NaN lines are read-only
+        # views of one array instead of one new array each.
+        t = self.sessions
+        nan = np.full(int((t.last[rows] - t.first[rows]).max()) + 1, np.nan)
+        nan.flags.writeable = False
+        # `_anchors` of all rows at once, and whether any bar anchor..end has volume (a running
+        # count of non-zero volumes; NaN counts, as in `.any()`).
+        rs = np.asarray(rows, dtype=np.int64)
+        firsts, ends = t.first[rs], t.last[rs] + 1
+        p = t.prev[rs]
+        pp = np.maximum(p, 0)
+        anchors = np.stack([np.where(t.at_open[rs], firsts, -1), np.where(p >= 0, t.high_idx[pp], -1),
+                            np.where(p >= 0, t.low_idx[pp], -1), np.where(p >= 0, t.last[pp], -1)], axis=1)
+        moved = np.concatenate([[0], np.cumsum(self.volume != 0)])
+        usable = (anchors >= 0) & (moved[ends][:, None] > moved[np.maximum(anchors, 0)])
+        for r, first, end, row_a, row_ok in zip(rows, firsts.tolist(), ends.tolist(), anchors.tolist(),
+                                                usable.tolist(), strict=True):
             out[r] = {}
-            for name, a in anchors.items():
-                if a < 0 or not self.volume[a:end].any():
-                    out[r][name] = np.full(end - first, np.nan)
-                else:
+            for name, a, ok in zip(AVWAP_NAMES, row_a, row_ok, strict=True):
+                if ok:
                     todo.append((r, name, a, end, first))
+                else:
+                    out[r][name] = nan[:end - first]
         if todo:
             lines = anchored_vwap_lines(self.high, self.low, self.close, self.volume,
                                         np.array([x[2] for x in todo]), np.array([x[3] for x in todo]))
@@ -221,20 +247,25 @@ class Features:
         return lines
 
 
-def _seg_accumulate(x: np.ndarray, first: np.ndarray, last: np.ndarray, ufunc: np.ufunc,
-                    fill: float) -> np.ndarray:
-    """Running ufunc (maximum/minimum) of x restarted at each [first, last] segment; NaN elsewhere."""
-    out = np.full(len(x), np.nan)
+_MISSING = object()
+
+
+def _seg_accumulate(high: np.ndarray, low: np.ndarray, first: np.ndarray, last: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Running maximum of `high` and minimum of `low` restarted at each [first, last] segment; NaN
+    elsewhere (both from one padded index grid)."""
+    hi_out, lo_out = np.full(len(high), np.nan), np.full(len(low), np.nan)
     if not len(first):
-        return out
+        return hi_out, lo_out
     lens = last - first + 1
     width = int(lens.max())
     j = first[:, None] + np.arange(width)[None, :]
     ok = np.arange(width)[None, :] < lens[:, None]
-    vals = np.where(ok, x[np.minimum(j, len(x) - 1)], fill)
-    acc = ufunc.accumulate(vals, axis=1)
-    out[j[ok]] = acc[ok]
-    return out
+    jj = np.minimum(j, len(high) - 1)
+    at = j[ok]
+    hi_out[at] = np.maximum.accumulate(np.where(ok, high[jj], -np.inf), axis=1)[ok]
+    lo_out[at] = np.minimum.accumulate(np.where(ok, low[jj], np.inf), axis=1)[ok]
+    return hi_out, lo_out
 
 
 def _regular_hours(ts: np.ndarray, cal: ExchangeCalendar) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -260,20 +291,41 @@ def _regular_hours(ts: np.ndarray, cal: ExchangeCalendar) -> tuple[np.ndarray, n
 ClockCache = MutableMapping[str, tuple[np.ndarray, ...]]   # symbol → (ts, phase, cal_idx, mos, rth_close, sid)
 
 
-def _reuse_clock(calendar: ClockCache | None, symbol: str, ts: np.ndarray, a: int, b: int,
-                 cols: tuple[np.ndarray, ...]) -> int:
+def _ranges(a: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """Concatenated aranges [a_k, a_k + lens_k) in one pass."""
+    return np.repeat(a - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
+
+
+def _reuse_clock(calendar: ClockCache | None, symbols: Sequence[str], ts: np.ndarray, starts: np.ndarray,
+                 ends: np.ndarray, cols: tuple[np.ndarray, ...]) -> np.ndarray:
     """Copy the calendar columns of the bars an earlier frame already had (same leading timestamps)
-    into [a, a + m) of `cols`; returns m (0 without a usable entry). They are functions of each
-    bar's timestamp alone, so a live rescan computes them for the new bars only."""
-    hit = calendar.get(symbol) if calendar is not None else None
-    if hit is None:
-        return 0
-    m = len(hit[0])
-    if m > b - a or not (hit[0] == ts[a:a + m]).all():
-        return 0
-    for col, part in zip(cols, hit[1:], strict=True):
-        col[a:a + m] = part
-    return m
+    into [start, start + m) of `cols`, for each series; returns the m's (0 without a usable entry).
+    They are functions of each bar's timestamp alone, so a live rescan computes them for the new
+    bars only. One gather per column for all series (a watchlist has ~50)."""
+    ms = np.zeros(len(symbols), dtype=np.int64)
+    if calendar is None:
+        return ms
+    hits = [calendar.get(sym) for sym in symbols]
+    for k, hit in enumerate(hits):
+        if hit is not None and len(hit[0]) <= ends[k] - starts[k]:
+            ms[k] = len(hit[0])
+    use = np.flatnonzero(ms > 0)
+    if not len(use):
+        return ms
+    pos = _ranges(starts[use], ms[use])
+    same = ts[pos] == np.concatenate([hits[k][0] for k in use.tolist()])
+    if not same.all():   # another history (a correction, another day): that series starts over
+        bounds = np.concatenate([[0], np.cumsum(ms[use])])
+        for q, k in enumerate(use.tolist()):
+            if not same[bounds[q]:bounds[q + 1]].all():
+                ms[k] = 0
+        use = np.flatnonzero(ms > 0)
+        if not len(use):
+            return ms
+        pos = _ranges(starts[use], ms[use])
+    for c, col in enumerate(cols, start=1):
+        col[pos] = np.concatenate([hits[k][c] for k in use.tolist()])
+    return ms
 
 
 def build_features(series: Sequence[SeriesInput], interval: Interval, calendar: ClockCache | None = None
@@ -304,10 +356,11 @@ def build_features(series: Sequence[SeriesInput], interval: Interval, calendar: 
     for k, s in enumerate(series):
         by_cal.setdefault(calendar_for(s.symbol).code, []).append(k)
     cols = (phase, cal_idx, mos, rth_close, vwap_sid)
+    reused = _reuse_clock(calendar, [s.symbol for s in series], ts, starts, ends, cols)
     for ks in by_cal.values():
         cal = calendar_for(series[ks[0]].symbol)
-        reused = [_reuse_clock(calendar, series[k].symbol, ts, int(starts[k]), int(ends[k]), cols) for k in ks]
-        sel = np.concatenate([np.arange(starts[k] + m, ends[k]) for k, m in zip(ks, reused, strict=True)])
+        k = np.array(ks, dtype=np.int64)
+        sel = _ranges(starts[k] + reused[k], lens[k] - reused[k])
         if not len(sel):
             continue
         t = ts[sel]
@@ -342,8 +395,7 @@ def build_features(series: Sequence[SeriesInput], interval: Interval, calendar: 
     t = table
     rth = row >= 0
     r = np.maximum(row, 0)
-    s_high = _seg_accumulate(cat["high"], t.first, t.last, np.maximum, -np.inf)
-    s_low = _seg_accumulate(cat["low"], t.first, t.last, np.minimum, np.inf)
+    s_high, s_low = _seg_accumulate(cat["high"], cat["low"], t.first, t.last)
     s_open = np.where(rth & t.at_open[r], t.open[r], np.nan)
 
     # Opening range: bars starting in the first 15 minutes; known from the first bar after it.
@@ -417,10 +469,14 @@ def _session_table(ts: np.ndarray, cat: dict[str, np.ndarray], series_of: np.nda
         prev[1:][ok] = np.arange(m - 1)[ok]
     close = cat["close"][last] if m else np.empty(0)
     atr_d = np.full(m, np.nan)
-    for s in np.unique(srs):
-        sel = np.flatnonzero(srs == s)
-        if len(sel) > ATR_N:
-            atr_d[sel] = atr(hi[sel], lo[sel], close[sel], ATR_N)
+    # Rows are in series order, so each series' sessions are one run [a, b) of rows; only runs of
+    # more than ATR_N sessions get a daily ATR (a watchlist's series mostly hold a day or two).
+    if m:
+        cut = np.flatnonzero(srs[1:] != srs[:-1]) + 1
+        run_a, run_b = np.concatenate([[0], cut]), np.concatenate([cut, [m]])
+        for a, b in zip(run_a.tolist(), run_b.tolist(), strict=True):
+            if b - a > ATR_N:
+                atr_d[a:b] = atr(hi[a:b], lo[a:b], close[a:b], ATR_N)
     table = SessionTable(
         series=srs, cal_idx=cidx, first=first, last=last,
         at_open=mos[first] < interval.minutes if m else np.zeros(0, dtype=bool),

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from core.indicators import MINUTES_PER_YEAR
 from core.market.sessions import SessionPhase
 from core.overlays.volume_profile import VolumeProfile
 from core.scanner.features import Features
-from core.scanner.levels import Level, key_levels_many, prior_profile, snap
+from core.scanner.levels import PRIORITY, Level, key_levels_many, prior_profile
 from core.scanner.playbooks.base import Signals
 from core.scanner.targets import (
     SNAP_WINDOW,
@@ -47,7 +48,7 @@ def raw_confidence(conditions: Sequence[bool]) -> float:
         return HEURISTIC_BASE
     # The count of true conditions over their number: the same float as np.mean of 0/1 values
     # (small integer sums are exact), without numpy's per-call overhead (called per setup per bar).
-    share = sum(bool(c) for c in conditions) / len(conditions)
+    share = sum(map(bool, conditions)) / len(conditions)
     return float(min(max(HEURISTIC_BASE + HEURISTIC_SPAN * share, 0.0), HEURISTIC_CAP))
 
 
@@ -209,15 +210,18 @@ class PlanContext:
     avwaps: MutableMapping[int, dict[str, np.ndarray]] | None = None
     # key levels and expected move by bar index: every playbook planning at one bar shares them
     bar_levels: MutableMapping[int, tuple[list[Level], float]] | None = None
+    # the same levels sorted by price for target snapping, by bar index
+    snap_levels: MutableMapping[int, _SnapLevels] | None = None
+    bar_inputs: MutableMapping[int, _BarInputs] | None = None   # what every plan at a bar shares
 
     @classmethod
     def with_caches(cls, style: str = "intraday", calibration: Any = None,
                     target_stats: Mapping[str, TargetStats] | None = None) -> PlanContext:
-        return cls(style, calibration, target_stats, {}, {}, {})
+        return cls(style, calibration, target_stats, {}, {}, {}, {}, {})
 
     def fresh(self) -> PlanContext:
         """The same settings with empty caches (the caches are keyed by one Features frame)."""
-        return replace(self, profiles={}, avwaps={}, bar_levels={})
+        return replace(self, profiles={}, avwaps={}, bar_levels={}, snap_levels={}, bar_inputs={})
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +233,7 @@ class Rejected:
     reason: str
 
 
+@lru_cache(maxsize=8192)   # a live rescan asks it of every triggered plan on every close
 def setup_key(symbol: str, playbook: str, direction: str, interval: str, bar_ts: int) -> str:
     """16 hex digits of SHA-1 over symbol|playbook|direction|interval|trigger bar start (UTC ns)."""
     raw = f"{symbol.upper()}|{playbook}|{direction}|{interval}|{int(bar_ts)}"
@@ -339,8 +344,7 @@ def build_plans(f: Features, sig: Signals, ctx: PlanContext, spec_conditions: Se
     return [_build(f, sig.playbook, sig.notes, r, ctx, spec_conditions, invalidation_note) for r in rows]
 
 
-@dataclass(frozen=True, slots=True)
-class _SignalRow:
+class _SignalRow(NamedTuple):      # a tuple: ~100 are made per rescan, a frozen dataclass costs 3×
     i: int
     d: int
     entry: float
@@ -357,28 +361,104 @@ def _signal_rows(sig: Signals, ks: Sequence[int] | range) -> list[_SignalRow]:
     cols = [getattr(sig, c)[sel].tolist() for c in ("idx", "direction", "entry", "stop", "invalidation", "tp1", "tp2")]
     conds = sig.conditions[sel].tolist()
     lv = {name: v[sel].tolist() for name, v in sig.levels.items()}
-    return [_SignalRow(*(c[r] for c in cols), conds[r], {n: v[r] for n, v in lv.items()})  # type: ignore[arg-type]
-            for r in range(len(sel))]
+    return [_SignalRow(*c, cd, {n: v[r] for n, v in lv.items()})
+            for r, (c, cd) in enumerate(zip(zip(*cols, strict=True), conds, strict=True))]
+
+
+class _SnapLevels(NamedTuple):
+    """A bar's levels sorted by price, for `_snap`: prices, and (priority, position in the
+    `bar_levels` list, level) in the same order."""
+
+    prices: list[float]
+    keyed: list[tuple[int, int, Level]]
+
+
+def _snap_levels(f: Features, i: int, ctx: PlanContext) -> tuple[_SnapLevels, float]:
+    """`bar_levels` sorted for `_snap` (cached per bar like them)."""
+    levels, move = bar_levels(f, i, ctx)
+    cache = ctx.snap_levels
+    out = cache.get(i) if cache is not None else None
+    if out is None:
+        order = sorted(range(len(levels)), key=lambda k: levels[k].price)
+        out = _SnapLevels([levels[k].price for k in order],
+                          [(PRIORITY.get(levels[k].label, 0), k, levels[k]) for k in order])
+        if cache is not None:
+            cache[i] = out
+    return out, move
+
+
+def _snap(target: float, entry: float, direction: int, levels: _SnapLevels, window: float,
+          floor: float) -> tuple[float, Level | None]:
+    """`core.scanner.levels.snap` over a bar's levels sorted by price: the same choice (the highest
+    (priority, −distance), the first in the levels' order on ties), looking only at the levels a
+    bisection finds near the target (a range a little wider than the window, then its exact test)."""
+    prices = levels.prices
+    a, b = 0, len(prices)
+    if math.isfinite(target) and math.isfinite(window):
+        eps = 1e-9 * (abs(target) + abs(window)) + 1e-300    # covers the rounding of |price − target|
+        a = bisect_left(prices, target - window - eps)
+        b = bisect_right(prices, target + window + eps, a)
+    best: Level | None = None
+    best_p, best_d, best_k = 0, 0.0, 0
+    for price, (prio, k, lv) in zip(prices[a:b], levels.keyed[a:b], strict=True):
+        d = abs(price - target)
+        if d > window or (price - entry) * direction < floor:
+            continue
+        if best is None or prio > best_p or (prio == best_p and (-d > -best_d or (-d == -best_d and k < best_k))):
+            best, best_p, best_d, best_k = lv, prio, d, k
+    return (best.price, best) if best else (target, None)
+
+
+class _BarInputs(NamedTuple):
+    """The inputs of a plan that depend on its decision bar and the style only (~10 playbooks plan
+    at each symbol's latest bar on a bar close)."""
+
+    symbol: str
+    tick: float
+    bar_ts: int
+    atr_d: float               # the style ATR (`style_atr`) and where it came from
+    atr_src: str
+    spacing: float             # `min_spacing`
+    gate: float                # `min_rr`
+    window: float              # the snapping window
+    atr: float                 # the bar ATR
+    phase: str
+    created: datetime          # UTC close of the bar
+    sized: str                 # the plan note naming the style ATR
+
+
+def _bar_inputs(f: Features, i: int, ctx: PlanContext, style: str) -> _BarInputs:
+    cache = ctx.bar_inputs
+    out = cache.get(i) if cache is not None else None
+    if out is None:
+        symbol = f.symbols[int(f.series_of[i])]
+        tick = tick_size(symbol)
+        atr_d, atr_src = style_atr(f, i, style)
+        bar_ts = int(f.ts[i])
+        out = _BarInputs(symbol, tick, bar_ts, atr_d, atr_src, min_spacing(float(f.close[i]), atr_d, tick),
+                         min_rr(symbol, style), SNAP_WINDOW[style] * atr_d, float(f.atr[i]),
+                         PHASE_LABELS[int(f.phase[i])],
+                         datetime.fromtimestamp((bar_ts + f.interval.ns) / 1e9, tz=UTC),
+                         f"targets sized on {atr_src} ATR {atr_d:.4g}")
+        if cache is not None:
+            cache[i] = out
+    return out
 
 
 def _build(f: Features, playbook: str, sig_notes: Sequence[str], row: _SignalRow, ctx: PlanContext,
            spec_conditions: Sequence[str], invalidation_note: str) -> Plan | Rejected:
     i = row.i
     d = row.d
-    symbol = f.symbols[int(f.series_of[i])]
     style = check_style(ctx.style)
+    b = _bar_inputs(f, i, ctx, style)
+    symbol, tick, bar_ts, atr_d, spacing = b.symbol, b.tick, b.bar_ts, b.atr_d, b.spacing
     direction = "long" if d > 0 else "short"
-    tick = tick_size(symbol)
     entry = round_to_tick(row.entry, tick)
     stop = round_to_tick(row.stop, tick, "down" if d > 0 else "up")
-    bar_ts = int(f.ts[i])
     if (entry - stop) * d <= 0:
         return Rejected(playbook, symbol, bar_ts, "stop", "not beyond entry")
-    atr_d, atr_src = style_atr(f, i, style)
     if not math.isfinite(atr_d) or atr_d <= 0:
         return Rejected(playbook, symbol, bar_ts, "atr", "undefined")
-    price = float(f.close[i])
-    spacing = min_spacing(price, atr_d, tick)
     base = list(base_targets(entry, d, atr_d, style))
     stats = (ctx.target_stats or {}).get(playbook)
     if stats is not None and len(stats) >= 30:
@@ -386,17 +466,17 @@ def _build(f: Features, playbook: str, sig_notes: Sequence[str], row: _SignalRow
     structural = [row.tp1, row.tp2]
     fixed = [math.isfinite(x) for x in structural]
     raw = [structural[j] if fixed[j] else base[j] for j in range(2)] + [base[2]]
-    window = SNAP_WINDOW[style] * atr_d
+    window = b.window
     risk = abs(entry - stop)
-    gate = min_rr(symbol, style)
+    gate = b.gate
     # Cheap gate first: even snapped outward by the whole window (or pushed to the minimum spacing)
     # TP1 would not pay the minimum R:R → reject before the level work.
     best_tp1 = max(abs(raw[0] - entry) + (0.0 if fixed[0] else window), spacing) + tick
     if best_tp1 / risk < gate - 1e-9:
         return Rejected(playbook, symbol, bar_ts, "rr_t1", f"{best_tp1 / risk:.2f} < {gate} at best")
     # Snap the style-base targets to labelled levels inside the style window.
-    levels, move = bar_levels(f, i, ctx)
-    floor = 0.3 * float(f.atr[i])
+    levels, move = _snap_levels(f, i, ctx)
+    floor = 0.3 * b.atr
     labels: list[str | None] = []
     used: list[Level] = []
     snapped = []
@@ -405,14 +485,15 @@ def _build(f: Features, playbook: str, sig_notes: Sequence[str], row: _SignalRow
             snapped.append(t)
             labels.append("structural")
             continue
-        p, lv = snap(t, entry, d, levels, window, floor)
+        p, lv = _snap(t, entry, d, levels, window, floor)
         snapped.append(p)
         labels.append(lv.label if lv else None)
         if lv:
             used.append(lv)
     spaced = space_targets(entry, d, snapped, spacing)
     labels = [lab if abs(a - b) < 1e-12 else None for lab, a, b in zip(labels, spaced, snapped, strict=True)]
-    targets = tuple(round_to_tick(t, tick, "up" if d > 0 else "down") for t in spaced)
+    mode = "up" if d > 0 else "down"
+    targets = tuple([round_to_tick(t, tick, mode) for t in spaced])
     rr = tuple(abs(t - entry) / risk for t in targets)
     conds = row.conditions
     raw_conf = raw_confidence(conds)
@@ -426,18 +507,15 @@ def _build(f: Features, playbook: str, sig_notes: Sequence[str], row: _SignalRow
     for name, v in row.levels.items():
         if math.isfinite(v) and not any(lv.label == name for lv in used):
             used.append(Level(name, v))
-    phase = PHASE_LABELS[int(f.phase[i])]
-    created = datetime.fromtimestamp((bar_ts + f.interval.ns) / 1e9, tz=UTC)
-    notes = [f"{playbook} {direction} at {entry:g}", f"targets sized on {atr_src} ATR {atr_d:.4g}"]
-    notes += list(sig_notes)
+    notes = [f"{playbook} {direction} at {entry:g}", b.sized, *sig_notes]
     plan = Plan(
         plan_id=plan_id_for(symbol, playbook, bar_ts, direction), version=1, symbol=symbol,
         playbook=playbook, direction=direction, entry=entry, stop=stop, targets=targets, rr=rr,
         confidence=conf, confidence_raw=raw_conf, confidence_source=src,
         expected_move=move, notes=tuple(notes), reasons=reasons, key_levels=tuple(used),
         target_labels=tuple(labels), invalidation=row.invalidation,
-        invalidation_note=invalidation_note, created_at=created, session_phase=phase, style=style,
-        interval=f.interval.name, atr=float(f.atr[i]), atr_daily=atr_d, atr_source=atr_src,
+        invalidation_note=invalidation_note, created_at=b.created, session_phase=b.phase, style=style,
+        interval=f.interval.name, atr=b.atr, atr_daily=atr_d, atr_source=b.atr_src,
         prob_touch=probs, bar_ts=bar_ts,
     )
     try:

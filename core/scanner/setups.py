@@ -22,12 +22,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -35,8 +33,8 @@ from core.errors import InputError
 from core.market.bars import Bars
 from core.market.intervals import Interval, parse_interval
 from core.scanner.features import Features, SeriesInput, build_features
-from core.scanner.incremental import UNSEEN, DetectionRecord
-from core.scanner.levels import Level
+from core.scanner.incremental import DetectionRecord
+from core.scanner.levels import PRIORITY, Level
 from core.scanner.plan import (
     PHASE_LABELS,
     Plan,
@@ -49,14 +47,13 @@ from core.scanner.plan import (
     raw_confidence,
 )
 from core.scanner.playbooks import Playbook
-from core.scanner.playbooks.base import ARMED, FORMING, Setups, bars_for
+from core.scanner.playbooks.base import ARMED, FORMING, Setups
 from core.scanner.scan import select_playbooks
 from core.scanner.targets import check_style
+from core.scanner.triggers import LIVE_MINUTES, NY, PlanMemo, _live_window, _ny_time, _triggered
 
-LIVE_MINUTES = 30          # a triggered plan stays "triggered" this long while it is live
 ACTIONABLE_ATR = 0.5       # actionable_soon: within 0.5 bar-ATR of the (would-be) entry
 SPEED_BARS = 10            # bars_to_trigger from the mean |close change| of the last 10 bars
-NY = ZoneInfo("America/New_York")
 STATE_POINTS = {"triggered": 300.0, "armed": 200.0, "forming": 100.0}
 
 
@@ -251,103 +248,6 @@ def _fin(x: float) -> float | None:
     return float(x) if x is not None and math.isfinite(x) else None
 
 
-def _plan_state(f: Features, plan: Plan, i: int, last: int) -> str:
-    """'live' or what ended the plan between the bar after its trigger i and `last` (inclusive)."""
-    if last <= i:
-        return "live"
-    s = plan.sign
-    # ≤ LIVE_MINUTES bars: plain floats (numpy's per-call cost dominates on slices this short).
-    lo, hi, c = (x[i + 1:last + 1].tolist() for x in (f.low, f.high, f.close))
-    adverse, favourable = (lo, hi) if s > 0 else (hi, lo)
-    stop, tp1, inv = plan.stop, plan.targets[0], plan.invalidation
-    if any((a - stop) * s <= 0 for a in adverse):
-        return "stopped out"
-    if any((b - tp1) * s >= 0 for b in favourable):
-        return "TP1 reached"
-    if math.isfinite(inv) and any((x - inv) * s < 0 for x in c):
-        return "invalidated (" + plan.invalidation_note + ")"
-    return "live"
-
-
-@lru_cache(maxsize=4096)
-def _ny_time(ns: int) -> str:
-    return datetime.fromtimestamp(ns / 1e9, tz=NY).strftime("%H:%M ET")
-
-
-PlanMemo = MutableMapping[tuple, "Plan | Rejected"]   # (symbol, playbook, bar ts, direction, OHLCV)
-
-
-def _live_window(f: Features, last_idx: np.ndarray) -> np.ndarray:
-    """Bars of the last LIVE_MINUTES (+1 bar) of each series' current session, ascending; none for a
-    series whose latest bar is outside regular hours. One bar more than the live window: a plan
-    leaving the window is reported as ended (once)."""
-    look = max(3, bars_for(f, LIVE_MINUTES))
-    rows = f.row[last_idx]
-    last = last_idx[rows >= 0]
-    if not len(last):
-        return np.empty(0, dtype=np.int64)
-    first = np.maximum(f.sessions.first[rows[rows >= 0]], last - look)
-    lens = last - first + 1
-    return np.repeat(first - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
-
-
-def _triggered(f: Features, pb: Playbook, window: np.ndarray, ctx: PlanContext, memo: PlanMemo | None,
-               record: np.ndarray | None = None, col: int = 0
-               ) -> tuple[dict[int, tuple[Plan, int]], dict[int, str]]:
-    """Per series number: the most recent live plan of `pb` in its last LIVE_MINUTES of this session,
-    and the note for plans that ended.
-
-    `record` (a live scanner's detection record of this frame, column `col` for `pb`) holds the
-    direction detected at bars seen by earlier scans: only the bars it has not seen are detected."""
-    look = max(3, bars_for(f, LIVE_MINUTES))
-    live: dict[int, tuple[Plan, int]] = {}
-    ended: dict[int, str] = {}
-    if not len(window):
-        return live, ended
-    if record is None:
-        sig = pb.detect(f, window)
-        trig_idx, trig_dir = sig.idx, sig.direction
-    else:
-        need = window[record[window, col] == UNSEEN]
-        sig = pb.detect(f, need)
-        record[need, col] = 0
-        record[sig.idx, col] = sig.direction
-        w = record[window, col]
-        trig_idx, trig_dir = window[w != 0], w[w != 0]
-    sig_row = {int(i): k for k, i in enumerate(sig.idx)}
-    seen: set[int] = set()
-    for k in range(len(trig_idx) - 1, -1, -1):          # newest trigger of each series first
-        i = int(trig_idx[k])
-        s = int(f.series_of[i])
-        if s in seen:
-            continue
-        # The trigger bar's prices are part of the key: a replay that maps another real day onto the
-        # same timestamps must not get the plan built from the old bars.
-        key = (f.symbols[s], pb.name, int(f.ts[i]), int(trig_dir[k]),
-               float(f.open[i]), float(f.high[i]), float(f.low[i]), float(f.close[i]), float(f.volume[i]))
-        out = memo.get(key) if memo is not None else None
-        if out is None:
-            row = sig_row.get(i)
-            one = sig
-            if row is None:                              # seen by an earlier scan, not in the memo
-                one, row = pb.detect(f, np.array([i], dtype=np.int64)), 0
-            out = build_plan(f, one, row, ctx, pb.spec.conditions, pb.spec.invalidation)
-            if memo is not None:
-                memo[key] = out
-        if not isinstance(out, Plan):
-            continue                                 # refused triggers never become plans
-        seen.add(s)
-        last = int(f.series_end[s]) - 1
-        status = _plan_state(f, out, i, last)
-        if status == "live" and last - i >= look:
-            status = f"older than the {LIVE_MINUTES}-minute live window"
-        if status == "live":
-            live[s] = (out, i)
-        else:
-            ended[s] = f"triggered {out.direction} at {_ny_time(out.bar_ts)}, then {status}"
-    return live, ended
-
-
 def _triggered_candidate(f: Features, plan: Plan, i_trig: int, last: int, cal: tuple[str, str]) -> Candidate:
     _, pct, in_atr = _distance(f, last, plan.entry)
     return Candidate(
@@ -428,7 +328,7 @@ def _symbol_row(f: Features, s: int, ctx: PlanContext, count: int, none_reasons:
             reason += " …"
     return SymbolRow(
         symbol=f.symbols[s], price=_fin(float(f.close[i])), session_phase=PHASE_LABELS[int(f.phase[i])],
-        trend_stack=stack, key_levels=tuple(sorted(levels, key=lambda lv: -lv.priority)),
+        trend_stack=stack, key_levels=tuple(sorted(levels, key=lambda lv: -PRIORITY.get(lv.label, 0))),
         expected_move=_fin(em), atr=_fin(float(f.atr[i])), vwap=_fin(float(f.vwap[i])), bar_ts=int(f.ts[i]),
         candidates=count, no_candidate_reason=reason, none_reasons=none_reasons, ended=ended,
     )
@@ -502,11 +402,16 @@ def scan_setups(series: Sequence[SeriesInput] | Mapping[str, Bars], interval: In
             would_be = _would_be_plans(f, pb, su, live, context)
             for s, note in ended.items():
                 ends[s][pb.name] = note
+            # Most rows have neither state: their reason is read here without a call per row.
+            states, whys = su.state.tolist(), su.why.tolist()
             for s in range(len(usable)):
                 if s in live:
                     plan, i_trig = live[s]
                     candidates.append(_triggered_candidate(f, plan, i_trig, int(last_idx[s]), cal))
                     counts[s] += 1
+                    continue
+                if states[s] != ARMED and states[s] != FORMING:
+                    none[s][pb.name] = str(whys[s])
                     continue
                 out = _armed_or_forming(f, pb, su, s, context, cal, speeds, would_be.get(s))
                 if isinstance(out, Candidate):

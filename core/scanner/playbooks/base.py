@@ -19,6 +19,7 @@ from core.scanner.features import Features
 MIN_BARS = 30  # bars of history before any detector runs (the seed's minimum)
 _PHASE_TABLES: dict[tuple[SessionPhase, ...], np.ndarray] = {}
 _LABELS = np.array([SessionPhase(c).label for c in range(8)], dtype=object)
+_PHASE_WHY: dict[tuple[SessionPhase, ...], np.ndarray] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,8 +130,14 @@ def explain(default: str, *pairs: tuple[np.ndarray, str]) -> np.ndarray:
     if not pairs:
         raise ValueError("explain needs at least one condition")
     n = len(pairs[0][0])
-    return np.select([np.asarray(c, dtype=bool) for c, _ in pairs], [m for _, m in pairs],
-                     default=default).astype(object) if n else np.empty(0, dtype=object)
+    if not n:
+        return np.empty(0, dtype=object)
+    # The number of the first true condition per row (len(pairs): none), then one gather of the
+    # messages: np.select's result, without its per-call cost (every playbook explains every scan).
+    first = np.full(n, len(pairs), dtype=np.int64)
+    for k in range(len(pairs) - 1, -1, -1):
+        first[np.broadcast_to(np.asarray(pairs[k][0], dtype=bool), (n,))] = k
+    return np.array([*(m for _, m in pairs), default], dtype=object)[first]
 
 
 def _nan_like(k: int) -> np.ndarray:
@@ -158,6 +165,14 @@ class Playbook(ABC):
             _PHASE_TABLES[self.spec.phases] = table
         return table
 
+    def _phase_why(self) -> np.ndarray:
+        """By SessionPhase code: the reason the playbook does not run then (built once per spec)."""
+        table = _PHASE_WHY.get(self.spec.phases)
+        if table is None:
+            runs_in = ", ".join(p.label for p in self.spec.phases)
+            table = _PHASE_WHY[self.spec.phases] = "session phase " + _LABELS + "; runs in " + runs_in
+        return table
+
     def detect(self, f: Features, idx: np.ndarray) -> Signals:
         idx = np.asarray(idx, dtype=np.int64)
         idx = idx[self.eligible(f, idx)]
@@ -182,11 +197,10 @@ class Playbook(ABC):
         trig, stop, inval, tp1, tp2, level = (nan.copy() for _ in range(6))
         conds = np.zeros((n, k), dtype=bool)
         words = np.full(n, "", dtype=object)
-        phase_ok = self._phase_table()[f.phase[idx]]
+        phase = f.phase[idx]
+        phase_ok = self._phase_table()[phase]
         enough = f.bars_seen[idx] >= self.spec.min_bars
-        runs_in = ", ".join(p.label for p in self.spec.phases)
-        labels = _LABELS
-        why = np.where(phase_ok, "", "session phase " + labels[f.phase[idx]] + "; runs in " + runs_in)
+        why = np.where(phase_ok, "", self._phase_why()[phase])
         why = np.where(phase_ok & ~enough, f"not enough bars (< {self.spec.min_bars})", why)
         ok = phase_ok & enough & np.isfinite(f.atr[idx])
         why = np.where(phase_ok & enough & ~ok, "ATR not defined yet", why).astype(object)
@@ -236,7 +250,13 @@ def tolerance(f: Features, idx: np.ndarray, atr_mult: float = 0.25, pct: float =
 
 
 def volume_ok(f: Features, idx: np.ndarray, mult: float = 1.0, w: int = 20) -> np.ndarray:
-    """This bar's volume at least `mult` × the median of the last w bars (False without volume)."""
+    """This bar's volume at least `mult` × the median of the last w bars (False without volume).
+    Read-only: shared by the playbooks asking about the same bars (`Features.derived`)."""
+    idx = np.asarray(idx, dtype=np.int64)
+    return f.derived(("volume_ok", idx.tobytes(), mult, w), lambda: _volume_ok(f, idx, mult, w))
+
+
+def _volume_ok(f: Features, idx: np.ndarray, mult: float, w: int) -> np.ndarray:
     med = row_nanmedian(f.window(f.volume, idx, w)) if len(idx) else np.empty(0)
     with np.errstate(invalid="ignore"):
         return (f.volume[idx] > 0) & (f.volume[idx] >= mult * med)

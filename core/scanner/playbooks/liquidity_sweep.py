@@ -25,7 +25,15 @@ POOL_WINDOW = 48   # both pivots of a pool within the last 48 bars
 
 
 def pivots(f: Features, x: np.ndarray, lowest: bool) -> np.ndarray:
-    """Indices j of confirmed pivots (each known only at bar j + PIVOT_K), within one series."""
+    """Indices j of confirmed pivots (each known only at bar j + PIVOT_K), within one series
+    (whole-frame work: kept per frame for f.low / f.high, which the detector and `_arm` both ask)."""
+    named = "low" if x is f.low else "high" if x is f.high else None
+    if named is None:
+        return _pivots(f, x, lowest)
+    return f.derived(("pivots", named, lowest), lambda: _pivots(f, x, lowest))
+
+
+def _pivots(f: Features, x: np.ndarray, lowest: bool) -> np.ndarray:
     k = PIVOT_K
     j = pivot_indices(x, k, lowest)
     same = (f.series_of[j - k] == f.series_of[j]) & (f.series_of[j + k] == f.series_of[j])
@@ -34,7 +42,16 @@ def pivots(f: Features, x: np.ndarray, lowest: bool) -> np.ndarray:
 
 def pools(f: Features, idx: np.ndarray, x: np.ndarray, lowest: bool) -> np.ndarray:
     """For each decision bar, the equal-lows (highs) level formed by the last two pivots confirmed by
-    bar i−2 (so the sweep itself is not one of them), or NaN when they are not equal."""
+    bar i−2 (so the sweep itself is not one of them), or NaN when they are not equal (read-only,
+    kept per frame and bars for f.low / f.high)."""
+    idx = np.asarray(idx, dtype=np.int64)
+    named = "low" if x is f.low else "high" if x is f.high else None
+    if named is None:
+        return _pools(f, idx, x, lowest)
+    return f.derived(("pools", named, lowest, idx.tobytes()), lambda: _pools(f, idx, x, lowest))
+
+
+def _pools(f: Features, idx: np.ndarray, x: np.ndarray, lowest: bool) -> np.ndarray:
     p = pivots(f, x, lowest)
     out = np.full(len(idx), np.nan)
     if len(p) < 2:

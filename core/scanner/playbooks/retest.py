@@ -25,6 +25,12 @@ class RetestWindow:
 
     @classmethod
     def at(cls, f: Features, idx: np.ndarray) -> RetestWindow:
+        """The window at these bars (kept per frame: the ORB retest and break-and-retest share it)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        return f.derived(("retest", idx.tobytes()), lambda: cls._at(f, idx))
+
+    @classmethod
+    def _at(cls, f: Features, idx: np.ndarray) -> RetestWindow:
         hour = bars_for(f, 60)
         return cls(
             close=f.close[idx], tol=tolerance(f, idx),
