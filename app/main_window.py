@@ -44,7 +44,7 @@ from app.predictor_controller import PredictorController
 from app.qt_bridge import QtBridge
 from core.config import config_dir
 from core.errors import TradeCoachError
-from core.events import FeedHealthChanged, FeedState, FeedStatus
+from core.events import BarUpdated, FeedHealthChanged, FeedState, FeedStatus
 from core.market.intervals import ALL
 from core.scanner.plan import Plan
 from core.tasks import spawn
@@ -85,6 +85,7 @@ class MainWindow(QMainWindow):
         self._last_error: QMessageBox | None = None
         self._ui_tasks: set[asyncio.Task[object]] = set()
         self._health: dict[str, FeedStatus] = {}
+        self._context_shown: tuple[str, float] | None = None  # what the predictor last got from a bar
         self.settings_ctl = SettingsController(self, self._qsettings, self._theme_changed)
         self._build_docks()
         self.panels = Panels(self)
@@ -475,10 +476,16 @@ class MainWindow(QMainWindow):
     def _show_api(self) -> None:
         self.api_label.setText(f" {self.panels.gpt_ctl.status_text()} ")
 
-    def _on_live_bar(self, event: object) -> None:
-        bars = self.controller.bars
-        if self.controller.symbol and len(bars):
-            self.predictor_panel.set_context(self.controller.symbol, float(bars.close[-1]))
+    def _on_live_bar(self, event: BarUpdated) -> None:
+        # Only the chart's own series moves the predictor's price (every watched symbol streams
+        # bars), and only when the price changed: at 1000× this ran thousands of times a minute.
+        ctl = self.controller
+        if event.symbol != ctl.symbol or event.interval != ctl.interval or not len(ctl.bars):
+            return
+        price = float(ctl.bars.close[-1])
+        if (ctl.symbol, price) != self._context_shown:
+            self._context_shown = (ctl.symbol, price)
+            self.predictor_panel.set_context(ctl.symbol, price)
 
     # -- startup -----------------------------------------------------------------------------------
     async def open_initial(self, symbol: str | None = None, interval: str | None = None) -> None:
@@ -543,6 +550,7 @@ class MainWindow(QMainWindow):
         await self.controller.show(symbol, interval)
         bars = self.controller.bars
         self.predictor_panel.set_context(symbol, float(bars.close[-1]) if len(bars) else None)
+        self._context_shown = None  # the next live bar sets the price again
         plan = self.panels.plan_ctl.plan
         if plan is not None and plan.symbol == self.controller.symbol:
             self.draw_plan(plan)

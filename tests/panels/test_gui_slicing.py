@@ -1,0 +1,78 @@
+"""GUI-thread work split into short slices: the Qt bridge delivers a burst over several turns of
+the event loop (in order, intra-bar updates still coalesced); the data table updates cells in
+place and only where they changed; the event log appends a burst of lines at once."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt
+
+from app.qt_bridge import SLICE_MS, QtBridge
+from core.bus import Bus
+from core.events import BarClosed, BarUpdated
+from core.market.bars import Bar
+from core.market.intervals import parse_interval
+from widgets.panels.event_log import EventLogPanel
+from widgets.panels.table import DataTable
+
+M1 = parse_interval("1m")
+
+
+def _bar(ts: int, close: float) -> Bar:
+    return Bar(ts, close, close, close, close, 1.0)
+
+
+def test_a_slow_burst_is_delivered_in_order_over_several_slices(qtbot) -> None:  # type: ignore[no-untyped-def]
+    bridge = QtBridge(Bus())
+    seen: list[tuple[str, int, float]] = []
+
+    def slow(kind: str):  # type: ignore[no-untyped-def]
+        def slot(e: BarClosed | BarUpdated) -> None:
+            time.sleep(SLICE_MS / 4000.0)   # four such slots fill a slice
+            seen.append((kind, e.bar.ts, e.bar.close))
+        return slot
+
+    bridge.bar_closed.connect(slow("closed"))
+    bridge.bar_updated.connect(slow("updated"))
+    for ts in range(20):   # as the kernel thread does: straight into the bridge
+        bridge._on_event(BarClosed("SPY", M1, _bar(ts, 1.0), "t"))
+    bridge._on_event(BarUpdated("SPY", M1, _bar(20, 1.0), "t"))
+    qtbot.waitUntil(lambda: len(seen) >= 5, timeout=2000)
+    # Arriving while the burst is still being delivered: coalesced with the one still waiting.
+    bridge._on_event(BarUpdated("SPY", M1, _bar(20, 2.0), "t"))
+    qtbot.waitUntil(lambda: len(seen) >= 21 and seen[-1][0] == "updated", timeout=3000)
+    qtbot.wait(50)
+    assert [ts for _k, ts, _c in seen] == list(range(21))
+    assert seen[-1] == ("updated", 20, 2.0)   # the newest state of the bar, delivered once
+    assert bridge.slices >= 3
+    assert bridge.coalesced == 1
+    bridge.close()
+
+
+def test_table_updates_only_changed_cells_and_keeps_keys_after_sorting(qtbot) -> None:  # type: ignore[no-untyped-def]
+    t = DataTable(("Symbol", "Conf"))
+    qtbot.addWidget(t)
+    assert t.set_rows([("A", 1.0), ("B", 2.0)], keys=["a", "b"], colors=[(None, "#ff0000"), (None, None)]) == 4
+    first = t.item(0, 0)
+    assert t.set_rows([("A", 1.0), ("B", 3.0)], keys=["a", "b"]) == 2   # B's value, A's colour cleared
+    assert t.item(0, 0) is first                                       # the same item, not a new one
+    assert t.item(1, 1).text() == "3.00"
+    assert t.item(0, 1).data(Qt.ItemDataRole.ForegroundRole) is None
+    t.sortItems(1, Qt.SortOrder.DescendingOrder)
+    t.set_rows([("A", 5.0), ("B", 3.0), ("C", 4.0)], keys=["a", "b", "c"])
+    assert t.column_values(0) == ["A", "C", "B"]     # re-sorted by the trader's column
+    assert [t.key_at(r) for r in range(3)] == ["a", "c", "b"]
+    t.set_rows([("C", 4.0)], keys=["c"])
+    assert t.rowCount() == 1 and t.key_at(0) == "c"
+
+
+def test_event_log_shows_every_line_of_a_burst_in_order(qtbot) -> None:  # type: ignore[no-untyped-def]
+    panel = EventLogPanel()
+    qtbot.addWidget(panel)
+    for i in range(30):
+        panel.append(f"line {i}")
+    assert panel.list.count() == 0                       # one batch, a moment later
+    qtbot.waitUntil(lambda: panel.list.count() == 30, timeout=1000)
+    panel.append("late")
+    assert panel.lines() == [*(f"line {i}" for i in range(30)), "late"]   # reading flushes first
