@@ -43,7 +43,7 @@ LINE_STYLE = {
     "AVWAP PDC": ("#bdbdbd", 1.0, "dashdot"),
 }
 DEFAULT_SHARES = 100   # position size the exit marker's $ P/L is shown for
-LINES_PERIOD_S = 0.25  # lines and overlays follow live bars at most ~4 times a second
+LINES_PERIOD_S = 0.4  # lines and overlays follow live bars at most ~2.5 times a second (a repaint each)
 
 
 def plan_view(plan: Plan) -> PlanView:

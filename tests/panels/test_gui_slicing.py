@@ -76,3 +76,47 @@ def test_event_log_shows_every_line_of_a_burst_in_order(qtbot) -> None:  # type:
     qtbot.waitUntil(lambda: panel.list.count() == 30, timeout=1000)
     panel.append("late")
     assert panel.lines() == [*(f"line {i}" for i in range(30)), "late"]   # reading flushes first
+
+
+async def test_chart_lines_are_applied_one_per_turn_and_a_switch_stops_the_rest(qtbot, spy1m) -> None:  # type: ignore[no-untyped-def]
+    """The chart controller's line pass: stale lines go, the new set lands one line per turn of
+    the loop with the chart's painting held until the end; a switch meanwhile leaves the rest
+    to the new symbol's pass and painting is back on."""
+    import asyncio
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from app.chart_controller import ChartController
+    from app.chart_tools import ChartOverlays
+    from widgets.chart import ChartWidget, LineSpec
+
+    chart = ChartWidget()
+    qtbot.addWidget(chart)
+    bars = spy1m[-400:]
+    chart.set_bars(bars, M1, symbol="SPY")
+    ctl = ChartController(SimpleNamespace(), chart)  # type: ignore[arg-type]  # no kernel call is made here
+    ctl.symbol, ctl.interval = "SPY", M1
+    chart.set_line("old", np.asarray(bars.close), "#ffffff")
+    specs = {f"L{i}": LineSpec(np.asarray(bars.close) + i, "#ff0000", 1.0, "solid") for i in range(4)}
+    seen: list[tuple[list[str], bool]] = []
+
+    async def watch() -> None:
+        for _ in range(4):
+            seen.append((chart.line_names(), chart.updatesEnabled()))
+            await asyncio.sleep(0)
+
+    await asyncio.gather(ctl._apply_lines(specs, ChartOverlays(levels=[("PDH", 1.0)]), "SPY", M1), watch())
+    assert chart.line_names() == ["L0", "L1", "L2", "L3"] and chart.updatesEnabled()
+    assert ctl.overlays.levels == [("PDH", 1.0)]
+    partial = [names for names, painting in seen if 0 < len(names) < 4]
+    assert partial and not any(painting for names, painting in seen if 0 < len(names) < 4)  # spread, held
+
+    async def switch_soon() -> None:
+        await asyncio.sleep(0)
+        ctl.symbol = "AAPL"
+
+    more = {f"M{i}": spec for i, spec in enumerate(specs.values())}
+    await asyncio.gather(ctl._apply_lines(more, ChartOverlays(), "SPY", M1), switch_soon())
+    assert 0 < sum(n.startswith("M") for n in chart.line_names()) < 4   # stopped part-way
+    assert chart.updatesEnabled()
