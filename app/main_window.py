@@ -10,6 +10,7 @@ non-modal message — never a modal dialog opened inside a coroutine."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import date
@@ -65,6 +66,16 @@ STATE_COLORS = {
 
 async def _sync(fn: Callable[[], T]) -> T:
     return fn()
+
+
+def freeze_heap() -> None:
+    """Move every object alive once the window is up (modules, Qt wrappers, the kernel, the
+    loaded history) out of the garbage collector's sight (gc.freeze). A full collection walks every
+    tracked object while holding the GIL: with this heap it stalled the GUI thread for hundreds of
+    ms whichever thread triggered it (bench/bench_api.py, bench/bench_gui_latency.py print the
+    collections' pauses). Frozen objects are still freed by reference counting; only cycles among
+    them are never collected (no gc.collect() first: that full pass would be the very stall)."""
+    gc.freeze()
 
 
 class MainWindow(QMainWindow):
@@ -513,7 +524,11 @@ class MainWindow(QMainWindow):
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.search_box.setCompleter(completer)
         await self._show(self.symbol_box.currentText(), self.interval_box.currentText())
-        self._spawn(self.panels.open(str(self._qsettings.value("watchlist", "") or "") or None), "panels")
+        self._spawn(self._open_panels(str(self._qsettings.value("watchlist", "") or "") or None), "panels")
+
+    async def _open_panels(self, watchlist: str | None) -> None:
+        await self.panels.open(watchlist)
+        freeze_heap()
 
     def restore_layout(self) -> None:
         """Window geometry and dock layout of the previous run (closed docks stay closed)."""

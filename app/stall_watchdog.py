@@ -33,11 +33,18 @@ class Stall:
     stack: str                      # the GUI thread's stack at detection, then the other threads'
     gui_stack: str = ""             # the GUI thread's stack alone
     samples: Counter[str] = field(default_factory=Counter)  # innermost GUI frames → polls seen there
+    others: Counter[str] = field(default_factory=Counter)   # other threads' busy frames → polls seen there
 
     def profile(self, n: int = 4) -> str:
         """The most-sampled GUI-thread locations of this stall, one per line."""
         total = sum(self.samples.values()) or 1
         return "\n".join(f"{100 * k / total:3.0f}%  {where}" for where, k in self.samples.most_common(n))
+
+    def busy_others(self, n: int = 4) -> str:
+        """The other threads' most-sampled places during the stall, idle waits left out: with the
+        GUI thread in the Qt event loop, these held the GIL."""
+        total = sum(self.samples.values()) or 1
+        return "\n".join(f"{100 * k / total:3.0f}%  {where}" for where, k in self.others.most_common(n))
 
 
 @dataclass
@@ -67,6 +74,15 @@ def _where(frame: FrameType | None, depth: int = 2) -> str:
             break
         frame = frame.f_back
     return " < ".join([*parts, *([f"… {ours}"] if ours else [])]) or "?"
+
+
+IDLE = ("wait", "_wait_for_tstate_lock", "select", "poll", "_worker", "get", "accept", "recv", "_recv",
+        "recv_bytes", "_recv_bytes", "read", "run_forever", "_run_once", "sleep", "result", "acquire")
+
+
+def _idle(frame: FrameType) -> bool:
+    """A thread blocked in a wait (lock, queue, select, sleep) holds no GIL."""
+    return frame.f_code.co_name in IDLE
 
 
 class StallWatchdog(QObject):
@@ -120,6 +136,10 @@ class StallWatchdog(QObject):
                 else:
                     self._in_stall.duration_ms = late * 1000.0
                 self._in_stall.samples[self._ring[-1][1]] += 1
+                me = threading.get_ident()
+                for tid, f in frames.items():
+                    if tid not in (self._gui_thread, me) and not _idle(f):
+                        self._in_stall.others[_where(f)] += 1
             elif self._in_stall is not None:
                 self.report.stalls.append(self._in_stall)
                 if self._log:
@@ -127,3 +147,37 @@ class StallWatchdog(QObject):
                                 self._in_stall.duration_ms, self._in_stall.profile(),
                                 self._in_stall.stack[:6000])
                 self._in_stall = None
+
+
+class GcPauses:
+    """Times the garbage collector's passes (gc.callbacks): a full collection walks every live
+    container object and holds the GIL meanwhile — with a big heap, a stall of every thread."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[int, float]] = []   # (generation, ms)
+        self._t0 = 0.0
+
+    def _hook(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._t0 = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], (time.perf_counter() - self._t0) * 1000.0))
+
+    def start(self) -> None:
+        import gc
+
+        gc.callbacks.append(self._hook)
+
+    def stop(self) -> None:
+        import gc
+
+        if self._hook in gc.callbacks:
+            gc.callbacks.remove(self._hook)
+
+    def summary(self) -> str:
+        parts = []
+        for gen in (0, 1, 2):
+            ms = [d for g, d in self.pauses if g == gen]
+            if ms:
+                parts.append(f"gen{gen} {len(ms)}× max {max(ms):.1f} ms")
+        return " · ".join(parts) or "none"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import socket
@@ -115,7 +116,7 @@ async def loaded(url: str, rate: float, seconds: float) -> tuple[dict[str, objec
     return result, await beat
 
 
-async def main(rate: float, seconds: float, lookback: int) -> None:
+async def main(rate: float, seconds: float, lookback: int, freeze: bool = True) -> None:
     from app.main_window import MainWindow
     from app.stall_watchdog import StallWatchdog
     from core.api.server import ApiServer
@@ -131,6 +132,14 @@ async def main(rate: float, seconds: float, lookback: int) -> None:
     window = MainWindow(kernel)
     window.show()
     await window.open_initial("SPY", "5m")
+    for _ in range(600):   # the panels open in a task of their own; the window then freezes its heap
+        if gc.get_freeze_count():
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+    if not freeze:
+        gc.unfreeze()   # measure without the window's gc.freeze() (app/main_window.freeze_heap)
+    print(f"objects frozen out of the collector's sight: {gc.get_freeze_count()}")
     server = ApiServer(kernel, "127.0.0.1", 0, options=ApiOptions(rate_per_s=1e6, burst=1_000_000))
     address = await kernel.runtime.wrap(server.start())
     bare_url = bare_server()
@@ -147,11 +156,19 @@ async def main(rate: float, seconds: float, lookback: int) -> None:
 
 async def report(kernel, server, window, dog, bare_url: str, ctx_url: str, rate: float,  # type: ignore[no-untyped-def]
                  seconds: float, lookback: int) -> None:
+    from app.stall_watchdog import GcPauses
+
     dog.report.stalls.clear()   # start-up is not what this measures
+    gcp = GcPauses()
+    gcp.start()
     bare, beat_bare = await loaded(bare_url, rate, seconds)
     bare_stalls, dog.report.stalls = dog.report.stalls, []
+    gc_bare = gcp.summary()
+    gcp.pauses.clear()
     ctx, beat_ctx = await loaded(ctx_url, rate, seconds)
     ctx_stalls, dog.report.stalls = dog.report.stalls, []
+    gc_ctx = gcp.summary()
+    gcp.stop()
     dog.stop()
     b50, b99 = pct(bare["lat"], 0.5), pct(bare["lat"], 0.99)          # type: ignore[arg-type]
     c50, c99 = pct(ctx["lat"], 0.5), pct(ctx["lat"], 0.99)            # type: ignore[arg-type]
@@ -165,12 +182,18 @@ async def report(kernel, server, window, dog, bare_url: str, ctx_url: str, rate:
           f"(median {statistics.median(beat_bare):.1f}); under /gpt/context load max {max(beat_ctx):.1f} ms "
           f"(median {statistics.median(beat_ctx):.1f}) (goal ≤ 50 ms); GIL switch interval "
           f"{sys.getswitchinterval() * 1000:.1f} ms")
+    print(f"  garbage collections (a full one holds the GIL): under bare load {gc_bare} · "
+          f"under /gpt/context load {gc_ctx}")
     for title, stalls in (("under bare load", bare_stalls), ("under /gpt/context load", ctx_stalls)):
         print(f"  GUI-thread stalls > 50 ms {title}: {len(stalls)}")
         for st in sorted(stalls, key=lambda x: -x.duration_ms)[:3]:
             print(f"    {st.duration_ms:6.0f} ms, sampled every 5 ms at:")
             for line in st.profile(4).splitlines():
                 print(f"        {line}")
+            if st.others:
+                print("      other threads busy meanwhile (holding the GIL when the GUI thread waits):")
+                for line in st.busy_others(3).splitlines():
+                    print(f"        {line}")
     await kernel.runtime.wrap(server.stop())
     window.close()
     await kernel.runtime.wrap(kernel.stop())
@@ -184,11 +207,12 @@ if __name__ == "__main__":
     ap.add_argument("--lookback", type=int, default=100)
     ap.add_argument("--switch-interval-ms", type=float, default=1.0,
                     help="the GIL switch interval; the app sets 1 ms (app/gui.py), Python's default is 5")
+    ap.add_argument("--no-gc-freeze", action="store_true", help="undo the window's gc.freeze() after start-up")
     args = ap.parse_args()
     sys.setswitchinterval(args.switch_interval_ms / 1000)
     app = QApplication.instance() or QApplication(sys.argv)
     app.setQuitOnLastWindowClosed(False)
     try:
-        qasync.run(main(args.rate, args.seconds, args.lookback))
+        qasync.run(main(args.rate, args.seconds, args.lookback, not args.no_gc_freeze))
     except RuntimeError as exc:  # qasync hides the coroutine's own error behind this one
         print(f"bench stopped: {exc}", file=sys.stderr)

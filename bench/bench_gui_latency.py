@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import statistics
@@ -139,16 +140,23 @@ def print_stalls(title: str, stalls: list) -> None:  # type: ignore[type-arg]
         print(f"    {s.duration_ms:6.0f} ms:")
         for line in s.profile(4).splitlines():
             print(f"        {line}")
+        if s.others:
+            print("      other threads busy meanwhile (they hold the GIL when the GUI thread waits in the event loop):")
+            for line in s.busy_others(3).splitlines():
+                print(f"        {line}")
 
 
-async def main(seconds: float) -> None:
+async def main(seconds: float, freeze: bool = True) -> None:
     from app.main_window import MainWindow
-    from app.stall_watchdog import StallWatchdog
+    from app.stall_watchdog import GcPauses, StallWatchdog
     from core.config import load_settings
     from core.workstation import Workstation
 
     dog = StallWatchdog(threshold_ms=50.0, log_stalls=False)
     dog.start()
+    gcp = GcPauses()
+    gcp.start()
+    gc_by_phase: dict[str, str] = {}
     kernel = Workstation(load_settings(replay_speed=100), today=date(2026, 11, 22))
     kernel.runtime.start()  # the kernel's own loop thread, as in the app
     await kernel.runtime.wrap(kernel.start())
@@ -161,17 +169,28 @@ async def main(seconds: float) -> None:
         if kernel.plans.live_report is not None and window.panels.scanner_ctl.refreshes:
             break
         await asyncio.sleep(0.05)
+    for _ in range(600):   # the window freezes its heap once the panels are open
+        if gc.get_freeze_count():
+            break
+        await asyncio.sleep(0.05)
+    if not freeze:
+        gc.unfreeze()   # measure without the window's gc.freeze() (app/main_window.freeze_heap)
+    print(f"objects frozen out of the collector's sight: {gc.get_freeze_count()}")
     startup_stalls = list(dog.report.stalls)   # kernel start-up runs before the window is shown
     dog.report.stalls.clear()
+    gcp.pauses.clear()
 
-    async def phase() -> list:  # type: ignore[type-arg]
+    async def phase(name: str = "") -> list:  # type: ignore[type-arg]
         out = list(dog.report.stalls)
         dog.report.stalls.clear()
+        if name:
+            gc_by_phase[name] = gcp.summary()
+        gcp.pauses.clear()
         return out
 
     await kernel.runtime.wrap(kernel.market.replay_pause())
     idle = await heartbeat(seconds / 2)
-    idle_stalls = await phase()
+    idle_stalls = await phase("idle")
 
     # Issue 12's case: a replayed session at 100× with live rescans of the watchlist and every panel
     # open, no symbol switching and no synthetic load.
@@ -179,18 +198,18 @@ async def main(seconds: float) -> None:
     live0 = window.controller.live_updates
     await kernel.runtime.wrap(kernel.market.replay_resume())
     session = await heartbeat(seconds)
-    session_stalls = await phase()
+    session_stalls = await phase("session 100x")
     report1 = kernel.plans.live_report
     rescans = window.panels.scanner_ctl.refreshes - refresh0
     session_live = window.controller.live_updates - live0
 
     await kernel.runtime.wrap(kernel.market.replay_set_speed(1000.0))
     busy, switches = await asyncio.gather(heartbeat(seconds), switcher(window, seconds))
-    busy_stalls = await phase()
+    busy_stalls = await phase("streaming 1000x")
     loop = asyncio.get_running_loop()
     loaded, (calls_ok, calls_err) = await asyncio.gather(
         heartbeat(seconds), loop.run_in_executor(None, kernel_load, kernel, seconds))
-    loaded_stalls = await phase()
+    loaded_stalls = await phase("kernel load")
     n_syms = len(report1.symbols) if report1 is not None else 0
     print(f"GUI heartbeat lateness, {TICK_S * 1000:.0f} ms timer; {visible} docks visible side by side; "
           f"switch interval {sys.getswitchinterval() * 1000:.1f} ms")
@@ -214,6 +233,9 @@ async def main(seconds: float) -> None:
     print(f"  GUI-thread stalls > 50 ms seen by the watchdog: idle {len(idle_stalls)}, session 100x "
           f"{len(session_stalls)}, streaming {len(busy_stalls)}, kernel load {len(loaded_stalls)}, "
           f"start-up {len(startup_stalls)} (max {max((x.duration_ms for x in startup_stalls), default=0):.0f} ms)")
+    gcp.stop()
+    print("  garbage collections (all threads; a full one holds the GIL): "
+          + " | ".join(f"{k}: {v}" for k, v in gc_by_phase.items()))
     for title, st in (("idle", idle_stalls), ("session 100x", session_stalls), ("streaming 1000x", busy_stalls),
                       ("kernel load", loaded_stalls)):
         print_stalls(title, st)
@@ -227,8 +249,9 @@ if __name__ == "__main__":
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--switch-interval-ms", type=float, default=1.0,
                    help="the GIL switch interval; the app sets 1 ms (app/gui.py), Python's default is 5")
+    p.add_argument("--no-gc-freeze", action="store_true", help="undo the window's gc.freeze() after start-up")
     args = p.parse_args()
     sys.setswitchinterval(args.switch_interval_ms / 1000)
     app = QApplication.instance() or QApplication(sys.argv)
     app.setQuitOnLastWindowClosed(False)
-    qasync.run(main(args.seconds))
+    qasync.run(main(args.seconds, not args.no_gc_freeze))
