@@ -68,14 +68,21 @@ async def _sync(fn: Callable[[], T]) -> T:
     return fn()
 
 
+_heap_frozen = False
+
+
 def freeze_heap() -> None:
     """Move every object alive once the window is up (modules, Qt wrappers, the kernel, the
     loaded history) out of the garbage collector's sight (gc.freeze). A full collection walks every
     tracked object while holding the GIL: with this heap it stalled the GUI thread for hundreds of
     ms whichever thread triggered it (bench/bench_api.py, bench/bench_gui_latency.py print the
     collections' pauses). Frozen objects are still freed by reference counting; only cycles among
-    them are never collected (no gc.collect() first: that full pass would be the very stall)."""
-    gc.freeze()
+    them are never collected (no gc.collect() first: that full pass would be the very stall).
+    Once per process: a later window (tests open many) leaves the collector alone."""
+    global _heap_frozen
+    if not _heap_frozen:
+        _heap_frozen = True
+        gc.freeze()
 
 
 class MainWindow(QMainWindow):

@@ -132,8 +132,10 @@ async def main(rate: float, seconds: float, lookback: int, freeze: bool = True) 
     window = MainWindow(kernel)
     window.show()
     await window.open_initial("SPY", "5m")
-    for _ in range(600):   # the panels open in a task of their own; the window then freezes its heap
-        if gc.get_freeze_count():
+    for _ in range(600):   # the panels open in a task of their own (the first scan, the best plan
+        # drawn); the window then freezes its heap: measure the steady state, not the opening
+        p = window.panels
+        if gc.get_freeze_count() or (p.plan_ctl.plan is not None and p.scanner_ctl.refreshes and p.context_ctl.loaded):
             break
         await asyncio.sleep(0.05)
     await asyncio.sleep(0.5)

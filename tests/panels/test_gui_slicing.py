@@ -120,3 +120,37 @@ async def test_chart_lines_are_applied_one_per_turn_and_a_switch_stops_the_rest(
     await asyncio.gather(ctl._apply_lines(more, ChartOverlays(), "SPY", M1), switch_soon())
     assert 0 < sum(n.startswith("M") for n in chart.line_names()) < 4   # stopped part-way
     assert chart.updatesEnabled()
+
+
+def test_the_window_freezes_the_heap_once_per_process(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import app.main_window as mw
+
+    calls: list[int] = []
+    monkeypatch.setattr(mw, "_heap_frozen", False)
+    monkeypatch.setattr(mw.gc, "freeze", lambda: calls.append(1))
+    mw.freeze_heap()
+    mw.freeze_heap()   # a second window (tests open many)
+    assert calls == [1]
+
+
+def _block_for_watchdog() -> None:
+    time.sleep(0.25)
+
+
+def test_the_stall_watchdog_samples_where_the_gui_thread_was(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QTimer
+
+    from app.stall_watchdog import StallWatchdog
+
+    dog = StallWatchdog(threshold_ms=50.0, log_stalls=False)
+    dog.start()
+    try:
+        qtbot.wait(50)
+        QTimer.singleShot(0, _block_for_watchdog)
+        qtbot.waitUntil(lambda: bool(dog.report.stalls), timeout=3000)
+    finally:
+        dog.stop()
+    stall = dog.report.worst(1)[0]
+    assert stall.duration_ms > 50
+    assert any("_block_for_watchdog" in where for where in stall.samples), stall.profile()
+    assert "_block_for_watchdog" in stall.profile()
