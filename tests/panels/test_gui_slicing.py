@@ -154,3 +154,22 @@ def test_the_stall_watchdog_samples_where_the_gui_thread_was(qtbot) -> None:  # 
     assert stall.duration_ms > 50
     assert any("_block_for_watchdog" in where for where in stall.samples), stall.profile()
     assert "_block_for_watchdog" in stall.profile()
+
+
+def test_notes_list_updates_in_place_and_keeps_the_open_note_current(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from widgets.panels.notes import NotesPanel, NoteView
+
+    p = NotesPanel()
+    qtbot.addWidget(p)
+    a, b = NoteView(1, "A", "SPY", ""), NoteView(2, "B", "", "", tags=("orb",))
+    p.set_notes([a, b])
+    p.show_note(b)
+    p.set_notes([a, b])
+    first = p.list.item(0)
+    p.set_notes([NoteView(3, "C", "", ""), a, b])         # a new note on top: rows shift down
+    assert [p.list.item(i).text() for i in range(3)] == ["C", "A · SPY", "B #orb"]
+    assert [p.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(3)] == [3, 1, 2]
+    assert p.list.item(0) is first                          # reused, not rebuilt
+    assert p.list.currentRow() == 2 and p.list.currentItem().data(Qt.ItemDataRole.UserRole) == 2
+    p.set_notes([a])
+    assert p.list.count() == 1 and p.list.currentRow() == -1   # the open note is no longer listed
