@@ -169,10 +169,12 @@ async def main(seconds: float, freeze: bool = True) -> None:
         if kernel.plans.live_report is not None and window.panels.scanner_ctl.refreshes:
             break
         await asyncio.sleep(0.05)
-    for _ in range(600):   # the window freezes its heap once the panels are open
-        if gc.get_freeze_count():
+    for _ in range(600):   # the window freezes its heap once the panels are open (the best plan drawn)
+        if gc.get_freeze_count() and (window.panels.plan_ctl.plan is not None
+                                      or not window.panels.scanner_ctl.candidates):
             break
         await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)   # what the opening left queued
     if not freeze:
         gc.unfreeze()   # measure without the window's gc.freeze() (app/main_window.freeze_heap)
     print(f"objects frozen out of the collector's sight: {gc.get_freeze_count()}")
