@@ -135,10 +135,11 @@ async def main(rate: float, seconds: float, lookback: int, freeze: bool = True) 
     for _ in range(600):   # the panels open in a task of their own (the first scan, the best plan
         # drawn); the window then freezes its heap: measure the steady state, not the opening
         p = window.panels
-        if gc.get_freeze_count() or (p.plan_ctl.plan is not None and p.scanner_ctl.refreshes and p.context_ctl.loaded):
+        if (p.scanner_ctl.refreshes and p.context_ctl.loaded
+                and (p.plan_ctl.plan is not None or not p.scanner_ctl.candidates)):
             break
         await asyncio.sleep(0.05)
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(1.0)
     if not freeze:
         gc.unfreeze()   # measure without the window's gc.freeze() (app/main_window.freeze_heap)
     print(f"objects frozen out of the collector's sight: {gc.get_freeze_count()}")
