@@ -43,6 +43,7 @@ LINE_STYLE = {
     "AVWAP PDC": ("#bdbdbd", 1.0, "dashdot"),
 }
 DEFAULT_SHARES = 100   # position size the exit marker's $ P/L is shown for
+LINES_PERIOD_S = 0.4  # lines and overlays follow live bars at most ~2.5 times a second (a repaint each)
 
 
 def plan_view(plan: Plan) -> PlanView:
@@ -95,6 +96,7 @@ class ChartController:
         self._bars = Bars.empty()
         self._lines_task: asyncio.Task[None] | None = None
         self._lines_dirty = False
+        self._lines_running = 0  # passes of _refresh_lines under way (one at a time is the aim)
         self.live_updates = 0
         self.reloads = 0
         self._loading: asyncio.Task[None] | None = None
@@ -144,9 +146,14 @@ class ChartController:
         self._bars = bars
         self._chart.set_title(f"{sym} · {iv.name}")
         self._chart.set_bars(bars, iv, symbol=sym)
+        await asyncio.sleep(0)  # let the event loop breathe between the reload's GUI steps
+        if (sym, iv) != (self.symbol, self.interval):
+            return
         self._redraw_plan()
         await self.load_drawings()
-        await self._refresh_lines()
+        # One pass here (the caller sees the lines when show() returns); live bars meanwhile
+        # leave the lines dirty and the follow-up runs as its own task, never keeping show() waiting.
+        await self._refresh_lines(once=True)
 
     def _matches(self, symbol: str, interval: Interval) -> bool:
         return symbol == self.symbol and interval == self.interval
@@ -163,7 +170,10 @@ class ChartController:
         self.live_updates += 1
         self._chart.update_bar(event.bar)
         self._lines_dirty = True
-        if (self._lines_task is None or self._lines_task.done()) and _gui_loop_running():
+        self._follow_lines()
+
+    def _follow_lines(self) -> None:
+        if not self._lines_running and _gui_loop_running():
             # (Qt can deliver a bar while no loop runs — tests pumping events between awaits; the
             # lines stay dirty and the next bar refreshes them.)
             self._lines_task = spawn(self._refresh_lines(), name="chart-lines")
@@ -177,37 +187,59 @@ class ChartController:
             self._loading.cancel()
         self._loading = spawn(self._reload(), name="chart-reload")
 
-    async def _refresh_lines(self) -> None:
+    async def _refresh_lines(self, once: bool = False) -> None:
         """Recompute lines and overlays in the kernel's CPU worker processes (a thread of this
-        process would hold the GIL against the GUI thread); coalesces bursts into one pass."""
+        process would hold the GIL against the GUI thread); coalesces bursts into one pass.
+        `once`: one pass, then a follow-up task if bars arrived meanwhile."""
         rt = self._k.runtime
-        while True:
-            self._lines_dirty = False
-            bars, sym, iv = self._bars, self.symbol, self.interval
-            if sym is None or iv is None:
-                return
-            lines, starts, overlays = await rt.wrap(rt.run_cpu(_lines_and_overlays, bars, sym, iv))
-            if (sym, iv) == (self.symbol, self.interval) and (self._bars is bars or len(self._bars) == len(bars)):
-                # One call replaces the whole set: a line the new symbol lacks (SPX has no VWAP)
-                # never lingers from the previous one.
-                lines = {**lines, **overlays.avwaps}
-                self._chart.set_lines({
-                    name: LineSpec(values, *LINE_STYLE.get(name, ("#cccccc", 1.0, "solid")),
-                                   breaks=starts if name.startswith("VWAP") else None)
-                    for name, values in lines.items()})
-                self._show_overlays(overlays)
-            if not self._lines_dirty:
-                return
-            await asyncio.sleep(0.2)  # at most ~5 recomputations per second
+        self._lines_running += 1
+        try:
+            while True:
+                self._lines_dirty = False
+                bars, sym, iv = self._bars, self.symbol, self.interval
+                if sym is None or iv is None:
+                    return
+                lines, starts, overlays = await rt.wrap(rt.run_cpu(_lines_and_overlays, bars, sym, iv))
+                if (sym, iv) == (self.symbol, self.interval) and (self._bars is bars
+                                                                  or len(self._bars) == len(bars)):
+                    lines = {**lines, **overlays.avwaps}
+                    await self._apply_lines({
+                        name: LineSpec(values, *LINE_STYLE.get(name, ("#cccccc", 1.0, "solid")),
+                                       breaks=starts if name.startswith("VWAP") else None)
+                        for name, values in lines.items()}, overlays, sym, iv)
+                if once or not self._lines_dirty:
+                    return
+                await asyncio.sleep(LINES_PERIOD_S)
+        finally:
+            self._lines_running -= 1
+            if once and self._lines_dirty:
+                self._follow_lines()
 
-    def _show_overlays(self, o: ChartOverlays) -> None:
-        self.overlays = o
+    async def _apply_lines(self, specs: dict[str, LineSpec], o: ChartOverlays, sym: str, iv: Interval) -> None:
+        """Replace the chart's lines with `specs` and its overlays with `o`, one line or overlay
+        per turn of the event loop: the whole set at once (ten lines of 5,000 points, new plot
+        items after a switch) was the GUI thread's longest stall. The chart does not repaint
+        until the set is complete (one paint, not one per line). A line the new set lacks (SPX
+        has no VWAP) is removed first, so none lingers from the previous symbol; a switch
+        meanwhile stops the rest (the new symbol's pass replaces everything)."""
         c = self._chart
-        c.set_sd_zones(o.zones)
-        c.set_fvgs(o.fvgs)
-        c.set_liquidity(o.liquidity)
-        c.set_volume_profile(o.profile)
-        c.set_levels(o.levels)
+        steps: list[Callable[[], None]] = [
+            *(lambda n=name, s=spec: c.set_line(n, s.values, s.color, s.width, s.style, s.breaks)
+              for name, spec in specs.items()),
+            lambda: c.set_sd_zones(o.zones), lambda: c.set_fvgs(o.fvgs), lambda: c.set_liquidity(o.liquidity),
+            lambda: c.set_volume_profile(o.profile), lambda: c.set_levels(o.levels)]
+        c.setUpdatesEnabled(False)
+        try:
+            for name in [n for n in c.line_names() if n not in specs]:
+                c.remove_line(name)
+            for step in steps:
+                if (sym, iv) != (self.symbol, self.interval):
+                    return
+                step()
+                await asyncio.sleep(0)
+            self.overlays = o
+        finally:
+            c.setUpdatesEnabled(True)
 
     # -- plans ------------------------------------------------------------------------------------
     async def show_plan(self, plan_id: str, version: int | None = None) -> Plan:
@@ -237,17 +269,23 @@ class ChartController:
         self._chart.set_plan(None)
         self._chart.set_markers([])
 
-    def _redraw_plan(self) -> None:
+    def _redraw_plan(self, force: bool = False) -> None:
+        """`force`: redraw even when the chart shows this plan (a refused drag puts the lines back)."""
         p, c = self.plan, self.candidate
         if p is None or p.symbol != self.symbol:
-            self._chart.set_plan(None)
+            if self._chart.plan() is not None:
+                self._chart.set_plan(None)
             return
         if c is not None and c.state is SetupState.ARMED:
             trigger = c.entry if c.entry is not None else p.entry
-            self._chart.set_plan(PlanView(None, p.version, p.direction, p.entry, p.stop, tuple(p.targets),
-                                          armed=True, trigger=trigger, trigger_text=c.trigger, title=p.playbook))
+            view = PlanView(None, p.version, p.direction, p.entry, p.stop, tuple(p.targets),
+                            armed=True, trigger=trigger, trigger_text=c.trigger, title=p.playbook)
         else:
-            self._chart.set_plan(plan_view(p))
+            view = plan_view(p)
+        # The chart rebuilds every plan line and label on set_plan (~15-50 ms): not when the same
+        # plan is already drawn (a switch of interval, the window's draw after a reload).
+        if force or view != self._chart.plan():
+            self._chart.set_plan(view)
         self._chart.set_markers(self._markers)
 
     def _on_level_moved(self, plan_id: str, field: str, price: float) -> None:
@@ -272,7 +310,7 @@ class ChartController:
             new = await self._k.runtime.wrap(self._k.plans.update_levels(plan_id, **kwargs))  # type: ignore[arg-type]
         except InputError as exc:
             log.info("plan %s: %s refused: %s", plan_id, field, exc)
-            self._redraw_plan()
+            self._redraw_plan(force=True)
             self._chart.show_plan_error(exc.field, exc.reason)
             if self.on_error is not None:
                 self.on_error(exc.field, exc.reason)

@@ -10,6 +10,7 @@ non-modal message — never a modal dialog opened inside a coroutine."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import date
@@ -44,7 +45,7 @@ from app.predictor_controller import PredictorController
 from app.qt_bridge import QtBridge
 from core.config import config_dir
 from core.errors import TradeCoachError
-from core.events import FeedHealthChanged, FeedState, FeedStatus
+from core.events import BarUpdated, FeedHealthChanged, FeedState, FeedStatus
 from core.market.intervals import ALL
 from core.scanner.plan import Plan
 from core.tasks import spawn
@@ -67,6 +68,23 @@ async def _sync(fn: Callable[[], T]) -> T:
     return fn()
 
 
+_heap_frozen = False
+
+
+def freeze_heap() -> None:
+    """Move every object alive once the window is up (modules, Qt wrappers, the kernel, the
+    loaded history) out of the garbage collector's sight (gc.freeze). A full collection walks every
+    tracked object while holding the GIL: with this heap it stalled the GUI thread for hundreds of
+    ms whichever thread triggered it (bench/bench_api.py, bench/bench_gui_latency.py print the
+    collections' pauses). Frozen objects are still freed by reference counting; only cycles among
+    them are never collected (no gc.collect() first: that full pass would be the very stall).
+    Once per process: a later window (tests open many) leaves the collector alone."""
+    global _heap_frozen
+    if not _heap_frozen:
+        _heap_frozen = True
+        gc.freeze()
+
+
 class MainWindow(QMainWindow):
     def __init__(self, kernel: Workstation) -> None:
         super().__init__()
@@ -85,6 +103,7 @@ class MainWindow(QMainWindow):
         self._last_error: QMessageBox | None = None
         self._ui_tasks: set[asyncio.Task[object]] = set()
         self._health: dict[str, FeedStatus] = {}
+        self._context_shown: tuple[str, float] | None = None  # what the predictor last got from a bar
         self.settings_ctl = SettingsController(self, self._qsettings, self._theme_changed)
         self._build_docks()
         self.panels = Panels(self)
@@ -480,10 +499,16 @@ class MainWindow(QMainWindow):
     def _show_api(self) -> None:
         self.api_label.setText(f" {self.panels.gpt_ctl.status_text()} ")
 
-    def _on_live_bar(self, event: object) -> None:
-        bars = self.controller.bars
-        if self.controller.symbol and len(bars):
-            self.predictor_panel.set_context(self.controller.symbol, float(bars.close[-1]))
+    def _on_live_bar(self, event: BarUpdated) -> None:
+        # Only the chart's own series moves the predictor's price (every watched symbol streams
+        # bars), and only when the price changed: at 1000× this ran thousands of times a minute.
+        ctl = self.controller
+        if event.symbol != ctl.symbol or event.interval != ctl.interval or not len(ctl.bars):
+            return
+        price = float(ctl.bars.close[-1])
+        if (ctl.symbol, price) != self._context_shown:
+            self._context_shown = (ctl.symbol, price)
+            self.predictor_panel.set_context(ctl.symbol, price)
 
     # -- startup -----------------------------------------------------------------------------------
     async def open_initial(self, symbol: str | None = None, interval: str | None = None) -> None:
@@ -511,7 +536,11 @@ class MainWindow(QMainWindow):
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.search_box.setCompleter(completer)
         await self._show(self.symbol_box.currentText(), self.interval_box.currentText())
-        self._spawn(self.panels.open(str(self._qsettings.value("watchlist", "") or "") or None), "panels")
+        self._spawn(self._open_panels(str(self._qsettings.value("watchlist", "") or "") or None), "panels")
+
+    async def _open_panels(self, watchlist: str | None) -> None:
+        await self.panels.open(watchlist)
+        freeze_heap()
 
     def restore_layout(self) -> None:
         """Window geometry and dock layout of the previous run (closed docks stay closed)."""
@@ -548,6 +577,7 @@ class MainWindow(QMainWindow):
         await self.controller.show(symbol, interval)
         bars = self.controller.bars
         self.predictor_panel.set_context(symbol, float(bars.close[-1]) if len(bars) else None)
+        self._context_shown = None  # the next live bar sets the price again
         plan = self.panels.plan_ctl.plan
         if plan is not None and plan.symbol == self.controller.symbol:
             self.draw_plan(plan)

@@ -3,12 +3,16 @@ buffers those events under a lock and hands them to the GUI thread through a que
 they are re-emitted as the public signals below (vn.py's "signal emit as handler", made
 thread-safe). Intra-bar updates are coalesced: between two GUI frames only the newest state of
 each (symbol, interval, bar) is delivered, so a 1000× replay cannot flood the GUI thread. Every
-other event is delivered once, in publish order."""
+other event is delivered once, in publish order. A delivery runs for at most SLICE_MS: what is
+left waits for the next turn of the Qt event loop (timers, input and paint come first), so a
+burst of events — a rescan's setup changes, a bar close of every watched symbol — is spread over
+several short slices instead of one long stall."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
@@ -22,6 +26,7 @@ from core.services.notes import NoteChanged
 log = logging.getLogger(__name__)
 
 FRAME_MS = 16  # at most ~60 deliveries a second
+SLICE_MS = 8   # one delivery's time budget on the GUI thread
 BRIDGED: tuple[type[Event], ...] = (BarUpdated, BarClosed, FeedHealthChanged, SeriesReset, JobProgress,
                                     PlanIssued, FollowerEvent, PredictionMade, NoteChanged, AlertTriggered,
                                     DrawingChanged, SetupChanged)
@@ -50,6 +55,7 @@ class QtBridge(QObject):
         self._scheduled = False
         self.delivered = 0
         self.coalesced = 0
+        self.slices = 0  # deliveries cut short by SLICE_MS
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(FRAME_MS)
@@ -92,7 +98,11 @@ class QtBridge(QObject):
             items, self._pending = self._pending, []
             self._slot_of.clear()
             self._scheduled = False
-        for event in items:
+        deadline = time.perf_counter() + SLICE_MS / 1000.0
+        for k, event in enumerate(items):
+            if k and time.perf_counter() > deadline:
+                self._defer(items[k:])
+                return
             signal = self._routes.get(type(event))
             if signal is None:
                 continue
@@ -101,6 +111,22 @@ class QtBridge(QObject):
                 self.delivered += 1
             except Exception:
                 log.exception("qt bridge: a slot failed on %s", type(event).__name__)
+
+    def _defer(self, rest: list[Event]) -> None:
+        """Put undelivered events back in front of what arrived meanwhile, for the next turn."""
+        self.slices += 1
+        with self._lock:
+            self._pending = rest + self._pending
+            # Re-key the intra-bar coalescing on the new positions; a BarClosed still cuts a bar's
+            # updates off from the ones before it.
+            self._slot_of.clear()
+            for i, event in enumerate(self._pending):
+                if isinstance(event, BarUpdated):
+                    self._slot_of[(event.symbol, event.interval.name, event.bar.ts)] = i
+                elif isinstance(event, BarClosed):
+                    self._slot_of.pop((event.symbol, event.interval.name, event.bar.ts), None)
+            self._scheduled = True
+        QTimer.singleShot(0, self, self._flush)  # soon, but after the timers and paint now due
 
     def close(self) -> None:
         if self._sub is not None:

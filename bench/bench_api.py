@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import socket
@@ -115,26 +116,40 @@ async def loaded(url: str, rate: float, seconds: float) -> tuple[dict[str, objec
     return result, await beat
 
 
-async def main(rate: float, seconds: float, lookback: int) -> None:
+async def main(rate: float, seconds: float, lookback: int, freeze: bool = True) -> None:
     from app.main_window import MainWindow
+    from app.stall_watchdog import StallWatchdog
     from core.api.server import ApiServer
     from core.api.settings import ApiOptions
     from core.config import load_settings
     from core.workstation import Workstation
 
+    dog = StallWatchdog(threshold_ms=50.0, log_stalls=False)
+    dog.start()
     kernel = Workstation(load_settings())
     kernel.runtime.start()
     await kernel.runtime.wrap(kernel.start())
     window = MainWindow(kernel)
     window.show()
     await window.open_initial("SPY", "5m")
+    for _ in range(600):   # the panels open in a task of their own (the first scan, the best plan
+        # drawn); the window then freezes its heap: measure the steady state, not the opening
+        p = window.panels
+        if (p.scanner_ctl.refreshes and p.context_ctl.loaded
+                and (p.plan_ctl.plan is not None or not p.scanner_ctl.candidates)):
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(1.0)
+    if not freeze:
+        gc.unfreeze()   # measure without the window's gc.freeze() (app/main_window.freeze_heap)
+    print(f"objects frozen out of the collector's sight: {gc.get_freeze_count()}")
     server = ApiServer(kernel, "127.0.0.1", 0, options=ApiOptions(rate_per_s=1e6, burst=1_000_000))
     address = await kernel.runtime.wrap(server.start())
     bare_url = bare_server()
     ctx_url = f"{address.url}/gpt/context/SPY?interval=5m&lookback={lookback}"
 
     try:
-        await report(kernel, server, window, bare_url, ctx_url, rate, seconds, lookback)
+        await report(kernel, server, window, dog, bare_url, ctx_url, rate, seconds, lookback)
     except Exception:
         import traceback
 
@@ -142,10 +157,22 @@ async def main(rate: float, seconds: float, lookback: int) -> None:
         raise
 
 
-async def report(kernel, server, window, bare_url: str, ctx_url: str, rate: float, seconds: float,  # type: ignore[no-untyped-def]
-                 lookback: int) -> None:
+async def report(kernel, server, window, dog, bare_url: str, ctx_url: str, rate: float,  # type: ignore[no-untyped-def]
+                 seconds: float, lookback: int) -> None:
+    from app.stall_watchdog import GcPauses
+
+    dog.report.stalls.clear()   # start-up is not what this measures
+    gcp = GcPauses()
+    gcp.start()
     bare, beat_bare = await loaded(bare_url, rate, seconds)
+    bare_stalls, dog.report.stalls = dog.report.stalls, []
+    gc_bare = gcp.summary()
+    gcp.pauses.clear()
     ctx, beat_ctx = await loaded(ctx_url, rate, seconds)
+    ctx_stalls, dog.report.stalls = dog.report.stalls, []
+    gc_ctx = gcp.summary()
+    gcp.stop()
+    dog.stop()
     b50, b99 = pct(bare["lat"], 0.5), pct(bare["lat"], 0.99)          # type: ignore[arg-type]
     c50, c99 = pct(ctx["lat"], 0.5), pct(ctx["lat"], 0.99)            # type: ignore[arg-type]
     print(f"load: {rate:.0f} requests/s for {seconds:.0f} s over loopback (open loop)")
@@ -156,7 +183,20 @@ async def report(kernel, server, window, bare_url: str, ctx_url: str, rate: floa
     print(f"  ratio context/bare: p50 {c50 / b50:.1f}× · p99 {c99 / b99:.1f}× (goal ≤ 3×)")
     print(f"  GUI thread, 5 ms heartbeat lateness: under bare load max {max(beat_bare):.1f} ms "
           f"(median {statistics.median(beat_bare):.1f}); under /gpt/context load max {max(beat_ctx):.1f} ms "
-          f"(median {statistics.median(beat_ctx):.1f}) (goal ≤ 50 ms)")
+          f"(median {statistics.median(beat_ctx):.1f}) (goal ≤ 50 ms); GIL switch interval "
+          f"{sys.getswitchinterval() * 1000:.1f} ms")
+    print(f"  garbage collections (a full one holds the GIL): under bare load {gc_bare} · "
+          f"under /gpt/context load {gc_ctx}")
+    for title, stalls in (("under bare load", bare_stalls), ("under /gpt/context load", ctx_stalls)):
+        print(f"  GUI-thread stalls > 50 ms {title}: {len(stalls)}")
+        for st in sorted(stalls, key=lambda x: -x.duration_ms)[:3]:
+            print(f"    {st.duration_ms:6.0f} ms, sampled every 5 ms at:")
+            for line in st.profile(4).splitlines():
+                print(f"        {line}")
+            if st.others:
+                print("      other threads busy meanwhile (holding the GIL when the GUI thread waits):")
+                for line in st.busy_others(3).splitlines():
+                    print(f"        {line}")
     await kernel.runtime.wrap(server.stop())
     window.close()
     await kernel.runtime.wrap(kernel.stop())
@@ -168,10 +208,14 @@ if __name__ == "__main__":
     ap.add_argument("--rate", type=float, default=200.0)
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--lookback", type=int, default=100)
+    ap.add_argument("--switch-interval-ms", type=float, default=1.0,
+                    help="the GIL switch interval; the app sets 1 ms (app/gui.py), Python's default is 5")
+    ap.add_argument("--no-gc-freeze", action="store_true", help="undo the window's gc.freeze() after start-up")
     args = ap.parse_args()
+    sys.setswitchinterval(args.switch_interval_ms / 1000)
     app = QApplication.instance() or QApplication(sys.argv)
     app.setQuitOnLastWindowClosed(False)
     try:
-        qasync.run(main(args.rate, args.seconds, args.lookback))
+        qasync.run(main(args.rate, args.seconds, args.lookback, not args.no_gc_freeze))
     except RuntimeError as exc:  # qasync hides the coroutine's own error behind this one
         print(f"bench stopped: {exc}", file=sys.stderr)

@@ -66,7 +66,7 @@ class ScannerController(QObject):
     async def refresh(self) -> None:
         plans = self._host.kernel.plans
         report = await self._host.call(value(lambda: plans.live_report))
-        if report is not None:
+        if report is not None and report is not self.report:   # the same report: nothing new to show
             self.show(report)
 
     def scan_now(self) -> None:

@@ -55,6 +55,7 @@ class NotesPanel(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self._current: int | None = None
+        self._rows: list[tuple[int, str, str]] = []   # what the list shows: (note id, text, tooltip)
         self._loading = False
         self._dirty = False
         self._link_kind = ""
@@ -142,17 +143,32 @@ class NotesPanel(QWidget):
 
     # -- render ----------------------------------------------------------------------------------
     def set_notes(self, notes: list[NoteView]) -> None:
+        """Show these notes; rows are rewritten in place and only where they changed (every note
+        created or saved anywhere refreshes this list: up to 500 new items each time was a
+        GUI-thread cost on every note the API wrote)."""
+        rows = [(n.note_id, f"{n.title or '(untitled)'}" + (f" · {n.symbol}" if n.symbol else "")
+                 + "".join(f" #{t}" for t in n.tags) + (" 🔗" if n.link else ""),
+                 n.updated + (f" · {n.link}" if n.link else "")) for n in notes]
+        if rows == self._rows:
+            return
         self.list.blockSignals(True)
-        self.list.clear()
-        for n in notes:
-            text = f"{n.title or '(untitled)'}" + (f" · {n.symbol}" if n.symbol else "")
-            text += "".join(f" #{t}" for t in n.tags) + (" 🔗" if n.link else "")
-            item = QListWidgetItem(text)
-            item.setData(Qt.ItemDataRole.UserRole, n.note_id)
-            item.setToolTip(n.updated + (f" · {n.link}" if n.link else ""))
-            self.list.addItem(item)
-            if n.note_id == self._current:
-                self.list.setCurrentItem(item)
+        while self.list.count() > len(rows):
+            self.list.takeItem(self.list.count() - 1)
+        for i, (note_id, text, tip) in enumerate(rows):
+            item = self.list.item(i)
+            if item is None:
+                item = QListWidgetItem(text)
+                self.list.addItem(item)
+            elif i < len(self._rows) and self._rows[i] == (note_id, text, tip):
+                continue
+            item.setText(text)
+            item.setData(Qt.ItemDataRole.UserRole, note_id)
+            item.setToolTip(tip)
+        self._rows = rows
+        # As a rebuild did: no selection left over (rows shifted), the open note current.
+        self.list.clearSelection()
+        current = next((i for i, r in enumerate(rows) if r[0] == self._current), None)
+        self.list.setCurrentRow(-1 if current is None else current)
         self.list.blockSignals(False)
 
     def set_tags(self, tags: list[tuple[str, int]]) -> None:
