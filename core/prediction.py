@@ -24,8 +24,10 @@ _worker_predictor: Any = None  # per worker process: the loaded model (set by _i
 
 def _init_worker(checkpoint: str | None) -> None:
     global _worker_predictor  # one model per worker process, by design
+    from core.procs import exit_with_parent
     from models.inference import LocalPredictor
 
+    exit_with_parent()
     _worker_predictor = LocalPredictor.load(checkpoint)
 
 

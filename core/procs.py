@@ -6,8 +6,11 @@ itself. The app's entry point therefore accepts `--run-module MODULE ARGS…` an
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+import threading
+import time
 
 RUN_MODULE_FLAG = "--run-module"
 
@@ -49,3 +52,18 @@ def run_module_from_argv(argv: list[str]) -> int | None:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return 0
+
+
+def exit_with_parent(poll_s: float = 1.0) -> None:
+    """In a worker process (a process pool's initializer): exit once the parent is gone. A killed
+    app (SIGKILL, a crash) cannot shut its pools down, and its workers would otherwise live on as
+    orphans holding memory — a daemon thread notices the re-parenting within `poll_s`."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        logging.getLogger(__name__).warning("parent process %d is gone: worker %d exits", parent, os.getpid())
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()

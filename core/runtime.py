@@ -206,7 +206,9 @@ class KernelRuntime:
 def _init_cpu_worker() -> None:
     """Worker processes compile/load the indicator kernels once, before their first task."""
     from core.indicators import warm_up
+    from core.procs import exit_with_parent
 
+    exit_with_parent()
     warm_up()
 
 

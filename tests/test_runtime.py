@@ -260,3 +260,43 @@ def test_the_kernel_thread_gets_a_plain_asyncio_loop_under_a_qt_loop_policy() ->
     finally:
         rt.stop()
         asyncio.set_event_loop_policy(previous)
+
+
+def test_worker_processes_exit_when_the_app_is_killed(tmp_path: Path) -> None:
+    """A SIGKILLed app cannot shut its process pools down: its workers notice and exit."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "app.py"
+    script.write_text(
+        "import concurrent.futures, multiprocessing, os, sys, time\n"
+        "from core.runtime import _init_cpu_worker\n"
+        "if __name__ == '__main__':\n"
+        "    pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context('spawn'),\n"
+        "                                                  initializer=_init_cpu_worker)\n"
+        "    print(pool.submit(os.getpid).result(), flush=True)\n"
+        "    time.sleep(120)\n")
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=repo, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        worker = int(proc.stdout.readline())
+        os.kill(worker, 0)                                   # alive while the app is
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                os.kill(worker, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.2)
+        else:
+            os.kill(worker, signal.SIGKILL)
+            raise AssertionError(f"worker {worker} outlived the killed app by 15 s")
+    finally:
+        proc.kill()

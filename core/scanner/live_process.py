@@ -71,6 +71,9 @@ def _keep_heap() -> None:
 
 
 def _init_worker() -> None:
+    from core.procs import exit_with_parent
+
+    exit_with_parent()
     prepare_process()
 
 
