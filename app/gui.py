@@ -5,6 +5,7 @@ bridge (events), so no kernel work — feeds, scans, API requests — ever runs 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import gc
 import json
 import logging
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SMOKE_TIMEOUT_S = 60.0
+# TRADECOACH_EXIT_AFTER_SHOW=1: quit as soon as the window is shown and painted, after printing one
+# JSON line {"shown_after_s", "torch_imported", "modules"} (bench/bench_startup.py, tests/test_layout.py).
+EXIT_AFTER_SHOW = "TRADECOACH_EXIT_AFTER_SHOW"
 
 
 def _ensure_platform(smoke: bool) -> None:
@@ -64,28 +68,34 @@ def run_gui(*, smoke_path: Path | None, symbol: str | None, interval: str | None
     kernel = Workstation(settings)
     kernel.runtime.start()  # the engine thread
     try:
-        qasync.run(_main(kernel, smoke_path, symbol, interval, result))
+        # The kernel starts on its thread (replay, store, indicator warm-up: seconds) while this
+        # thread imports the window's modules; the window is built once both are done.
+        starting = kernel.runtime.submit(kernel.start())
+        qasync.run(_main(kernel, starting, smoke_path, symbol, interval, result))
     finally:
         kernel.runtime.stop()
     return result["rc"]
 
 
-async def _main(kernel: Workstation, smoke_path: Path | None, symbol: str | None, interval: str | None,
-                result: dict[str, int]) -> None:
-    from app.main_window import MainWindow
-
+async def _main(kernel: Workstation, starting: concurrent.futures.Future[None], smoke_path: Path | None,
+                symbol: str | None, interval: str | None, result: dict[str, int]) -> None:
     dog = None
     if os.environ.get("TRADECOACH_STALL_WATCHDOG") == "1":
         from app.stall_watchdog import StallWatchdog
 
         dog = StallWatchdog(threshold_ms=50.0)  # logs every GUI-thread stall > 50 ms with its stack
         dog.start()
-    await kernel.runtime.wrap(kernel.start())
+    from app.main_window import MainWindow
+
+    await asyncio.wrap_future(starting)
     window = MainWindow(kernel)
     if smoke_path is None:
         window.restore_layout()
     window.show()
     try:
+        if os.environ.get(EXIT_AFTER_SHOW) == "1":
+            _report_shown()
+            return
         await _start_api(window)
         await window.open_initial(symbol, interval)
         # What start-up built (modules, window, bars) lives for the whole session: out of the
@@ -105,6 +115,25 @@ async def _main(kernel: Workstation, smoke_path: Path | None, symbol: str | None
         await kernel.runtime.wrap(kernel.stop())
         if dog is not None:
             dog.stop()
+
+
+def _process_age_s() -> float | None:
+    """Seconds since this process started (Linux /proc; None elsewhere)."""
+    try:
+        start_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _report_shown() -> None:
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.processEvents()   # the first paint of the shown window
+    age = _process_age_s()
+    print(json.dumps({"shown_after_s": None if age is None else round(age, 3),
+                      "torch_imported": "torch" in sys.modules, "modules": len(sys.modules)}), flush=True)
 
 
 async def _start_api(window) -> None:  # type: ignore[no-untyped-def]
