@@ -1,0 +1,66 @@
+"""Indicator lines as chunk-cached LineItems (widgets/chart/lines.py): drawn across chunk borders
+without a gap, not rebuilt by a pan, and drawn per pixel column when zoomed far out."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np
+
+from core.market.intervals import M1, M5
+from tests.chart_fixtures import grab, mask, rgb_of
+from widgets.chart import CHUNK, ChartWidget
+
+
+def test_line_spans_chunk_borders_and_a_pan_rebuilds_nothing(chart: ChartWidget, spy5) -> None:  # type: ignore[no-untyped-def]
+    bars, _ = spy5
+    chart.set_bars(bars[:3000], M5)
+    vb = chart.price_plot.getViewBox()
+    x0 = 2 * CHUNK - 40                     # the view holds the border between chunks 1 and 2
+    vb.setXRange(x0, x0 + 80, padding=0)
+    # A line at mid-range of the visible bars: flat, so every column of the view must be drawn.
+    i0, i1 = chart.visible_range()
+    mid = float((bars.low[i0:i1].min() + bars.high[i0:i1].max()) / 2)
+    chart.set_line("flat", np.full(3000, mid), "#ff00ff", width=2.0)
+    item = chart.line_item("flat")
+    cols = mask(rgb_of(grab(chart)), "#ff00ff").any(axis=0)
+    left, right = chart.map_to_widget(x0 + 1, mid).x(), chart.map_to_widget(x0 + 79, mid).x()
+    assert cols[left:right].mean() > 0.97, "a gap in the line (chunk border at bar 512?)"
+    border = chart.map_to_widget(2 * CHUNK, mid).x()
+    assert cols[border - 3:border + 4].all()
+    builds = item.chunk_builds
+    assert builds == 2                       # the two chunks in view
+    for d in (5, -5, 5, -5):                 # pans inside those chunks: nothing rebuilt
+        (a, b), _ = vb.viewRange()
+        vb.setXRange(a + d, b + d, padding=0)
+        grab(chart)
+    assert item.chunk_builds == builds
+    x, y = item.getData()
+    assert len(x) == 3000 and np.allclose(y, mid)
+
+
+def test_zoomed_out_line_is_drawn_per_pixel_column(chart: ChartWidget, es1m) -> None:  # type: ignore[no-untyped-def]
+    bars = es1m[:60_000]
+    chart.set_bars(bars, M1)
+    vb = chart.price_plot.getViewBox()
+    vb.setXRange(-0.5, len(bars) - 0.5, padding=0)       # ~60 bars per pixel
+    close = bars.close.astype(np.float64)
+    chart.set_line("close", close, "#ff00ff", width=1.0)
+    cols = mask(rgb_of(grab(chart)), "#ff00ff").any(axis=0)
+    item = chart.line_item("close")
+    assert item.chunk_builds == 0                         # no chunk path: the per-column line instead
+    left, right = chart.map_to_widget(100, 0).x(), chart.map_to_widget(len(bars) - 100, 0).x()
+    assert cols[left:right].mean() > 0.9
+    # Its extremes are the series' extremes (min/max per column, not a sample): right of the legend
+    # (magenta text too), the line's highest and lowest pixels are at those bars' high and low close.
+    c0 = chart._legend.geometry().right() + 5
+    x_at = chart.map_to_widget(0, 0).x()
+    per_px = len(bars) / (chart.map_to_widget(len(bars), 0).x() - x_at)
+    i0 = int((c0 - x_at) * per_px) + 1
+    end = chart.map_to_widget(len(bars) - 1, 0).x() + 1
+    rows = np.flatnonzero(mask(rgb_of(grab(chart)), "#ff00ff")[:, c0:end].any(axis=1))
+    top = chart.map_to_widget(0, float(close[i0:].max())).y()
+    bottom = chart.map_to_widget(0, float(close[i0:].min())).y()
+    assert abs(rows.min() - top) <= 2 and abs(rows.max() - bottom) <= 2
