@@ -130,7 +130,7 @@ class VolumeProfileItem(pg.GraphicsObject):
         self._volume = np.empty(0)
         self._val = self._vah = 0.0
         self._color = "#888888"
-        self._paths = (QtGui.QPainterPath(), QtGui.QPainterPath())   # value area, the rest
+        self._rects: tuple[list[QtCore.QRectF], list[QtCore.QRectF]] = ([], [])   # value area, the rest
         self._brushes = (QtGui.QBrush(), QtGui.QBrush())
         self.setZValue(-9)
 
@@ -145,9 +145,10 @@ class VolumeProfileItem(pg.GraphicsObject):
         self.update()
 
     def _build_paths(self) -> None:
-        """The bars as two paths (value area, the rest) with x as a fraction of the longest bar,
-        from -1 to 0 at the right edge: a paint only scales them to the view (no per-bar Python)."""
-        self._paths = (QtGui.QPainterPath(), QtGui.QPainterPath())
+        """The bars as two rect lists (value area, the rest) with x as a fraction of the longest bar,
+        from -1 to 0 at the right edge: a paint only scales them to the view (no per-bar Python).
+        drawRects of plain rects is ~3x faster than filling the same rects as one path."""
+        self._rects: tuple[list[QtCore.QRectF], list[QtCore.QRectF]] = ([], [])
         vmax = float(self._volume.max()) if len(self._volume) else 0.0
         if vmax <= 0:
             return
@@ -155,7 +156,7 @@ class VolumeProfileItem(pg.GraphicsObject):
             lo, hi = float(self._edges[k]), float(self._edges[k + 1])
             w = float(vol) / vmax
             inside = lo >= self._val - 1e-9 and hi <= self._vah + 1e-9
-            self._paths[0 if inside else 1].addRect(QtCore.QRectF(-w, lo, w, (hi - lo) * 0.9))
+            self._rects[0 if inside else 1].append(QtCore.QRectF(-w, lo, w, (hi - lo) * 0.9))
         inside, outside = QtGui.QColor(self._color), QtGui.QColor(self._color)
         inside.setAlpha(110)
         outside.setAlpha(45)
@@ -181,13 +182,15 @@ class VolumeProfileItem(pg.GraphicsObject):
     def paint(self, p: QtGui.QPainter, opt: QtWidgets.QStyleOptionGraphicsItem,
               widget: QtWidgets.QWidget | None = None) -> None:
         vb = self.getViewBox()
-        if vb is None or (self._paths[0].isEmpty() and self._paths[1].isEmpty()):
+        if vb is None or not (self._rects[0] or self._rects[1]):
             return
         (x0, x1), _ = vb.viewRange()
         p.save()
         p.translate(x1, 0.0)
         p.scale((x1 - x0) * self.WIDTH, 1.0)
         p.setPen(QtCore.Qt.PenStyle.NoPen)
-        for path, brush in zip(self._paths, self._brushes, strict=True):
-            p.fillPath(path, brush)
+        for rects, brush in zip(self._rects, self._brushes, strict=True):
+            if rects:
+                p.setBrush(brush)
+                p.drawRects(rects)
         p.restore()
