@@ -8,6 +8,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from core.market.intervals import M1, M5
 from tests.chart_fixtures import grab, mask, rgb_of
@@ -64,3 +65,48 @@ def test_zoomed_out_line_is_drawn_per_pixel_column(chart: ChartWidget, es1m) -> 
     top = chart.map_to_widget(0, float(close[i0:].max())).y()
     bottom = chart.map_to_widget(0, float(close[i0:].min())).y()
     assert abs(rows.min() - top) <= 2 and abs(rows.max() - bottom) <= 2
+
+
+def _render(item: object, size: QtCore.QSize, tr: QtGui.QTransform, region: QtGui.QRegion | None) -> QtGui.QImage:
+    img = QtGui.QImage(size, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+    img.fill(0)
+    p = QtGui.QPainter(img)
+    if region is not None:
+        p.setClipRegion(region)
+    p.setTransform(tr)
+    item.paint(p, QtWidgets.QStyleOptionGraphicsItem(), None)  # type: ignore[attr-defined]
+    p.end()
+    return img
+
+
+def test_line_under_a_multi_rect_clip_paints_what_a_full_paint_does(chart: ChartWidget, spy5) -> None:  # type: ignore[no-untyped-def]
+    """A live tick repaints a region of several rects; the line is then drawn rect by rect
+    (Qt strokes far slower against a complex clip): inside the region the pixels must be those of
+    an unclipped paint, outside it nothing."""
+    bars, _ = spy5
+    chart.set_bars(bars[:1000], M5)
+    chart.set_line("close", bars.close[:1000].astype(np.float64), "#ff00ff", width=1.6)
+    grab(chart)
+    item = chart.line_item("close")
+    view = chart.graphics
+    tr = item.deviceTransform(view.viewportTransform())
+    size = view.viewport().size()
+    mid_y = chart.map_to_widget(990, float(bars.close[990])).y() - view.geometry().y()
+    region = (QtGui.QRegion(0, mid_y - 5, size.width(), 10) | QtGui.QRegion(size.width() - 120, 0, 16, size.height())
+              | QtGui.QRegion(size.width() - 90, 0, 60, size.height() // 2))
+    probe = QtGui.QImage(size, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+    p = QtGui.QPainter(probe)
+    p.setClipRegion(region)
+    p.setTransform(tr)
+    assert len(item._clip_rects(p) or []) >= 2          # the rect-by-rect path is the one taken
+    p.end()
+    full = _render(item, size, tr, None)
+    clipped = _render(item, size, tr, region)
+    inside = QtGui.QImage(size, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+    inside.fill(0)
+    p = QtGui.QPainter(inside)
+    p.setClipRegion(region)
+    p.drawImage(0, 0, full)
+    p.end()
+    assert clipped == inside
+    assert mask(rgb_of(clipped), "#ff00ff").any()      # the line crosses the region
