@@ -179,7 +179,8 @@ def main() -> None:
     gc.freeze()
     print(f"SPY 1m, {len(bars)} bars, {W}x{H}; overlays: {counts}")
     ref_steps, our_steps = steps(ref, bars), steps(dressed, bars)
-    print(f"{'step':8} {'bare ms':>9} {'overlays ms':>12} {'max ms':>8} {'ratio':>6} {'bare cpu':>9} {'overlays cpu':>13}")
+    print(f"{'step':8} {'bare ms':>9} {'overlays ms':>12} {'max ms':>8} {'ratio':>6} {'bare cpu':>9}"
+          f" {'overlays cpu':>13}")
     for name in ("repaint", "pan", "zoom", "tick", "tick-qt", "refresh"):
         r, _, rc = median_ms(ref_steps[name], args.repeat)
         o, mx, oc = median_ms(our_steps[name], args.repeat)
