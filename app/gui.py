@@ -5,7 +5,6 @@ bridge (events), so no kernel work — feeds, scans, API requests — ever runs 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import gc
 import json
 import logging
@@ -22,8 +21,10 @@ log = logging.getLogger(__name__)
 
 SMOKE_TIMEOUT_S = 60.0
 # TRADECOACH_EXIT_AFTER_SHOW=1: quit as soon as the window is shown and painted, after printing one
-# JSON line {"shown_after_s", "torch_imported", "modules"} (bench/bench_startup.py, tests/test_layout.py).
+# JSON line {"shown_after_s", "phases", "torch_imported", "modules"} (bench/bench_startup.py,
+# tests/test_app_start.py). "phases": seconds since process start at each start-up step.
 EXIT_AFTER_SHOW = "TRADECOACH_EXIT_AFTER_SHOW"
+_phases: dict[str, float | None] = {}
 
 
 def _ensure_platform(smoke: bool) -> None:
@@ -53,6 +54,7 @@ def run_gui(*, smoke_path: Path | None, symbol: str | None, interval: str | None
     # The kernel thread shares the GIL with the GUI thread: hand it over every 1 ms instead of 5 so a
     # busy kernel delays a paint less (bench/bench_gui_latency.py: longest stall under kernel load
     # 753 → 398 ms with in-process CPU work; CPU work now runs in worker processes as well).
+    _mark("settings_loaded")
     sys.setswitchinterval(0.001)
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Trading Coach Workstation")
@@ -65,30 +67,31 @@ def run_gui(*, smoke_path: Path | None, symbol: str | None, interval: str | None
     result: dict[str, int] = {"rc": 0}
     from core.workstation import Workstation
 
+    _mark("kernel_imported")
     kernel = Workstation(settings)
     kernel.runtime.start()  # the engine thread
     try:
-        # The kernel starts on its thread (replay, store, indicator warm-up: seconds) while this
-        # thread imports the window's modules; the window is built once both are done.
-        starting = kernel.runtime.submit(kernel.start())
-        qasync.run(_main(kernel, starting, smoke_path, symbol, interval, result))
+        qasync.run(_main(kernel, smoke_path, symbol, interval, result))
     finally:
         kernel.runtime.stop()
     return result["rc"]
 
 
-async def _main(kernel: Workstation, starting: concurrent.futures.Future[None], smoke_path: Path | None,
-                symbol: str | None, interval: str | None, result: dict[str, int]) -> None:
+async def _main(kernel: Workstation, smoke_path: Path | None, symbol: str | None, interval: str | None,
+                result: dict[str, int]) -> None:
+    from app.main_window import MainWindow
+
+    _mark("window_imported")
     dog = None
     if os.environ.get("TRADECOACH_STALL_WATCHDOG") == "1":
         from app.stall_watchdog import StallWatchdog
 
         dog = StallWatchdog(threshold_ms=50.0)  # logs every GUI-thread stall > 50 ms with its stack
         dog.start()
-    from app.main_window import MainWindow
-
-    await asyncio.wrap_future(starting)
+    await kernel.runtime.wrap(kernel.start())
+    _mark("kernel_started")
     window = MainWindow(kernel)
+    _mark("window_built")
     if smoke_path is None:
         window.restore_layout()
     window.show()
@@ -127,12 +130,18 @@ def _process_age_s() -> float | None:
     return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
 
 
+def _mark(phase: str) -> None:
+    if os.environ.get(EXIT_AFTER_SHOW) == "1":
+        age = _process_age_s()
+        _phases[phase] = None if age is None else round(age, 3)
+
+
 def _report_shown() -> None:
     from PySide6.QtWidgets import QApplication
 
     QApplication.processEvents()   # the first paint of the shown window
     age = _process_age_s()
-    print(json.dumps({"shown_after_s": None if age is None else round(age, 3),
+    print(json.dumps({"shown_after_s": None if age is None else round(age, 3), "phases": _phases,
                       "torch_imported": "torch" in sys.modules, "modules": len(sys.modules)}), flush=True)
 
 

@@ -4,7 +4,9 @@ bare PySide6 window (QApplication + QMainWindow shown), alternating in the same 
 Each run is a fresh interpreter. The app quits once its window is shown and painted
 (TRADECOACH_EXIT_AFTER_SHOW=1, app/gui.py) and prints one JSON line; the wall time is measured
 here from just before the process is spawned until that line arrives (teardown excluded), the
-same for the bare window. The app runs with a throw-away data and config folder, created by one
+same for the bare window. The app's line also carries the time of each start-up step (settings
+and logging, the kernel's imports, the window's imports, the kernel started, the window built),
+printed as medians. The app runs with a throw-away data and config folder, created by one
 untimed warm-up run (a first run creates the database; later starts find it); the GPT server
 starts after the window shows, so it is not part of the figure. Also checks that torch was not imported
 by the time the window showed.
@@ -84,6 +86,17 @@ def main() -> None:
     print(f"median app {app_med:.2f} s, bare window {bare_med:.2f} s, ratio {app_med / bare_med:.1f}x (goal <= 2x)")
     print(f"in-app age at first show (s): {[i.get('shown_after_s') for i in infos]}; "
           f"modules loaded: {infos[-1].get('modules')}")
+    # Where the app's time goes: median seconds since process start at each step (app/gui.py).
+    phases: dict[str, list[float]] = {}
+    for i in infos:
+        for name, at in {**i.get("phases", {}), "shown": i.get("shown_after_s")}.items():
+            if at is not None:
+                phases.setdefault(name, []).append(at)
+    prev = 0.0
+    for name, ats in phases.items():
+        at = statistics.median(ats)
+        print(f"  {name:16} at {at:5.2f} s  (+{at - prev:4.2f} s)")
+        prev = at
     torch = [i.get("torch_imported") for i in infos]
     print(f"torch imported before the window showed: {any(torch)}")
     if any(torch):
