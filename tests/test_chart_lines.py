@@ -110,3 +110,31 @@ def test_line_under_a_multi_rect_clip_paints_what_a_full_paint_does(chart: Chart
     p.end()
     assert clipped == inside
     assert mask(rgb_of(clipped), "#ff00ff").any()      # the line crosses the region
+
+
+def test_wide_line_from_kept_outlines_has_the_pixels_of_a_stroke(chart: ChartWidget, spy5) -> None:  # type: ignore[no-untyped-def]
+    """A width-1.6 line is filled from device-pixel outlines kept while the view stays: the same
+    pixels as Qt stroking the line, on the first paint and on a repaint from the kept outlines."""
+    bars, _ = spy5
+    chart.set_bars(bars[:1000], M5)
+    chart.set_line("close", bars.close[:1000].astype(np.float64), "#ff00ff", width=1.6)
+    grab(chart)
+    item = chart.line_item("close")
+    view = chart.graphics
+    tr = item.deviceTransform(view.viewportTransform())
+    size = view.viewport().size()
+    stroked = QtGui.QImage(size, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+    stroked.fill(0)
+    p = QtGui.QPainter(stroked)
+    p.setTransform(tr)
+    p.setPen(item.opts["pen"])
+    i0, i1 = chart.visible_range()
+    for k in range(max(0, i0 - 1) // CHUNK, min(1000, i1 + 1) // CHUNK + 1):
+        p.drawPath(item._chunk(k))
+    p.end()
+    first = _render(item, size, tr, None)
+    kept = item._outlines
+    again = _render(item, size, tr, None)
+    assert kept and item._outlines.keys() == kept.keys() and all(item._outlines[k] is kept[k] for k in kept)
+    assert first == stroked and again == stroked
+    assert mask(rgb_of(first), "#ff00ff").sum() > 500

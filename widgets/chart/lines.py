@@ -21,6 +21,11 @@ from widgets.chart.items import CHUNK, column_bounds, visible_slice
 LOD_PX_PER_BAR = 0.2   # below this (more than 5 bars per pixel) the line is drawn per pixel column
 
 
+def _wide(pen: QtGui.QPen) -> bool:
+    """A solid cosmetic pen wider than 1 px: Qt strokes it with its general (slow) stroker."""
+    return pen.isCosmetic() and pen.widthF() > 1.0 and pen.style() == QtCore.Qt.PenStyle.SolidLine
+
+
 class LineItem(pg.GraphicsObject):
     """One overlay line. `getData()` and `opts["pen"]` read like a PlotDataItem's."""
 
@@ -33,6 +38,8 @@ class LineItem(pg.GraphicsObject):
         self._chunks: dict[int, QtGui.QPainterPath] = {}
         self._lod: tuple[tuple[int, int, int], QtGui.QPainterPath] | None = None
         self._bounds = QtCore.QRectF()
+        self._outlines: dict[int, QtGui.QPainterPath] = {}   # wide pens: device-pixel strokes per chunk
+        self._outline_tr: QtGui.QTransform | None = None      # the transform they were made for
         self.chunk_builds = 0                # tests read it: a pan builds nothing new
         self.setAcceptedMouseButtons(QtCore.Qt.MouseButton.NoButton)
 
@@ -42,6 +49,7 @@ class LineItem(pg.GraphicsObject):
         self._values, self._x, self._y = values, x, y
         self._chunks.clear()
         self._lod = None
+        self._outlines, self._outline_tr = {}, None
         fin = np.isfinite(y)
         if fin.any():
             lo, hi = float(y[fin].min()), float(y[fin].max())
@@ -58,6 +66,7 @@ class LineItem(pg.GraphicsObject):
 
     def setPen(self, pen: QtGui.QPen) -> None:
         self.opts["pen"] = pen
+        self._outlines, self._outline_tr = {}, None
         self.update()
 
     def boundingRect(self) -> QtCore.QRectF:
@@ -85,30 +94,53 @@ class LineItem(pg.GraphicsObject):
         i0, i1 = max(0, i0 - 1), min(n, i1 + 1)   # the segments entering and leaving the view
         if i1 <= i0:
             return
-        p.setPen(self.opts["pen"])
-        p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+        pen = self.opts["pen"]
         px_per_bar = vb.width() / max(x1 - x0, 1e-9)
+        tr = p.transform()
+        outlines: list[QtGui.QPainterPath] | None = None
         if px_per_bar < LOD_PX_PER_BAR:
             paths = [self._lod_path(i0, i1, math.ceil((i1 - i0) * px_per_bar))]
         else:
-            paths = [self._chunk(k) for k in range(i0 // CHUNK, (i1 - 1) // CHUNK + 1)]
-        rects = self._clip_rects(p)
-        if rects is None:
-            for path in paths:
-                p.drawPath(path)
-            return
+            ks = range(i0 // CHUNK, (i1 - 1) // CHUNK + 1)
+            paths = [self._chunk(k) for k in ks]
+            if _wide(pen):
+                outlines = self._outlines_at(ks, tr, pen)
         # A live tick repaints a region of several rects (the candle strip, the last-price strip,
         # the axis): Qt strokes a path ~20x slower against such a clip than against one rect, so
-        # the path is drawn once per rect it crosses, each time clipped to that rect alone.
-        tr = p.transform()
+        # the path is then drawn once per rect it crosses, each time clipped to that rect alone.
+        rects = self._clip_rects(p)
         p.save()
-        for rect in rects:
+        p.setPen(pen)
+        p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+        for rect in rects if rects is not None else [None]:
             p.resetTransform()
-            p.setClipRect(rect)
+            if rect is not None:
+                p.setClipRect(rect)
+            if outlines is not None:
+                for outline in outlines:
+                    p.fillPath(outline, pen.brush())
+                continue
             p.setTransform(tr)
             for path in paths:
                 p.drawPath(path)
         p.restore()
+
+    def _outlines_at(self, ks: range, tr: QtGui.QTransform, pen: QtGui.QPen) -> list[QtGui.QPainterPath]:
+        """A wide pen's stroke of each chunk as a filled outline in device pixels, kept while the
+        view's transform stays (a tick, a repaint): Qt's stroker for widths above 1 px costs ~0.3 ms
+        per 256-point chunk, filling the kept outline ~0.18 ms, with the same pixels."""
+        if self._outline_tr is None or self._outline_tr != tr:
+            self._outlines, self._outline_tr = {}, QtGui.QTransform(tr)
+        stroker = None
+        out = {}
+        for k in ks:
+            outline = self._outlines.get(k)
+            if outline is None:
+                stroker = stroker or QtGui.QPainterPathStroker(pen)
+                outline = stroker.createStroke(tr.map(self._chunk(k)))
+            out[k] = outline
+        self._outlines = out   # only the chunks in view are kept
+        return list(out.values())
 
     def _clip_rects(self, p: QtGui.QPainter) -> list[QtCore.QRect] | None:
         """The device rects of a multi-rect clip that the line's bounds cross; None for a plain clip."""
