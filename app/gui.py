@@ -20,6 +20,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SMOKE_TIMEOUT_S = 60.0
+# TRADECOACH_EXIT_AFTER_SHOW=1: quit as soon as the window is shown and painted, after printing one
+# JSON line {"shown_after_s", "phases", "torch_imported", "modules"} (bench/bench_startup.py,
+# tests/test_app_start.py). "phases": seconds since process start at each start-up step.
+EXIT_AFTER_SHOW = "TRADECOACH_EXIT_AFTER_SHOW"
+_phases: dict[str, float | None] = {}
 
 
 def _ensure_platform(smoke: bool) -> None:
@@ -49,6 +54,7 @@ def run_gui(*, smoke_path: Path | None, symbol: str | None, interval: str | None
     # The kernel thread shares the GIL with the GUI thread: hand it over every 1 ms instead of 5 so a
     # busy kernel delays a paint less (bench/bench_gui_latency.py: longest stall under kernel load
     # 753 → 398 ms with in-process CPU work; CPU work now runs in worker processes as well).
+    _mark("settings_loaded")
     sys.setswitchinterval(0.001)
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Trading Coach Workstation")
@@ -61,6 +67,7 @@ def run_gui(*, smoke_path: Path | None, symbol: str | None, interval: str | None
     result: dict[str, int] = {"rc": 0}
     from core.workstation import Workstation
 
+    _mark("kernel_imported")
     kernel = Workstation(settings)
     kernel.runtime.start()  # the engine thread
     try:
@@ -74,6 +81,7 @@ async def _main(kernel: Workstation, smoke_path: Path | None, symbol: str | None
                 result: dict[str, int]) -> None:
     from app.main_window import MainWindow
 
+    _mark("window_imported")
     dog = None
     if os.environ.get("TRADECOACH_STALL_WATCHDOG") == "1":
         from app.stall_watchdog import StallWatchdog
@@ -81,11 +89,16 @@ async def _main(kernel: Workstation, smoke_path: Path | None, symbol: str | None
         dog = StallWatchdog(threshold_ms=50.0)  # logs every GUI-thread stall > 50 ms with its stack
         dog.start()
     await kernel.runtime.wrap(kernel.start())
+    _mark("kernel_started")
     window = MainWindow(kernel)
+    _mark("window_built")
     if smoke_path is None:
         window.restore_layout()
     window.show()
     try:
+        if os.environ.get(EXIT_AFTER_SHOW) == "1":
+            _report_shown()
+            return
         await _start_api(window)
         await window.open_initial(symbol, interval)
         # What start-up built (modules, window, bars) lives for the whole session: out of the
@@ -105,6 +118,31 @@ async def _main(kernel: Workstation, smoke_path: Path | None, symbol: str | None
         await kernel.runtime.wrap(kernel.stop())
         if dog is not None:
             dog.stop()
+
+
+def _process_age_s() -> float | None:
+    """Seconds since this process started (Linux /proc; None elsewhere)."""
+    try:
+        start_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _mark(phase: str) -> None:
+    if os.environ.get(EXIT_AFTER_SHOW) == "1":
+        age = _process_age_s()
+        _phases[phase] = None if age is None else round(age, 3)
+
+
+def _report_shown() -> None:
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.processEvents()   # the first paint of the shown window
+    age = _process_age_s()
+    print(json.dumps({"shown_after_s": None if age is None else round(age, 3), "phases": _phases,
+                      "torch_imported": "torch" in sys.modules, "modules": len(sys.modules)}), flush=True)
 
 
 async def _start_api(window) -> None:  # type: ignore[no-untyped-def]

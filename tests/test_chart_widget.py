@@ -293,22 +293,28 @@ def test_lod_on_100k_bars_still_paints_candle_colours(chart: ChartWidget, es1m) 
 
 
 # -- live painting ---------------------------------------------------------------------------------
-def test_live_update_rebuilds_only_the_last_chunk(chart: ChartWidget, spy5) -> None:  # type: ignore[no-untyped-def]
+def test_live_update_rebuilds_only_the_live_bar(chart: ChartWidget, spy5) -> None:  # type: ignore[no-untyped-def]
     bars, _ = spy5
     n = 10 * CHUNK + 17
     chart.set_bars(bars[:n], M5)
     chart.price_plot.getViewBox().setXRange(n - 3 * CHUNK, n + 2, padding=0)
     grab(chart)
-    builds = chart.candles.chunk_builds
-    assert builds == 4  # the chunks in view, no more
+    builds, tails = chart.candles.chunk_builds, chart.candles.tail_builds
+    assert builds == 4 and tails == 1  # the chunks in view, no more; the live bar on its own
     last = bars.bar(n - 1)
     chart.update_bar(Bar(last.ts, last.open, last.high + 1.0, last.low, last.high + 1.0, last.volume))
     img = grab(chart)
-    assert chart.candles.chunk_builds == builds + 1
+    assert (chart.candles.chunk_builds, chart.candles.tail_builds) == (builds, tails + 1)  # no chunk rebuilt
     assert chart.price_plot.getViewBox().viewRange()[1][1] >= last.high + 1.0  # y grew for the tick
     # The repaint shows the new high: the taller wick is up-coloured above the old high.
     p = chart.map_to_widget(n - 1, last.high + 0.5)
     assert pixel(img, p) == DARK.up
+    # A new bar: the previous live bar joins its chunk (that one chunk is rebuilt) and is still drawn.
+    nxt = bars.bar(n)
+    chart.update_bar(nxt)
+    img = grab(chart)
+    assert (chart.candles.chunk_builds, chart.candles.tail_builds) == (builds + 1, tails + 2)
+    assert pixel(img, chart.map_to_widget(n - 1, last.high + 0.5)) == DARK.up
 
 
 def test_update_bar_bursts_are_coalesced(chart: ChartWidget, spy1m, qtbot) -> None:  # type: ignore[no-untyped-def]

@@ -28,6 +28,9 @@ class BoxesItem(pg.GraphicsObject):
         self._boxes: list[Box] = []
         self._styles: list[tuple[QtGui.QPen, QtGui.QBrush, float]] = []   # per box: edge, fill, label width
         self._label_room = 0.0   # a label's height in data units at the current view (bounds)
+        self._extent = (0.0, 0.0, 0.0, 0.0)   # left, low, high, right of the closed boxes (once per set)
+        self._texts: list[QtGui.QStaticText | None] = []   # labels laid out once per set
+        self._right_seen: float | None = None
         self._font = QtGui.QFont()
         self._metrics = QtGui.QFontMetricsF(self._font)
         self.setZValue(z)
@@ -48,30 +51,47 @@ class BoxesItem(pg.GraphicsObject):
             edge.setAlpha(min(255, b.alpha * 3))
             fill.setAlpha(b.alpha)
             self._styles.append((pg.mkPen(edge), QtGui.QBrush(fill), self._metrics.horizontalAdvance(b.label)))
+        self._texts = []
+        for b in self._boxes:
+            st = None
+            if b.label:
+                st = QtGui.QStaticText(b.label)
+                st.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+                st.prepare(QtGui.QTransform(), self._font)
+            self._texts.append(st)
+        if self._boxes:
+            self._extent = (min(b.x0 for b in self._boxes),
+                            min(min(b.low, b.high) for b in self._boxes),
+                            max(max(b.low, b.high) for b in self._boxes),
+                            max((b.x1 for b in self._boxes if b.x1 is not None), default=-np.inf))
+        self._right_seen = None
         self.update()
 
     def _right(self) -> float:
         vb = self.getViewBox()
-        return float(vb.viewRange()[0][1]) if vb is not None else 0.0
+        # getViewBox() is the GraphicsView while the item is being added to the scene.
+        return float(vb.viewRange()[0][1]) if isinstance(vb, pg.ViewBox) else 0.0
 
     def viewRangeChanged(self) -> None:
-        self.prepareGeometryChange()
+        # Open boxes run to the view's right edge: the bounds change only when that edge moves.
+        right = self._right()
+        if right != self._right_seen:
+            self.prepareGeometryChange()
+            self._right_seen = right
 
     def boundingRect(self) -> QtCore.QRectF:
         if not self._boxes:
             return QtCore.QRectF()
-        right = self._right()
-        x0 = min(b.x0 for b in self._boxes)
-        x1 = max(right if b.x1 is None else b.x1 for b in self._boxes)
-        lo = min(min(b.low, b.high) for b in self._boxes)
-        hi = max(max(b.low, b.high) for b in self._boxes) + self._label_room
+        x0, lo, hi, closed_right = self._extent
+        x1 = max(self._right(), closed_right) if any(b.x1 is None for b in self._boxes) else closed_right
+        hi += self._label_room
         return QtCore.QRectF(x0, lo, max(0.0, x1 - x0), hi - lo)
 
     def paint(self, p: QtGui.QPainter, opt: QtWidgets.QStyleOptionGraphicsItem,
               widget: QtWidgets.QWidget | None = None) -> None:
         right = self._right()
         labels = []
-        for b, (pen, brush, width) in zip(self._boxes, self._styles, strict=True):
+        for b, (pen, brush, _width), text in zip(self._boxes, self._styles, self._texts, strict=True):
             x1 = right if b.x1 is None else b.x1
             if x1 <= b.x0:
                 continue
@@ -79,8 +99,8 @@ class BoxesItem(pg.GraphicsObject):
             p.setBrush(brush)
             lo, hi = min(b.low, b.high), max(b.low, b.high)
             p.drawRect(QtCore.QRectF(b.x0, lo, x1 - b.x0, hi - lo))
-            if b.label:
-                labels.append((b, width))
+            if text is not None:
+                labels.append((b, pen, text))
         if labels:
             # Labels in device pixels, bottom-left on the box's top-left corner: one pass, instead
             # of a TextItem per box re-placing itself on every view change.
@@ -89,11 +109,12 @@ class BoxesItem(pg.GraphicsObject):
             p.resetTransform()
             p.setFont(self._font)
             h = self._metrics.height()
-            for b, width in labels:
+            for b, pen, text in labels:
                 at = tr.map(QtCore.QPointF(b.x0, max(b.low, b.high)))
-                p.setPen(QtGui.QColor(b.color))
-                p.drawText(QtCore.QRectF(at.x() + 2, at.y() - h - 1, width + 1, h),
-                           QtCore.Qt.AlignmentFlag.AlignLeft, b.label)
+                color = QtGui.QColor(pen.color())
+                color.setAlpha(255)
+                p.setPen(color)
+                p.drawStaticText(QtCore.QPointF(at.x() + 2, at.y() - h - 1), text)
             p.restore()
 
 
@@ -109,6 +130,8 @@ class VolumeProfileItem(pg.GraphicsObject):
         self._volume = np.empty(0)
         self._val = self._vah = 0.0
         self._color = "#888888"
+        self._rects: tuple[list[QtCore.QRectF], list[QtCore.QRectF]] = ([], [])   # value area, the rest
+        self._brushes = (QtGui.QBrush(), QtGui.QBrush())
         self.setZValue(-9)
 
     def set_profile(self, edges: np.ndarray, volume: np.ndarray, val: float, vah: float, color: str) -> None:
@@ -118,7 +141,26 @@ class VolumeProfileItem(pg.GraphicsObject):
         self.prepareGeometryChange()
         self._edges, self._volume = np.asarray(edges, float), np.asarray(volume, float)
         self._val, self._vah, self._color = float(val), float(vah), color
+        self._build_paths()
         self.update()
+
+    def _build_paths(self) -> None:
+        """The bars as two rect lists (value area, the rest) with x as a fraction of the longest bar,
+        from -1 to 0 at the right edge: a paint only scales them to the view (no per-bar Python).
+        drawRects of plain rects is ~3x faster than filling the same rects as one path."""
+        self._rects: tuple[list[QtCore.QRectF], list[QtCore.QRectF]] = ([], [])
+        vmax = float(self._volume.max()) if len(self._volume) else 0.0
+        if vmax <= 0:
+            return
+        for k, vol in enumerate(self._volume):
+            lo, hi = float(self._edges[k]), float(self._edges[k + 1])
+            w = float(vol) / vmax
+            inside = lo >= self._val - 1e-9 and hi <= self._vah + 1e-9
+            self._rects[0 if inside else 1].append(QtCore.QRectF(-w, lo, w, (hi - lo) * 0.9))
+        inside, outside = QtGui.QColor(self._color), QtGui.QColor(self._color)
+        inside.setAlpha(110)
+        outside.setAlpha(45)
+        self._brushes = (QtGui.QBrush(inside), QtGui.QBrush(outside))
 
     def clear(self) -> None:
         self.set_profile(np.empty(0), np.empty(0), 0.0, 0.0, self._color)
@@ -140,17 +182,15 @@ class VolumeProfileItem(pg.GraphicsObject):
     def paint(self, p: QtGui.QPainter, opt: QtWidgets.QStyleOptionGraphicsItem,
               widget: QtWidgets.QWidget | None = None) -> None:
         vb = self.getViewBox()
-        vmax = float(self._volume.max()) if len(self._volume) else 0.0
-        if vb is None or vmax <= 0:
+        if vb is None or not (self._rects[0] or self._rects[1]):
             return
         (x0, x1), _ = vb.viewRange()
-        full = (x1 - x0) * self.WIDTH
+        p.save()
+        p.translate(x1, 0.0)
+        p.scale((x1 - x0) * self.WIDTH, 1.0)
         p.setPen(QtCore.Qt.PenStyle.NoPen)
-        inside, outside = QtGui.QColor(self._color), QtGui.QColor(self._color)
-        inside.setAlpha(110)
-        outside.setAlpha(45)
-        for k, vol in enumerate(self._volume):
-            lo, hi = self._edges[k], self._edges[k + 1]
-            w = full * vol / vmax
-            p.setBrush(inside if lo >= self._val - 1e-9 and hi <= self._vah + 1e-9 else outside)
-            p.drawRect(QtCore.QRectF(x1 - w, lo, w, (hi - lo) * 0.9))
+        for rects, brush in zip(self._rects, self._brushes, strict=True):
+            if rects:
+                p.setBrush(brush)
+                p.drawRects(rects)
+        p.restore()

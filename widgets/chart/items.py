@@ -1,10 +1,11 @@
 """Candle and volume graphics items: chunk-cached paths and a min/max level of detail.
 
 x is the bar index (so nights and weekends leave no gaps). Drawing is cached per chunk of
-`CHUNK` bars as QPainterPaths built with numpy; a live update of the last bar drops only the last
-chunk. Only the chunks in the visible x-range are painted. When there are fewer than
-`lod_px_per_bar` pixels per bar, one high-low line per pixel column replaces the candles (the
-finplot / vn.py idea: never ask Qt to draw more primitives than there are pixels).
+`CHUNK` bars as QPainterPaths built with numpy. The last (live) bar is in no chunk: it is drawn on
+its own, so a tick of it rebuilds nothing cached (only its own few-element paths), and a new bar
+rebuilds only the chunk the previous live bar joins. Only the chunks in the visible x-range are
+painted. When there are fewer than `lod_px_per_bar` pixels per bar, one high-low line per pixel
+column replaces the candles (the finplot / vn.py idea: never ask Qt to draw more primitives than there are pixels).
 """
 
 from __future__ import annotations
@@ -63,13 +64,15 @@ class _ChunkedBarItem(pg.GraphicsObject):
     def __init__(self, store: BarStore) -> None:
         super().__init__()
         self._store = store
-        self._chunks: dict[int, tuple[QtGui.QPainterPath, ...]] = {}
+        self._chunks: dict[int, tuple[int, tuple[QtGui.QPainterPath, ...]]] = {}   # k -> (end, paths)
+        self._tail: tuple[int, tuple[QtGui.QPainterPath, ...]] | None = None    # the live bar's paths
         self._bounds = QtCore.QRectF()
         self.lod_enabled = True        # the bench turns it off to measure the difference
         self.lod_px_per_bar = 1.0      # LOD below this many pixels per bar
         self.lod_active = False        # what the last paint did (read by tests and the bench)
         self.paint_count = 0
         self.chunk_builds = 0
+        self.tail_builds = 0
         self._up_pen = pg.mkPen("#00ff00")
         self._down_pen = pg.mkPen("#ff0000")
         self._up_brush = pg.mkBrush("#00ff00")
@@ -86,14 +89,16 @@ class _ChunkedBarItem(pg.GraphicsObject):
     def reset(self) -> None:
         """All bars replaced."""
         self._chunks.clear()
+        self._tail = None
         self._refresh_bounds()
         self.update()
 
     def bars_changed(self, first: int) -> None:
-        """Bars from index `first` on changed or were appended: drop only their chunks."""
-        k0 = first // CHUNK
-        for k in [k for k in self._chunks if k >= k0]:
+        """Bars from index `first` on changed or were appended: drop only the chunks holding them
+        (a tick of the live bar drops none: that bar is drawn on its own)."""
+        for k in [k for k, (end, _p) in self._chunks.items() if end > first]:
             del self._chunks[k]
+        self._tail = None
         if self._refresh_bounds():
             self.update()
             return
@@ -133,14 +138,23 @@ class _ChunkedBarItem(pg.GraphicsObject):
             columns = math.ceil((i1 - i0) * px_per_bar)
             self._paint_lod(p, i0, i1, columns)
             return
-        for k in range(i0 // CHUNK, (i1 - 1) // CHUNK + 1):
-            paths = self._chunks.get(k)
-            if paths is None:
-                lo = k * CHUNK
-                paths = self._build_chunk(lo, min(n, lo + CHUNK))
-                self._chunks[k] = paths
+        last = n - 1
+        for k in range(i0 // CHUNK, (min(i1, last) - 1) // CHUNK + 1):
+            lo = k * CHUNK
+            end = min(last, lo + CHUNK)   # the live bar is in no chunk
+            if end <= lo:
+                continue
+            cached = self._chunks.get(k)
+            if cached is None or cached[0] != end:   # a chunk the previous live bar has joined
+                cached = (end, self._build_chunk(lo, end))
+                self._chunks[k] = cached
                 self.chunk_builds += 1
-            self._paint_paths(p, paths)
+            self._paint_paths(p, cached[1])
+        if i1 > last:
+            if self._tail is None or self._tail[0] != last:
+                self._tail = (last, self._build_chunk(last, n))
+                self.tail_builds += 1
+            self._paint_paths(p, self._tail[1])
 
     # -- subclass hooks -----------------------------------------------------------------------
     def _data_bounds(self) -> QtCore.QRectF:

@@ -14,6 +14,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
 from core.errors import InputError
+from widgets.chart.levels import BandsItem, Level, LevelsItem
 from widgets.chart.overlays import check_color, make_pen
 from widgets.theme import Theme
 
@@ -36,6 +37,15 @@ class PlanView:
     title: str = ""                # e.g. the playbook
 
 
+class PlanLabel:
+    """A plan line's label text (`line.label.format`, as pyqtgraph's InfLineLabel has it). The labels
+    are painted by one LevelsItem: an InfLineLabel per line re-placed itself (text item transform,
+    endpoint maths) on every view change, the largest part of the plan's cost per pan frame."""
+
+    def __init__(self) -> None:
+        self.format = ""
+
+
 def rr(entry: float, stop: float, target: float) -> float:
     risk = abs(entry - stop)
     return abs(target - entry) / risk if risk > 0 else float("nan")
@@ -53,7 +63,13 @@ class PlanLines(QtCore.QObject):
         self._theme = theme
         self._view: PlanView | None = None
         self._lines: dict[str, pg.InfiniteLine] = {}
-        self._bands: list[pg.LinearRegionItem] = []
+        self._colors: dict[str, str] = {}
+        self._brushes = (QtGui.QBrush(), QtGui.QBrush())   # risk, reward fills of the shown plan
+        # Risk and reward bands and every line's label: one item each for the whole plan.
+        self._bands = BandsItem(z=-5)
+        self._labels = LevelsItem(z=13)
+        for item in (self._bands, self._labels):
+            plot.addItem(item, ignoreBounds=True)
         self._error: pg.TextItem | None = None
         self._error_field: str | None = None
 
@@ -96,29 +112,28 @@ class PlanLines(QtCore.QObject):
                                                 and view.plan_id is not None)
         if view.armed and view.trigger is not None:
             self._lines["trigger"] = self._add_line("trigger", view.trigger, t.last_price, "dot", movable=False)
-        for _ in range(2):
-            band = pg.LinearRegionItem(values=(0, 1), orientation="horizontal", pen=pg.mkPen(None),
-                                       movable=False)
-            band.setZValue(-5)
-            self._plot.addItem(band, ignoreBounds=True)
-            self._bands.append(band)
         fill_r, fill_g = check_color(t.risk), check_color(t.reward)
         alpha = t.band_alpha // 2 if view.armed else t.band_alpha
         fill_r.setAlpha(alpha)
         fill_g.setAlpha(alpha)
-        self._bands[0].setBrush(pg.mkBrush(fill_r))
-        self._bands[1].setBrush(pg.mkBrush(fill_g))
+        self._brushes = (QtGui.QBrush(fill_r), QtGui.QBrush(fill_g))
         self._relabel()
 
     def clear(self) -> None:
-        for item in [*self._lines.values(), *self._bands]:
+        for item in self._lines.values():
             self._plot.removeItem(item)
-        self._lines, self._bands = {}, []
+        self._lines, self._colors = {}, {}
+        self._bands.set_bands([])
+        self._labels.set_levels([])
         self.clear_error()
         self._view = None
 
     def items(self) -> list[pg.GraphicsObject]:
-        return [*self._bands, *self._lines.values()]
+        return [self._bands, self._labels, *self._lines.values()]
+
+    def band_regions(self) -> list[tuple[float, float]]:
+        """(low, high) of the risk band, then the reward band."""
+        return self._bands.regions()
 
     def show_error(self, field: str, message: str) -> None:
         """A rejected move: the reason in red at the line it names (or the entry line)."""
@@ -143,10 +158,9 @@ class PlanLines(QtCore.QObject):
     # -- internals --------------------------------------------------------------------------------
     def _add_line(self, field: str, price: float, color: str, style: str, movable: bool) -> pg.InfiniteLine:
         line = pg.InfiniteLine(pos=price, angle=0, movable=movable, pen=make_pen(color, 1.4, style),
-                               hoverPen=make_pen(color, 2.6, style),
-                               label="", labelOpts={"position": 0.98, "color": self._theme.text,
-                                                    "fill": pg.mkBrush(QtGui.QColor(color)),
-                                                    "anchors": [(1, 1), (1, 1)], "movable": False})
+                               hoverPen=make_pen(color, 2.6, style))
+        line.label = PlanLabel()
+        self._colors[field] = color
         line.setZValue(12)
         if movable:
             line.setCursor(QtCore.Qt.CursorShape.SizeVerCursor)
@@ -163,9 +177,8 @@ class PlanLines(QtCore.QObject):
         p = self.prices()
         entry, stop = p["entry"], p["stop"]
         tps = [p[f] for f in self._lines if f.startswith("tp")]
-        self._bands[0].setRegion((min(entry, stop), max(entry, stop)))
         far = max(tps, key=lambda x: abs(x - entry)) if tps else entry
-        self._bands[1].setRegion((min(entry, far), max(entry, far)))
+        self._bands.set_bands([(entry, stop, self._brushes[0]), (entry, far, self._brushes[1])])
         side = v.direction.capitalize()
         risk = abs(entry - stop)
         prefix = "Armed " if v.armed else ""
@@ -176,7 +189,10 @@ class PlanLines(QtCore.QObject):
         if "trigger" in p:
             texts["trigger"] = f"Trigger {p['trigger']:.2f} {v.trigger_text}".strip()
         for f, text in texts.items():
-            self._lines[f].label.setFormat(text.replace("{", "{{").replace("}", "}}"))
+            self._lines[f].label.format = text
+        # At the right end of each line, above it, on the line's colour (as the InfLineLabels were).
+        self._labels.set_levels([Level(p[f], text, self._colors[f], position=0.98, text_color=self._theme.text,
+                                       fill=self._colors[f], line=False) for f, text in texts.items()])
 
     def _on_drag(self, field: str) -> None:
         line = self._lines[field]

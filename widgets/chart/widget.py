@@ -25,6 +25,7 @@ from widgets.chart.crosshair import ChartCrosshair
 from widgets.chart.drawings import DrawingLayer, TimeMap
 from widgets.chart.items import CandleItem, VolumeItem, visible_slice
 from widgets.chart.levels import Level, LevelLine, LevelsItem
+from widgets.chart.lines import LineItem
 from widgets.chart.overlays import Zone, ZonesItem, check_color, make_pen, price_line
 from widgets.chart.plan_lines import PlanLines
 from widgets.chart.price_axis import PriceAxis
@@ -81,7 +82,7 @@ class ChartWidget(ChartViewport, ChartAnnotations, ChartCrosshair, QtWidgets.QWi
         self._follow_live = True
         self._dirty_from: int | None = None
         self._flushed_n = 0
-        self._lines: dict[str, tuple[np.ndarray, pg.PlotDataItem]] = {}
+        self._lines: dict[str, tuple[np.ndarray, LineItem]] = {}
         self._line_keys: dict[str, tuple[object, ...]] = {}   # style + breaks each line was drawn with
         self._plan_items: list[pg.GraphicsObject] = []
         self._level_layer = LevelsItem(z=8)
@@ -127,6 +128,10 @@ class ChartWidget(ChartViewport, ChartAnnotations, ChartCrosshair, QtWidgets.QWi
             # line then cut a 1-px gap into the VWAP and EMA lines and the candles. Grid below.
             for name in ("right", "bottom"):
                 plot.getAxis(name).setZValue(-200)
+            for name in ("left", "right", "top", "bottom"):
+                # No axis has a label, yet the SI-prefix check re-set each one's HTML (a text
+                # layout) on every range change, the hidden left and top axes' too.
+                plot.getAxis(name).enableAutoSIPrefix(False)
         self._price.getAxis("bottom").setHeight(0)  # shares x with the volume plot's time axis
         # Fixed sizes: an auto-sized axis grows after its first labels paint, shifting the plots.
         self._time_axis.setHeight(TIME_AXIS_HEIGHT)
@@ -436,18 +441,12 @@ class ChartWidget(ChartViewport, ChartAnnotations, ChartCrosshair, QtWidgets.QWi
             y = np.insert(arr, at, np.nan)
         if name in self._lines:
             item = self._lines[name][1]
-            item.setData(x, y)
             item.setPen(pen)
-            item.setDownsampling(auto=breaks is None, method="peak")
         else:
-            item = pg.PlotDataItem(x, y, pen=pen, connect="finite")
+            item = LineItem(pen)
             item.setZValue(5)
             self._price.addItem(item, ignoreBounds=True)
-            # Set after addItem: pyqtgraph 0.14 asks a not-yet-parented item for its ViewBox.
-            item.setClipToView(True)
-            # Peak downsampling folds a break's NaN into a whole chunk (a visible hole): lines with
-            # breaks are drawn at full resolution (clipped to the view, so still cheap).
-            item.setDownsampling(auto=breaks is None, method="peak")
+        item.set_data(arr, x, y)
         self._lines[name] = (arr, item)
         if name.startswith(AVWAP_PREFIX):
             item.setVisible(self._overlay_on["avwap"])
@@ -500,7 +499,7 @@ class ChartWidget(ChartViewport, ChartAnnotations, ChartCrosshair, QtWidgets.QWi
     def line_names(self) -> list[str]:
         return list(self._lines)
 
-    def line_item(self, name: str) -> pg.PlotDataItem:
+    def line_item(self, name: str) -> LineItem:
         if name not in self._lines:
             raise InputError("name", f"no line named {name!r}")
         return self._lines[name][1]
