@@ -74,6 +74,7 @@ class NotesController:
         self._host, self._panel, self._symbol, self._open_plan = host, panel, symbol_of_view, open_plan
         self.open_prediction: Callable[[int], Awaitable[None]] | None = None   # the predictor panel shows it
         self.saves = 0
+        self._refreshing = self._refresh_again = False
         self._saved_at: dict[int, datetime] = {}   # our own last save per note: its NoteChanged is an echo
         panel.new_requested.connect(lambda: host._spawn(self.create(""), "note"))
         panel.delete_requested.connect(lambda nid: host._spawn(self.delete(nid), "note"))
@@ -81,6 +82,25 @@ class NotesController:
         panel.note_selected.connect(lambda nid: host._spawn(self.open(nid), "note"))
         panel.filter_changed.connect(lambda *_f: host._spawn(self.refresh(), "notes"))
         panel.link_requested.connect(lambda nid: host._spawn(self.open_link(nid), "note link"))
+
+    def _refresh_soon(self) -> None:
+        """A burst of changes (the GPT writing notes) runs one search at a time: one in flight,
+        one more after it when anything changed meanwhile."""
+        if self._refreshing:
+            self._refresh_again = True
+            return
+        self._refreshing = True
+        self._host._spawn(self._refresh_coalesced(), "notes")
+
+    async def _refresh_coalesced(self) -> None:
+        try:
+            while True:
+                self._refresh_again = False
+                await self.refresh()
+                if not self._refresh_again:
+                    break
+        finally:
+            self._refreshing = False
 
     async def refresh(self) -> None:
         """The list as the filters say (search: best match first), and the tag filter's choices."""
@@ -211,7 +231,7 @@ class NotesController:
     def on_note_changed(self, ev: NoteChanged) -> None:
         """A note changed elsewhere (the API, another panel): refresh the list; reload the open note
         unless the trader is typing in it."""
-        self._host._spawn(self.refresh(), "notes")
+        self._refresh_soon()
         if ev.note_id != self._panel.current_id() or self._panel.is_dirty():
             return
         if ev.action == "deleted":

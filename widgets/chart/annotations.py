@@ -276,9 +276,12 @@ class ChartAnnotations:
             if item.isVisible():
                 color = item.opts["pen"].color().name() if hasattr(item.opts["pen"], "color") else "#cccccc"
                 parts.append(f'<span style="color:{color}">━ {name}</span>')
-        self._legend.setText("&nbsp;&nbsp;".join(parts))
-        self._legend.setStyleSheet("background: transparent;")
-        self._legend.adjustSize()
+        html = "&nbsp;&nbsp;".join(parts)
+        if html != self._legend.text():   # new names or colours; a line whose values changed needs no pass
+            self._legend.setText(html)
+            if not self._legend.styleSheet():
+                self._legend.setStyleSheet("background: transparent;")
+            self._legend.adjustSize()
         self._legend.move(8, 6 + self._label.height())
         self._legend.setVisible(bool(parts))
         self._legend.raise_()
