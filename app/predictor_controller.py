@@ -9,7 +9,6 @@ import html
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from core.errors import TradeCoachError
 from core.events import JobProgress
@@ -17,12 +16,11 @@ from core.services.predictor import PredictRequest as KernelPredictRequest
 from core.store.predictions import PredictionRecord
 from core.tasks import spawn
 from core.training_job import KIND as TRAIN_KIND
-from core.workstation import Workstation
+from core.workstation import NY, Workstation
 from models.forecast_text import forecast_html, forecast_lines
 from widgets.predictor_panel import PredictorPanel, PredictRequest
 
 log = logging.getLogger(__name__)
-NY = ZoneInfo("America/New_York")
 
 
 class PredictorController:

@@ -46,6 +46,16 @@ class Stall:
         total = sum(self.samples.values()) or 1
         return "\n".join(f"{100 * k / total:3.0f}%  {where}" for where, k in self.others.most_common(n))
 
+    def describe(self, n: int = 4) -> str:
+        """The stall for a report: its length, where the GUI thread was sampled, and which other
+        threads were busy meanwhile."""
+        lines = [f"{self.duration_ms:6.0f} ms, sampled every {POLL_S * 1000:.0f} ms at:",
+                 *(f"    {line}" for line in self.profile(n).splitlines())]
+        if self.others:
+            lines += ["  other threads busy meanwhile (they hold the GIL while the GUI thread waits):",
+                      *(f"    {line}" for line in self.busy_others(n - 1).splitlines())]
+        return "\n".join(lines)
+
 
 @dataclass
 class StallReport:

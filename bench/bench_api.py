@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -159,7 +160,7 @@ async def main(rate: float, seconds: float, lookback: int, freeze: bool = True) 
 
 async def report(kernel, server, window, dog, bare_url: str, ctx_url: str, rate: float,  # type: ignore[no-untyped-def]
                  seconds: float, lookback: int) -> None:
-    from app.stall_watchdog import GcPauses
+    from app.stall_watchdog import GcPauses, StallReport
 
     dog.report.stalls.clear()   # start-up is not what this measures
     gcp = GcPauses()
@@ -189,14 +190,8 @@ async def report(kernel, server, window, dog, bare_url: str, ctx_url: str, rate:
           f"under /gpt/context load {gc_ctx}")
     for title, stalls in (("under bare load", bare_stalls), ("under /gpt/context load", ctx_stalls)):
         print(f"  GUI-thread stalls > 50 ms {title}: {len(stalls)}")
-        for st in sorted(stalls, key=lambda x: -x.duration_ms)[:3]:
-            print(f"    {st.duration_ms:6.0f} ms, sampled every 5 ms at:")
-            for line in st.profile(4).splitlines():
-                print(f"        {line}")
-            if st.others:
-                print("      other threads busy meanwhile (holding the GIL when the GUI thread waits):")
-                for line in st.busy_others(3).splitlines():
-                    print(f"        {line}")
+        for st in StallReport(stalls).worst(3):
+            print(textwrap.indent(st.describe(), "    "))
     await kernel.runtime.wrap(server.stop())
     window.close()
     await kernel.runtime.wrap(kernel.stop())

@@ -22,6 +22,7 @@ import os
 import statistics
 import sys
 import tempfile
+import textwrap
 import time
 from datetime import date
 from pathlib import Path
@@ -133,17 +134,12 @@ def show_every_panel(window) -> int:  # type: ignore[no-untyped-def]
 
 def print_stalls(title: str, stalls: list) -> None:  # type: ignore[type-arg]
     """The worst stalls of a phase with where the GUI thread was sampled during each."""
-    if not stalls:
-        return
-    print(f"  worst GUI-thread stalls {title} (sampled every 5 ms; '… x' is our code that called in):")
-    for s in sorted(stalls, key=lambda x: -x.duration_ms)[:3]:
-        print(f"    {s.duration_ms:6.0f} ms:")
-        for line in s.profile(4).splitlines():
-            print(f"        {line}")
-        if s.others:
-            print("      other threads busy meanwhile (they hold the GIL when the GUI thread waits in the event loop):")
-            for line in s.busy_others(3).splitlines():
-                print(f"        {line}")
+    from app.stall_watchdog import StallReport
+
+    if stalls:
+        print(f"  worst GUI-thread stalls {title} ('… x' is our code that called in):")
+        for st in StallReport(stalls).worst(3):
+            print(textwrap.indent(st.describe(), "    "))
 
 
 async def main(seconds: float, freeze: bool = True) -> None:

@@ -79,18 +79,24 @@ def _render(item: object, size: QtCore.QSize, tr: QtGui.QTransform, region: QtGu
     return img
 
 
-def test_line_under_a_multi_rect_clip_paints_what_a_full_paint_does(chart: ChartWidget, spy5) -> None:  # type: ignore[no-untyped-def]
-    """A live tick repaints a region of several rects; the line is then drawn rect by rect
-    (Qt strokes far slower against a complex clip): inside the region the pixels must be those of
-    an unclipped paint, outside it nothing."""
+def _wide_close_line(chart: ChartWidget, spy5):  # type: ignore[no-untyped-def]
+    """1,000 SPY 5-min bars with their close as a width-1.6 magenta line, painted once:
+    (bars, the line item, its device transform, the viewport size)."""
     bars, _ = spy5
     chart.set_bars(bars[:1000], M5)
     chart.set_line("close", bars.close[:1000].astype(np.float64), "#ff00ff", width=1.6)
     grab(chart)
     item = chart.line_item("close")
     view = chart.graphics
-    tr = item.deviceTransform(view.viewportTransform())
-    size = view.viewport().size()
+    return bars, item, item.deviceTransform(view.viewportTransform()), view.viewport().size()
+
+
+def test_line_under_a_multi_rect_clip_paints_what_a_full_paint_does(chart: ChartWidget, spy5) -> None:  # type: ignore[no-untyped-def]
+    """A live tick repaints a region of several rects; the line is then drawn rect by rect
+    (Qt strokes far slower against a complex clip): inside the region the pixels must be those of
+    an unclipped paint, outside it nothing."""
+    bars, item, tr, size = _wide_close_line(chart, spy5)
+    view = chart.graphics
     mid_y = chart.map_to_widget(990, float(bars.close[990])).y() - view.geometry().y()
     region = (QtGui.QRegion(0, mid_y - 5, size.width(), 10) | QtGui.QRegion(size.width() - 120, 0, 16, size.height())
               | QtGui.QRegion(size.width() - 90, 0, 60, size.height() // 2))
@@ -115,14 +121,7 @@ def test_line_under_a_multi_rect_clip_paints_what_a_full_paint_does(chart: Chart
 def test_wide_line_from_kept_outlines_has_the_pixels_of_a_stroke(chart: ChartWidget, spy5) -> None:  # type: ignore[no-untyped-def]
     """A width-1.6 line is filled from device-pixel outlines kept while the view stays: the same
     pixels as Qt stroking the line, on the first paint and on a repaint from the kept outlines."""
-    bars, _ = spy5
-    chart.set_bars(bars[:1000], M5)
-    chart.set_line("close", bars.close[:1000].astype(np.float64), "#ff00ff", width=1.6)
-    grab(chart)
-    item = chart.line_item("close")
-    view = chart.graphics
-    tr = item.deviceTransform(view.viewportTransform())
-    size = view.viewport().size()
+    _bars, item, tr, size = _wide_close_line(chart, spy5)
     stroked = QtGui.QImage(size, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
     stroked.fill(0)
     p = QtGui.QPainter(stroked)

@@ -36,7 +36,7 @@ def register(app: FastAPI, deps: Any) -> None:
             await kernel.plans.follow(plan.plan_id)
             fid = plan.plan_id
         elif req.symbol and req.playbook:
-            fid, _state = await kernel.plans.follow_setup(req.symbol, req.playbook)
+            fid = await kernel.plans.follow_setup(req.symbol, req.playbook)
         else:
             raise InputError("symbol" if req.playbook else "playbook" if req.symbol else "plan_id",
                              "is required (plan_id, or symbol + playbook)")
@@ -48,7 +48,7 @@ def register(app: FastAPI, deps: Any) -> None:
     @app.delete("/gpt/follow/{plan_id}", operation_id="unfollowPlan", tags=["plans"],
                 summary="Stop following a plan or an armed setup (idempotent).")
     async def unfollow(plan_id: Annotated[str, Path(min_length=1, max_length=64)], who: Who) -> dict[str, Any]:
-        if plan_id not in kernel.plans.following():
-            await visible_plan(deps, who, plan_id)   # an unknown id: 404, not a silent no-op
+        if kernel.plans.following().get(plan_id) != "armed":   # a watch's id is no stored plan
+            await visible_plan(deps, who, plan_id)   # unknown or another user's plan: 404
         await kernel.plans.unfollow(plan_id)
         return {"plan_id": plan_id, "following": None}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from core.bus import Bus, Subscription
@@ -24,7 +24,7 @@ from core.scanner.events import FollowerEvent, PlanIssued, SetupChanged
 from core.scanner.follower import FollowState, PlanFollower
 from core.scanner.live_process import LiveScanProcess
 from core.scanner.plan import Plan, PlanContext, load_plan, save_plan, validate_plan
-from core.scanner.setups import ScanReport, SetupState, scan_setups
+from core.scanner.setups import Candidate, ScanReport, SetupState, scan_setups
 from core.services.market import MarketService, StreamHandle
 from core.store.engine import Store
 from core.store.plans import PlansRepo
@@ -229,41 +229,40 @@ class PlansService:
         (`next_plan_id`), which is followed from then on like any armed plan; when it disarms (the
         structure is gone) a "disarmed" event says why and the watch ends. Returns the watch id (the
         would-be plan's id). The setup must be armed in the live watch now."""
-        live = self._live
-        sym = plan.symbol
-        if live is None or sym not in live.series:
-            raise InputError("symbol", f"{sym} is not in the live watch: add it to the watchlist to follow "
-                                       "its armed setup")
+        live, now = self._live_candidate(plan.symbol, plan.playbook)
         if plan.interval != live.interval.name:
             raise InputError("interval", f"the live watch scans {live.interval.name}, this setup is {plan.interval}")
-        now = next((c for c in (live.report.candidates if live.report else ())
-                    if c.symbol == sym and c.playbook == plan.playbook), None)
-        if now is None or now.state is SetupState.NONE or now.state is SetupState.FORMING:
-            raise InputError("playbook", f"no armed {plan.playbook} setup on {sym} now"
-                             + (f" ({now.state.value}: {now.missing})" if now is not None else ""))
         if now.state is SetupState.TRIGGERED and now.plan is not None:
             await self.follow(now.plan.plan_id)   # it triggered meanwhile: follow the plan itself
             return now.plan.plan_id
+        if now.state is not SetupState.ARMED:
+            raise InputError("playbook", f"no armed {plan.playbook} setup on {plan.symbol} now "
+                                         f"({now.state.value}: {now.missing})")
         self._watches[plan.plan_id] = _Watch(plan, live.interval.name)
         if self._watch_sub is None:
             self._watch_sub = self._bus.subscribe(SetupChanged, self._on_setup_changed, name="plans:armed-watch")
         return plan.plan_id
 
-    async def follow_setup(self, symbol: str, playbook: str) -> tuple[str, str]:
-        """Follow the live watch's setup of `playbook` on `symbol` by name (the GPT knows the scan's
-        symbol and playbook): an armed one is watched (`follow_armed`), a triggered one's plan is
-        followed. Returns (the id followed, its state)."""
-        sym, pb = symbol.strip().upper(), playbook.strip()
+    async def follow_setup(self, symbol: str, playbook: str) -> str:
+        """`follow_armed` by name (the GPT knows the scan's symbol and playbook): an armed setup is
+        watched, a triggered one's plan followed. Returns the id followed."""
+        _live, now = self._live_candidate(symbol.strip().upper(), playbook.strip())
+        if now.plan is None:
+            raise InputError("playbook", f"the {now.playbook} setup on {now.symbol} has no plan yet "
+                                         f"({now.state.value}: {now.missing})")
+        return await self.follow_armed(now.plan)
+
+    def _live_candidate(self, sym: str, playbook: str) -> tuple[_Live, Candidate]:
+        """The live watch and its current candidate of `playbook` on `sym` (InputError naming why not)."""
         live = self._live
         if live is None or sym not in live.series:
-            raise InputError("symbol", f"{sym} is not in the live watch: add it to the watchlist first")
+            raise InputError("symbol", f"{sym} is not in the live watch: add it to the watchlist to follow "
+                                       "its setups")
         now = next((c for c in (live.report.candidates if live.report else ())
-                    if c.symbol == sym and c.playbook == pb), None)
-        if now is None or now.plan is None:
-            raise InputError("playbook", f"no armed or triggered {pb} setup on {sym} now")
-        fid = await self.follow_armed(now.plan) if now.state is not SetupState.TRIGGERED \
-            else (await self.follow(now.plan.plan_id)).plan_id
-        return fid, self.following().get(fid, "")
+                    if c.symbol == sym and c.playbook == playbook), None)
+        if now is None:
+            raise InputError("playbook", f"no {playbook} setup on {sym} now")
+        return live, now
 
     async def _on_setup_changed(self, event: SetupChanged) -> None:
         ch = event.change
@@ -292,7 +291,7 @@ class PlansService:
         self._bus.publish(FollowerEvent(w.plan.plan_id, kind, state, ts or self._market.clock.now_ns(), price,
                                         detail, 0, next_id))
 
-    async def _end_watches(self, why: str, keep: set[str] | None = None, interval: str | None = None) -> None:
+    def _end_watches(self, why: str, keep: set[str] | None = None, interval: str | None = None) -> None:
         """Watches whose symbol or interval left the live watch end with a "disarmed" event saying why."""
         for wid, w in list(self._watches.items()):
             if keep is None or w.plan.symbol not in keep or w.interval != interval:
@@ -350,13 +349,13 @@ class PlansService:
             live.report = report
             live.sub = self._bus.subscribe(BarClosed, self._on_close, name="plans:live-rescan")
             self._live = live
-            await self._end_watches(f"no longer in the live watch ({iv.name})", keep=set(names),
+            self._end_watches(f"no longer in the live watch ({iv.name})", keep=set(names),
                                     interval=iv.name)
 
     async def stop_live(self) -> None:
         async with self._live_lock:
             await self._stop_live()
-        await self._end_watches("live rescans stopped")
+        self._end_watches("live rescans stopped")
 
     async def _stop_live(self) -> None:
         live, self._live = self._live, None
@@ -462,8 +461,9 @@ class _Live:
         self.task: asyncio.Task[None] | None = None
 
 
+@dataclass(frozen=True, slots=True)
 class _Watch:
     """An armed setup followed until it triggers or disarms."""
 
-    def __init__(self, plan: Plan, interval: str) -> None:
-        self.plan, self.interval = plan, interval
+    plan: Plan       # its would-be plan (the watch's id is the plan's id)
+    interval: str    # the live watch's scan interval

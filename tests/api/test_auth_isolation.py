@@ -68,6 +68,8 @@ async def test_every_route_needs_a_token_and_users_are_isolated(isolated_dirs: P
             assert (await b.delete(f"/gpt/follow/{plan['plan_id']}")).status_code == 404
             r = await a.post("/gpt/follow", json={"plan_id": plan["plan_id"]})
             assert r.status_code == 200 and r.json()["following"] == "planned", r.text
+            assert (await b.delete(f"/gpt/follow/{plan['plan_id']}")).status_code == 404   # not bob's to stop
+            assert kernel.plans.following().get(plan["plan_id"]) == "planned"
             assert (await a.delete(f"/gpt/follow/{plan['plan_id']}")).json()["following"] is None
 
             job = (await a.post("/api/v1/collection/capture-now", params={"symbol": "SPY", "interval": 5})).json()
