@@ -137,10 +137,11 @@ async def test_scan_stores_and_announces_plans(isolated_dirs: Path, shared_data:
 
 
 async def test_predict_from_a_screenshot_on_the_replay_feed(isolated_dirs: Path) -> None:
-    """A real chart image from the app's own smoke screenshot, through the worker process."""
+    """A real chart image — the app's own smoke screenshot of the replayed SPY session, kept as test
+    data so retaking the docs' screenshots cannot change it — through the worker process."""
     from core.store import PredictionsRepo
 
-    image = (Path(__file__).resolve().parents[1] / "docs" / "images" / "main-window.png").read_bytes()
+    image = (Path(__file__).resolve().parent / "data" / "app_window_spy1m_20131011.png").read_bytes()
     k = Workstation(load_settings(), today=date(2026, 11, 22))
     await k.start()
     try:

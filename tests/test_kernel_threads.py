@@ -65,7 +65,7 @@ async def test_eight_threads_two_thousand_calls_with_the_window_up(isolated_dirs
     from app.main_window import MainWindow
     from core.store import PlansRepo
 
-    image = (REPO / "docs" / "images" / "main-window.png").read_bytes()
+    image = (REPO / "tests" / "data" / "app_window_spy1m_20131011.png").read_bytes()
     k = Workstation(load_settings(replay_speed=1000), today=date(2026, 11, 22))
     k.runtime.start()                                   # the engine thread, as in the app
     await k.runtime.wrap(k.start())

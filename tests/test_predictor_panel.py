@@ -12,7 +12,7 @@ from PySide6.QtGui import QDropEvent
 from core.errors import InputError
 from widgets.predictor_panel import PredictorPanel, PredictRequest, round_numbers
 
-SHOT = Path(__file__).resolve().parents[1] / "docs" / "images" / "main-window.png"
+SHOT = Path(__file__).resolve().parent / "data" / "app_window_spy1m_20131011.png"
 
 
 def _drop(panel: PredictorPanel, path: Path) -> None:

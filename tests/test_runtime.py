@@ -160,7 +160,7 @@ async def test_a_dead_predictor_worker_is_replaced_and_errors_reach_the_caller(i
     from core.errors import InputError
     from core.services.predictor import PredictRequest
 
-    image = (REPO / "docs" / "images" / "main-window.png").read_bytes()
+    image = (REPO / "tests" / "data" / "app_window_spy1m_20131011.png").read_bytes()
     k = Workstation(load_settings(), today=date(2026, 11, 22))
     await k.start()
     try:
