@@ -27,7 +27,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    import multiprocessing
+    if getattr(sys, "frozen", False):
+        # Worker processes are spawned (the inference worker, the CPU pool): a frozen build's
+        # child starts here and must be routed to its task. Unfrozen, freeze_support does nothing,
+        # and importing multiprocessing is left out of the window's first paint.
+        import multiprocessing
 
-    multiprocessing.freeze_support()  # the inference worker is a spawned process (also when frozen)
+        multiprocessing.freeze_support()
     sys.exit(main())

@@ -11,8 +11,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from app.chart_tools import ChartOverlays, chart_overlays
-from core.chartdata import chart_lines, session_starts
+from app.chart_tools import ChartOverlays, lines_and_overlays
 from core.errors import DataError, InputError
 from core.events import BarClosed, BarUpdated, SeriesReset
 from core.market.bars import Bars
@@ -199,7 +198,7 @@ class ChartController:
                 bars, sym, iv = self._bars, self.symbol, self.interval
                 if sym is None or iv is None:
                     return
-                lines, starts, overlays = await rt.wrap(rt.run_cpu(_lines_and_overlays, bars, sym, iv))
+                lines, starts, overlays = await rt.wrap(rt.run_cpu(lines_and_overlays, bars, sym, iv))
                 if (sym, iv) == (self.symbol, self.interval) and (self._bars is bars
                                                                   or len(self._bars) == len(bars)):
                     lines = {**lines, **overlays.avwaps}
@@ -431,11 +430,6 @@ class ChartController:
     def close(self) -> None:
         self._generation += 1
         self._release_stream()
-
-
-def _lines_and_overlays(bars: Bars, symbol: str, interval: Interval) -> tuple[dict, object, ChartOverlays]:
-    """Everything the chart draws besides the candles, in one worker-process call."""
-    return chart_lines(bars, symbol, interval), session_starts(bars, symbol), chart_overlays(bars, symbol, interval)
 
 
 async def _release(handle: StreamHandle) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.chartdata import chart_lines, session_starts
 from core.errors import InputError
 from core.market.bars import Bars
 from core.market.intervals import Interval
@@ -34,6 +35,22 @@ class ChartOverlays:
     profile: tuple[np.ndarray, np.ndarray, float, float, float] | None = None
     levels: list[tuple[str, float]] = field(default_factory=list)
     avwaps: dict[str, np.ndarray] = field(default_factory=dict)   # full-length, NaN outside the recent sessions
+
+
+def lines_and_overlays(bars: Bars, symbol: str, interval: Interval
+                       ) -> tuple[dict[str, np.ndarray], np.ndarray, ChartOverlays]:
+    """Everything the chart draws besides the candles, in one worker-process call. Defined here,
+    not next to the chart controller: a worker process imports this module (numpy and the core
+    detectors) to run it, never Qt, the chart widget or the kernel."""
+    return chart_lines(bars, symbol, interval), session_starts(bars, symbol), chart_overlays(bars, symbol, interval)
+
+
+def prepare_chart_worker(symbol: str) -> None:
+    """Run in a CPU worker process as it starts (app/gui.py): import what `lines_and_overlays`
+    needs and build the symbol's exchange calendar, so the first chart does not wait for them."""
+    from core.market.calendar import calendar_for
+
+    calendar_for(symbol)
 
 
 def chart_overlays(bars: Bars, symbol: str, interval: Interval) -> ChartOverlays:

@@ -4,8 +4,8 @@ bridge (events), so no kernel work — feeds, scans, API requests — ever runs 
 
 from __future__ import annotations
 
-import asyncio
 import gc
+import importlib
 import json
 import logging
 import os
@@ -15,16 +15,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from app.main_window import MainWindow
     from core.workstation import Workstation
 
 log = logging.getLogger(__name__)
 
 SMOKE_TIMEOUT_S = 60.0
-# TRADECOACH_EXIT_AFTER_SHOW=1: quit as soon as the window is shown and painted, after printing one
-# JSON line {"shown_after_s", "phases", "torch_imported", "modules"} (bench/bench_startup.py,
-# tests/test_app_start.py). "phases": seconds since process start at each start-up step.
+# TRADECOACH_EXIT_AFTER_SHOW=1 (bench/bench_startup.py, tests/test_app_start.py): print one JSON line
+# when the window's frame is shown {"frame_shown_s", "modules", "kernel_imported"}, another when the
+# chart shows the first bars {"shown_after_s", "chart_shown_s", "phases", "torch_imported", "modules"},
+# then quit. Times are seconds since process start; "phases" holds each start-up step.
 EXIT_AFTER_SHOW = "TRADECOACH_EXIT_AFTER_SHOW"
 _phases: dict[str, float | None] = {}
+# What the window imports to build its chart and panels: imported on the GUI thread while the kernel
+# starts on its own thread (Qt widget modules stay on the GUI thread).
+WINDOW_MODULES = ("app.chart_controller", "app.panels.compose", "app.predictor_controller", "widgets.chart")
 
 
 def _ensure_platform(smoke: bool) -> None:
@@ -37,50 +42,87 @@ def _ensure_platform(smoke: bool) -> None:
 
 
 def run_gui(*, smoke_path: Path | None, symbol: str | None, interval: str | None, speed: float | None) -> int:
+    """The window's frame first (Qt only: shown within a few tenths of a second of a double-click),
+    then settings, the kernel and the window's contents while the frame lists the start-up steps."""
     _ensure_platform(smoke_path is not None)
     os.environ.setdefault("QT_API", "pyside6")  # qasync picks the first binding that imports
-    import qasync
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
-    from app.logs import setup_logging
-    from core.config import load_settings
-
-    overrides = {"replay_speed": speed} if speed else {}
-    settings = load_settings(**overrides)
-    from core.diagnostics import secret_values
-
-    setup_logging(settings.data_dir, secrets=secret_values(settings, keyring=False))
-    log.info("settings: %s", settings.redacted())
-    # The kernel thread shares the GIL with the GUI thread: hand it over every 1 ms instead of 5 so a
-    # busy kernel delays a paint less (bench/bench_gui_latency.py: longest stall under kernel load
-    # 753 → 398 ms with in-process CPU work; CPU work now runs in worker processes as well).
-    _mark("settings_loaded")
-    sys.setswitchinterval(0.001)
-    app = QApplication.instance() or QApplication(sys.argv)
-    app.setApplicationName("Trading Coach Workstation")
-    from PySide6.QtGui import QIcon
-
+    from app.main_window import MainWindow
     from core.paths import resources_dir
 
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("Trading Coach Workstation")
     app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "tradecoach.png")))  # taskbar, alt-tab, title bar
     app.setQuitOnLastWindowClosed(False)
-    result: dict[str, int] = {"rc": 0}
-    from core.workstation import Workstation
+    window = MainWindow()
+    window.apply_theme(window.remembered_theme())
+    if smoke_path is None:
+        window.restore_geometry()
+    window.start_step("Loading settings")
+    window.show()
+    _report_frame()
+    import qasync
 
-    _mark("kernel_imported")
-    kernel = Workstation(settings)
-    kernel.runtime.start()  # the engine thread
+    result: dict[str, int] = {"rc": 0}
+    kernels: list[Workstation] = []
     try:
-        qasync.run(_main(kernel, smoke_path, symbol, interval, result))
+        qasync.run(_main(window, kernels, smoke_path, symbol, interval, speed, result))
     finally:
-        kernel.runtime.stop()
+        for kernel in kernels:
+            kernel.runtime.stop()
     return result["rc"]
 
 
-async def _main(kernel: Workstation, smoke_path: Path | None, symbol: str | None, interval: str | None,
-                result: dict[str, int]) -> None:
-    from app.main_window import MainWindow
+def _load_settings(speed: float | None):  # type: ignore[no-untyped-def]
+    from app.logs import setup_logging
+    from core.config import load_settings
+    from core.diagnostics import secret_values
 
+    settings = load_settings(**({"replay_speed": speed} if speed else {}))
+    setup_logging(settings.data_dir, secrets=secret_values(settings, keyring=False))
+    log.info("settings: %s", settings.redacted())
+    return settings
+
+
+def _make_kernel(settings) -> Workstation:  # type: ignore[no-untyped-def]
+    from core.workstation import Workstation
+
+    kernel = Workstation(settings)
+    kernel.runtime.start()  # the engine thread
+    # The first chart computes its lines in a CPU worker process: start one now (it loads the
+    # compiled indicators, the chart's modules and the symbol's calendar) while the kernel and the
+    # window are still starting, rather than when the chart asks.
+    from functools import partial
+
+    from app.chart_tools import prepare_chart_worker
+
+    kernel.runtime.prestart_processes(partial(prepare_chart_worker, settings.default_symbol))
+    return kernel
+
+
+async def _main(window: MainWindow, kernels: list[Workstation], smoke_path: Path | None, symbol: str | None,
+                interval: str | None, speed: float | None, result: dict[str, int]) -> None:
+    import asyncio  # here, not at module level: the frame paints before asyncio is imported
+
+    # Settings (pydantic, the keyring backend) and the kernel's imports run on a worker thread: the
+    # frame keeps painting and answers a move or a close meanwhile.
+    settings = await asyncio.to_thread(_load_settings, speed)
+    _mark("settings_loaded")
+    window.apply_theme(settings.theme)
+    window.start_step("Starting the kernel (store, feeds, replay)")
+    kernel = await asyncio.to_thread(_make_kernel, settings)
+    kernels.append(kernel)
+    _mark("kernel_imported")
+    # The kernel thread has the GIL only every 1 ms while the GUI thread wants it, so a busy kernel
+    # delays a paint less (bench/bench_gui_latency.py: longest stall under kernel load 753 → 398 ms
+    # with in-process CPU work; CPU work now runs in worker processes as well).
+    sys.setswitchinterval(0.001)
+    starting = asyncio.ensure_future(kernel.runtime.wrap(kernel.start()))
+    for name in WINDOW_MODULES:  # while the kernel starts
+        importlib.import_module(name)
+        await asyncio.sleep(0)   # let the frame paint between modules
     _mark("window_imported")
     dog = None
     if os.environ.get("TRADECOACH_STALL_WATCHDOG") == "1":
@@ -88,16 +130,21 @@ async def _main(kernel: Workstation, smoke_path: Path | None, symbol: str | None
 
         dog = StallWatchdog(threshold_ms=50.0)  # logs every GUI-thread stall > 50 ms with its stack
         dog.start()
-    await kernel.runtime.wrap(kernel.start())
-    _mark("kernel_started")
-    window = MainWindow(kernel)
-    _mark("window_built")
-    if smoke_path is None:
-        window.restore_layout()
-    window.show()
     try:
+        await starting
+        _mark("kernel_started")
+        if window.closed.is_set():
+            return  # closed during start-up
+        window.start_step("Building the window")
+        window.attach(kernel)
+        _mark("window_built")
+        if smoke_path is None:
+            window.restore_state()
         if os.environ.get(EXIT_AFTER_SHOW) == "1":
-            _report_shown()
+            window.repaint()  # the built window's first paint (no nested event loop inside a coroutine)
+            _mark("window_shown")
+            await window.open_initial(symbol, interval)
+            _report_shown(window)
             return
         await _start_api(window)
         await window.open_initial(symbol, interval)
@@ -110,12 +157,16 @@ async def _main(kernel: Workstation, smoke_path: Path | None, symbol: str | None
         else:
             await window.closed.wait()
     finally:
-        try:
-            await window.panels.gpt_ctl.stop()  # in order: the GPT server, the window, then the kernel
-        except Exception:
-            log.exception("stopping the GPT server")
+        if window.attached:
+            try:
+                await window.panels.gpt_ctl.stop()  # in order: the GPT server, the window, then the kernel
+            except Exception:
+                log.exception("stopping the GPT server")
         window.close()
-        await kernel.runtime.wrap(kernel.stop())
+        if not starting.done():
+            await asyncio.wait([starting])
+        if starting.done() and not starting.cancelled() and starting.exception() is None:
+            await kernel.runtime.wrap(kernel.stop())
         if dog is not None:
             dog.stop()
 
@@ -136,13 +187,24 @@ def _mark(phase: str) -> None:
         _phases[phase] = None if age is None else round(age, 3)
 
 
-def _report_shown() -> None:
+def _report_frame() -> None:
+    """The frame is up: paint it; with TRADECOACH_EXIT_AFTER_SHOW, say when and what was imported."""
     from PySide6.QtWidgets import QApplication
 
-    QApplication.processEvents()   # the first paint of the shown window
+    QApplication.processEvents()   # the frame's first paint
+    _mark("frame_shown")
+    if os.environ.get(EXIT_AFTER_SHOW) == "1":
+        print(json.dumps({"frame_shown_s": _phases.get("frame_shown"), "modules": len(sys.modules),
+                          "kernel_imported": "core.workstation" in sys.modules,
+                          "chart_imported": "pyqtgraph" in sys.modules}), flush=True)
+
+
+def _report_shown(window: MainWindow) -> None:
+    window.repaint()   # the chart's first paint with bars
     age = _process_age_s()
-    print(json.dumps({"shown_after_s": None if age is None else round(age, 3), "phases": _phases,
-                      "torch_imported": "torch" in sys.modules, "modules": len(sys.modules)}), flush=True)
+    print(json.dumps({"shown_after_s": _phases.get("window_shown"), "chart_shown_s": age and round(age, 3),
+                      "phases": _phases, "torch_imported": "torch" in sys.modules,
+                      "modules": len(sys.modules)}), flush=True)
 
 
 async def _start_api(window) -> None:  # type: ignore[no-untyped-def]
@@ -158,6 +220,8 @@ async def _start_api(window) -> None:  # type: ignore[no-untyped-def]
 
 async def _smoke(window, path: Path) -> int:  # type: ignore[no-untyped-def]
     """Wait for bars and live updates on the chart, then save a screenshot of the window."""
+    import asyncio
+
     deadline = time.monotonic() + SMOKE_TIMEOUT_S
     ctl = window.controller
     while time.monotonic() < deadline:

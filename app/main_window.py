@@ -9,60 +9,44 @@ non-modal message — never a modal dialog opened inside a coroutine."""
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QApplication,
-    QComboBox,
-    QCompleter,
-    QDockWidget,
-    QFileDialog,
-    QInputDialog,
-    QLabel,
-    QLineEdit,
-    QMainWindow,
-    QMessageBox,
-    QPushButton,
-    QSizePolicy,
-    QToolBar,
-    QWidget,
-)
+# Only what the frame needs at import: it shows before asyncio, the kernel, the chart, the panels
+# and most Qt widget types are loaded (app/gui.py; PySide6 initialises each type on first import).
+# `attach` imports and builds the rest.
+from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
 
-from app.chart_controller import ChartController
-from app.panels.compose import Panels, exchange_clock, scrolled
-from app.panels.host import value
-from app.panels.settings import SettingsController
-from app.panels.shortcuts import GENERAL, ShortcutsDialog
-from app.predictor_controller import PredictorController
-from app.qt_bridge import QtBridge
-from core.config import config_dir
 from core.errors import TradeCoachError
-from core.events import BarUpdated, FeedHealthChanged, FeedState, FeedStatus
-from core.market.intervals import ALL
-from core.scanner.plan import Plan
-from core.tasks import spawn
-from core.workstation import Workstation
-from widgets.chart import OVERLAY_GROUPS, ChartWidget
-from widgets.predictor_panel import PredictorPanel
+from core.paths import config_dir
 from widgets.theme import THEMES, app_palette
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from PySide6.QtGui import QAction, QCloseEvent
+    from PySide6.QtWidgets import QComboBox, QDockWidget, QMessageBox, QToolBar
+
+    from app.chart_controller import ChartController
+    from app.panels.compose import Panels
+    from app.panels.settings import SettingsController
+    from app.panels.shortcuts import ShortcutsDialog
+    from app.predictor_controller import PredictorController
+    from app.qt_bridge import QtBridge
+    from app.window_controls import QLineEditSearch
+    from core.events import BarUpdated
+    from core.scanner.plan import Plan
+    from core.workstation import Workstation
+    from widgets.chart import ChartWidget
+    from widgets.predictor_panel import PredictorPanel
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-SPEEDS = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1000)
-STATE_COLORS = {
-    FeedState.LIVE: "#2e7d32", FeedState.REPLAY: "#1565c0", FeedState.PAUSED: "#6d4c41",
-    FeedState.DEGRADED: "#ef6c00", FeedState.FINISHED: "#546e7a", FeedState.ERROR: "#c62828",
-}
-
 
 async def _sync(fn: Callable[[], T]) -> T:
     return fn()
@@ -86,35 +70,106 @@ def freeze_heap() -> None:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, kernel: Workstation) -> None:
+    """Built in two steps so a double-click shows the window at once: the frame (title, geometry of
+    the last run, the start-up steps as they happen), then `attach(kernel)` — the chart, the docks,
+    the toolbar, menus and status bar, once the kernel is up. `MainWindow(kernel)` does both."""
+
+    kernel: Workstation
+    bridge: QtBridge
+    chart: ChartWidget
+    controller: ChartController
+    panels: Panels
+    predictor: PredictorController
+    predictor_panel: PredictorPanel
+    settings_ctl: SettingsController
+    # the controls (app/window_controls.py)
+    symbol_box: QComboBox
+    interval_box: QComboBox
+    speed_box: QComboBox
+    session_box: QComboBox
+    search_box: QLineEditSearch
+    play_action: QAction
+    step_action: QAction
+    market_toolbar_action: QAction
+    diagnostics_action: QAction
+    overlay_actions: dict[str, QAction]
+    panel_keys: list[tuple[str, str]]
+    hint: QLabel
+    hint_bar: QToolBar
+    chart_dock: QDockWidget
+    predictor_dock: QDockWidget
+
+    def __init__(self, kernel: Workstation | None = None) -> None:
         super().__init__()
-        self.kernel = kernel
-        self.closed = asyncio.Event()
+        self._closed: asyncio.Event | None = None
         # Layout, symbol and interval of the last run, next to settings.json (never the registry).
         self._qsettings = QSettings(str(config_dir() / "window.ini"), QSettings.Format.IniFormat)
         self.setWindowTitle("Trading Coach Workstation")
         self.resize(1280, 800)
+        self._steps: list[str] = []
+        self._start_page = QLabel()
+        self._start_page.setObjectName("start_page")
+        self._start_page.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setCentralWidget(self._start_page)
+        self._ui_tasks: set[asyncio.Task[object]] = set()
+        self.attached = False
+        if kernel is not None:
+            self.attach(kernel)
+
+    @property
+    def closed(self) -> asyncio.Event:
+        """Set once the window is closed (app/gui.py waits on it). Made on first use: asyncio is
+        not imported before the frame shows."""
+        if self._closed is None:
+            import asyncio
+
+            self._closed = asyncio.Event()
+        return self._closed
+
+    def start_step(self, text: str) -> None:
+        """One line of the frame's start-up page (settings, kernel, window): what the trader waits for."""
+        self._steps.append(text)
+        lines = [f"✓ {s}" for s in self._steps[:-1]] + [f"… {self._steps[-1]}"]
+        self._start_page.setText("<h2>Trading Coach Workstation</h2>" + "<br>".join(lines))
+        self.statusBar().showMessage(f"Starting: {text}")
+
+    def remembered_theme(self) -> str:
+        """The theme the last run ended with (window.ini): the frame paints in it before the
+        settings are read, so a dark workstation never flashes light."""
+        theme = str(self._qsettings.value("theme", "dark") or "dark")
+        return theme if theme in THEMES else "dark"
+
+    def attach(self, kernel: Workstation) -> None:
+        """Build the window on a started (or starting) kernel: imports the chart and panels."""
+        from app.chart_controller import ChartController
+        from app.panels.settings import SettingsController
+        from app.predictor_controller import PredictorController
+        from app.qt_bridge import QtBridge
+        from app.window_controls import build_hint, build_menus, build_shortcuts, build_toolbar
+        from widgets.chart import ChartWidget
+
+        self.kernel = kernel
         self.bridge = QtBridge(kernel.bus)
         self.chart = ChartWidget(theme=THEMES[kernel.settings.theme])
-        self._apply_palette(kernel.settings.theme)
+        self.apply_theme(kernel.settings.theme)
         self.controller = ChartController(kernel, self.chart)
         self.second_chart: ChartController | None = None
         self._paused = False
         self._last_error: QMessageBox | None = None
-        self._ui_tasks: set[asyncio.Task[object]] = set()
-        self._health: dict[str, FeedStatus] = {}
         self._context_shown: tuple[str, float] | None = None  # what the predictor last got from a bar
         self.settings_ctl = SettingsController(self, self._qsettings, self._theme_changed)
         self._build_docks()
+        from app.panels.compose import Panels
+
         self.panels = Panels(self)
-        self._build_toolbar()
+        build_toolbar(self)
         self._build_status()
-        self._build_hint()
-        self._build_menus()
+        build_hint(self)
+        build_menus(self)
         self.bridge.bar_updated.connect(self.controller.on_bar)
         self.bridge.bar_closed.connect(self.controller.on_bar)
         self.bridge.series_reset.connect(self.controller.on_reset)
-        self.bridge.feed_health.connect(self._on_feed_health)
+        self.bridge.feed_health.connect(self.feed_view.on_feed_health)
         self.bridge.bar_updated.connect(self._on_live_bar)
         self.predictor = PredictorController(kernel, self.predictor_panel, lambda: self.controller.symbol or "SPY")
         self.predictor.note_target = self.panels.notes_ctl.new_from_prediction   # the panel's "New note"
@@ -123,12 +178,16 @@ class MainWindow(QMainWindow):
         self.bridge.follower_event.connect(self.controller.on_follower_event)
         self.bridge.drawings_changed.connect(self.controller.on_drawings_event)
         self.bridge.alert_triggered.connect(self.controller.on_drawings_event)
-        self._build_shortcuts()
+        build_shortcuts(self)
         # The replay clock in exchange time, once a second (read on the kernel thread).
+        from PySide6.QtCore import QTimer
+
         self._clock_timer = QTimer(self)
         self._clock_timer.setInterval(1000)
         self._clock_timer.timeout.connect(self._tick_clock)
         self._clock_timer.start()
+        self.statusBar().clearMessage()
+        self.attached = True
 
     # -- kernel access -----------------------------------------------------------------------------
     async def call(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -136,6 +195,10 @@ class MainWindow(QMainWindow):
         return await self.kernel.runtime.wrap(coro)
 
     def _spawn(self, coro: Coroutine[Any, Any, object], what: str = "action") -> None:
+        import asyncio
+
+        from core.tasks import spawn
+
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -155,6 +218,8 @@ class MainWindow(QMainWindow):
     def _error(self, text: str) -> None:
         self.statusBar().showMessage(text, 10_000)
         if self.isVisible():
+            from PySide6.QtWidgets import QMessageBox
+
             box = QMessageBox(QMessageBox.Icon.Warning, "Trading Coach", text, QMessageBox.StandardButton.Ok, self)
             box.setModal(False)
             box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -163,7 +228,12 @@ class MainWindow(QMainWindow):
 
     # -- layout ----------------------------------------------------------------------------------
     def _build_docks(self) -> None:
-        self.setCentralWidget(QWidget())
+        from PySide6.QtWidgets import QDockWidget, QWidget
+
+        from app.panels.compose import scrolled
+        from widgets.predictor_panel import PredictorPanel
+
+        self.setCentralWidget(QWidget())  # replaces (and deletes) the start-up page
         self.centralWidget().hide()  # everything is a dock the trader can rearrange
         dock = QDockWidget("Chart", self)
         dock.setObjectName("chart_dock")
@@ -185,193 +255,25 @@ class MainWindow(QMainWindow):
         await self.predictor.show_stored(prediction_id)
         self.predictor_dock.raise_()
 
-    def _build_toolbar(self) -> None:
-        tb = QToolBar("Market", self)
-        tb.setObjectName("market_toolbar")
-        tb.setMovable(False)
-        self.addToolBar(tb)
-        self.symbol_box = QComboBox()
-        self.symbol_box.setToolTip("Symbol")
-        self.interval_box = QComboBox()
-        self.interval_box.setToolTip("Interval")
-        self.interval_box.addItems([iv.name for iv in ALL])
-        tb.addWidget(QLabel(" Symbol "))
-        tb.addWidget(self.symbol_box)
-        tb.addWidget(QLabel(" Interval "))
-        tb.addWidget(self.interval_box)
-        tb.addSeparator()
-        self.play_action = QAction("Pause", self)
-        self.play_action.setToolTip("Pause or resume the replay (Space)")
-        self.play_action.setShortcut(QKeySequence(Qt.Key.Key_Space))
-        self.play_action.triggered.connect(self._toggle_play)
-        tb.addAction(self.play_action)
-        # Both labels take the same width so the boxes after the button never shift.
-        button = tb.widgetForAction(self.play_action)
-        if button is not None:
-            button.setMinimumWidth(button.fontMetrics().horizontalAdvance("Pause") + 24)
-        self.step_action = QAction("Step", self)
-        self.step_action.setToolTip("While paused: advance one minute bar")
-        self.step_action.triggered.connect(self._step)
-        self.step_action.setEnabled(False)  # only while paused
-        tb.addAction(self.step_action)
-        self.speed_box = QComboBox()
-        self.speed_box.setToolTip("Replay speed")
-        self.speed_box.addItems([f"{s}×" for s in SPEEDS])
-        tb.addWidget(QLabel(" Speed "))
-        tb.addWidget(self.speed_box)
-        self.session_box = QComboBox()
-        self.session_box.setToolTip("Real session of this symbol replayed as today")
-        self.session_box.setMinimumContentsLength(10)
-        self.session_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        tb.addWidget(QLabel(" Session "))
-        tb.addWidget(self.session_box)
-        tb.addSeparator()
-        self.search_box = QLineEditSearch(self)
-        tb.addWidget(self.search_box)
-        self.symbol_box.currentTextChanged.connect(lambda _t: self._show_current())
-        self.interval_box.currentTextChanged.connect(lambda _t: self._show_current())
-        self.speed_box.currentIndexChanged.connect(self._speed_changed)
-        self.session_box.activated.connect(self._session_chosen)
-
     def _build_status(self) -> None:
-        # A banner above the chart while any data capability is degraded: the trader must not
-        # mistake late or fallback data for live data. Shown and hidden by the app only (it is not
-        # listed in the toolbar context menu, so it can't be opened empty).
-        self.banner = QLabel()
-        self.banner.setObjectName("degraded_banner")
-        self.banner.setWordWrap(True)
-        self.banner.setStyleSheet("background:#ef6c00; color:white; font-weight:bold; padding:4px;")
-        banner_bar = QToolBar("Data health", self)
-        banner_bar.setObjectName("banner_toolbar")
-        banner_bar.setMovable(False)
-        banner_bar.addWidget(self.banner)
-        banner_bar.toggleViewAction().setVisible(False)
-        self.addToolBarBreak()
-        self.addToolBar(banner_bar)
-        banner_bar.hide()
-        self.banner_bar = banner_bar
-        self._degraded: dict[str, FeedStatus] = {}
-        self.badge = QLabel()
-        self.badge.setObjectName("feed_badge")
-        self.status_label = QLabel()
-        self.status_label.setObjectName("feed_status")
-        self.status_label.setWordWrap(False)
-        self.clock_label = QLabel()
-        self.clock_label.setObjectName("replay_clock")
-        self.clock_label.setToolTip("Replay clock (exchange time): every replayed symbol shares it")
-        self.caps_label = QLabel()
-        self.caps_label.setObjectName("feed_capabilities")
-        self.caps_label.setToolTip("Feed state per capability (with the reason when degraded)")
-        self.api_label = QLabel(" API: off ")
-        self.api_label.setObjectName("api_status")
-        self.statusBar().addWidget(self.badge)
-        self.statusBar().addWidget(self.status_label, 1)
-        self.statusBar().addPermanentWidget(self.caps_label)
-        self.statusBar().addPermanentWidget(self.api_label)
-        self.statusBar().addPermanentWidget(self.clock_label)
+        from app.status_view import FeedStatusView
 
-    def _build_hint(self) -> None:
-        """First run on the replay feed: say what to connect — never ask for a key up front."""
-        bar = QToolBar("Getting started", self)
-        bar.setObjectName("hint_toolbar")
-        bar.setMovable(False)
-        self.hint = QLabel(" Replay feed: real past sessions replayed as today, setups in play below.  "
-                           "Connect your data: Tools → Settings (provider keys).  Connect your GPT: its panel. ")
-        self.hint.setObjectName("first_run_hint")
-        self.hint.setToolTip(self.hint.text())
-        # Clipped rather than widening the window on a small screen (the tooltip has it all).
-        self.hint.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self.hint.setMinimumWidth(200)
-        bar.addWidget(self.hint)
-        dismiss = QPushButton("Got it")
-        dismiss.clicked.connect(self._dismiss_hint)
-        bar.addWidget(dismiss)
-        bar.toggleViewAction().setVisible(False)
-        self.addToolBarBreak()
-        self.addToolBar(bar)
-        self.hint_bar = bar
-        bar.setVisible(not self.kernel.feeds.vendor_mode and self._qsettings.value("hint_dismissed") != "1")
+        self.feed_view = FeedStatusView(self, self.panels.feed_text, self._set_paused)
+        view = self.feed_view
+        self.banner, self.banner_bar, self.badge = view.banner, view.banner_bar, view.badge
+        self.status_label, self.caps_label = view.status_label, view.caps_label
+        self.clock_label, self.api_label = view.clock_label, view.api_label
 
     def _dismiss_hint(self) -> None:
         self.hint_bar.hide()
         self._qsettings.setValue("hint_dismissed", "1")
 
-    def _build_menus(self) -> None:
-        view = self.menuBar().addMenu("&View")
-        self.panel_keys: list[tuple[str, str]] = []
-        docks = [self.chart_dock, self.predictor_dock, *self.panels.docks.values()]
-        for i, dock in enumerate(docks):
-            action = dock.toggleViewAction()
-            if i < 10:
-                keys = f"Ctrl+Shift+{(i + 1) % 10}"
-                action.setShortcut(QKeySequence(keys))
-                self.panel_keys.append((keys, f"Show/hide {dock.windowTitle()}"))
-            view.addAction(action)
-        view.addSeparator()
-        self.market_toolbar_action = self.findChild(QToolBar, "market_toolbar").toggleViewAction()
-        view.addAction(self.market_toolbar_action)
-        self._build_chart_menu()
-        tools = self.menuBar().addMenu("&Tools")
-        for text, keys, slot in (("Scan now", "F5", self.panels.scanner_ctl.scan_now),
-                                 ("Capture chart to a new note", "Ctrl+Shift+S", self.capture_to_note),
-                                 ("Next watchlist", "Ctrl+]", lambda: self.panels.watchlist.cycle(1)),
-                                 ("Previous watchlist", "Ctrl+[", lambda: self.panels.watchlist.cycle(-1)),
-                                 ("Settings…", "Ctrl+,", self.open_settings),
-                                 ("Keyboard shortcuts", "F1", self.show_shortcuts)):
-            action = QAction(text, self)
-            action.setShortcut(QKeySequence(keys))
-            action.triggered.connect(slot)
-            tools.addAction(action)
-            self.addAction(action)  # works while any panel has focus
-        help_menu = self.menuBar().addMenu("&Help")
-        self.diagnostics_action = QAction("Copy diagnostics", self)
-        self.diagnostics_action.setToolTip("Versions, feed states, database and the last log lines (no secrets)")
-        self.diagnostics_action.triggered.connect(lambda: self._spawn(self.copy_diagnostics(), "diagnostics"))
-        help_menu.addAction(self.diagnostics_action)
-
-    def _build_chart_menu(self) -> None:
-        """Overlays on/off, drawing tools, an alert at the cursor, a linked second chart, export."""
-        menu = self.menuBar().addMenu("&Chart")
-        overlays = menu.addMenu("Overlays")
-        names = {"zones": "Supply/demand zones", "fvg": "Fair value gaps", "liquidity": "Liquidity pools",
-                 "volume_profile": "Volume profile", "levels": "Key levels", "avwap": "Anchored VWAPs"}
-        self.overlay_actions: dict[str, QAction] = {}
-        for group in OVERLAY_GROUPS:
-            action = QAction(names.get(group, group), self, checkable=True)
-            action.setChecked(True)
-            action.toggled.connect(lambda on, g=group: self.chart.set_overlay_visible(g, on))
-            overlays.addAction(action)
-            self.overlay_actions[group] = action
-        draw = menu.addMenu("Draw")
-        for text, tool, keys in (("Horizontal line", "hline", "Alt+H"), ("Trend line", "trend", "Alt+T"),
-                                 ("Rectangle", "rect", "Alt+B"), ("Text…", "text", "Alt+X")):
-            action = QAction(text, self)
-            action.setShortcut(QKeySequence(keys))
-            action.triggered.connect(lambda _c=False, t=tool: self._pick_drawing_tool(t))
-            draw.addAction(action)
-            self.addAction(action)
-        stop = QAction("Stop drawing", self)
-        stop.setShortcut(QKeySequence(Qt.Key.Key_Escape))
-        stop.triggered.connect(lambda: self.chart.set_drawing_tool(None))
-        draw.addAction(stop)
-        self.addAction(stop)
-        alert = QAction("Alert at the cursor's price", self)
-        alert.setShortcut(QKeySequence("Alt+A"))
-        alert.triggered.connect(lambda: self._spawn(self.controller.alert_at_crosshair(), "alert"))
-        menu.addAction(alert)
-        self.addAction(alert)
-        second = QAction("Second chart (linked)", self)
-        second.triggered.connect(lambda: self._spawn(self.open_second_chart(), "second chart"))
-        menu.addAction(second)
-        export = QAction("Export PNG…", self)
-        export.triggered.connect(self._export_png)
-        menu.addAction(export)
-        self.controller.on_error = lambda field, reason: self._error(f"{field}: {reason}")
-
     def _pick_drawing_tool(self, tool: str) -> None:
         if tool != "text":
             self.chart.set_drawing_tool(tool)
             return
+        from PySide6.QtWidgets import QInputDialog
+
         text, ok = QInputDialog.getText(self, "Text on the chart", "Text:")
         if ok and text.strip():
             self.chart.set_drawing_tool("text", text.strip())
@@ -379,6 +281,11 @@ class MainWindow(QMainWindow):
     async def open_second_chart(self, interval: str = "15m") -> ChartController:
         """A second chart dock for another interval, linked by symbol and crosshair."""
         if self.second_chart is None:
+            from PySide6.QtWidgets import QDockWidget
+
+            from app.chart_controller import ChartController
+            from widgets.chart import ChartWidget
+
             chart2 = ChartWidget(theme=THEMES[self.kernel.settings.theme])
             ctl2 = ChartController(self.kernel, chart2)
             dock = QDockWidget("Chart 2", self)
@@ -408,21 +315,13 @@ class MainWindow(QMainWindow):
         return text
 
     def _export_png(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
         path, _ = QFileDialog.getSaveFileName(self, "Export chart", f"{self.controller.symbol or 'chart'}.png",
                                               "PNG images (*.png)")
         if path:
             saved = self.controller.export_png(path)
             self.statusBar().showMessage(f"Chart saved to {saved}", 8_000)
-
-    def _build_shortcuts(self) -> None:
-        scope = Qt.ShortcutContext.WidgetWithChildrenShortcut
-        for keys, slot in (("Alt+R", self.chart.reset_view), ("Shift+End", self.chart.scroll_to_realtime)):
-            sc = QShortcut(QKeySequence(keys), self.chart, slot)
-            sc.setContext(scope)
-        QShortcut(QKeySequence("Ctrl+K"), self, self.search_box.start)
-        QShortcut(QKeySequence("Ctrl+Right"), self, self._step)
-        for i, iv in enumerate(ALL[:9]):
-            QShortcut(QKeySequence(f"Alt+{i + 1}"), self, lambda name=iv.name: self._select_interval(name))
 
     def _select_interval(self, name: str) -> None:
         i = self.interval_box.findText(name)
@@ -430,9 +329,13 @@ class MainWindow(QMainWindow):
             self.interval_box.setCurrentIndex(i)  # currentTextChanged → the chart follows
 
     def shortcut_rows(self) -> list[tuple[str, str]]:
+        from app.panels.shortcuts import GENERAL
+
         return [*GENERAL, *self.panel_keys]
 
     def show_shortcuts(self) -> ShortcutsDialog:
+        from app.panels.shortcuts import ShortcutsDialog
+
         dialog = ShortcutsDialog(self.shortcut_rows())
         dialog.setParent(self, dialog.windowFlags())
         dialog.show()
@@ -444,13 +347,14 @@ class MainWindow(QMainWindow):
         dialog.setParent(self, dialog.windowFlags())
         return dialog
 
-    def _apply_palette(self, theme: str) -> None:
+    def apply_theme(self, theme: str) -> None:
         app = QApplication.instance()
         if isinstance(app, QApplication):
             app.setPalette(app_palette(THEMES[theme]))
+        self._qsettings.setValue("theme", theme)  # the next start's frame paints in it
 
     def _theme_changed(self, theme: str) -> None:
-        self._apply_palette(theme)
+        self.apply_theme(theme)
         self.chart.set_theme(THEMES[theme])
 
     def capture_to_note(self) -> None:
@@ -460,6 +364,8 @@ class MainWindow(QMainWindow):
 
     def export_notes(self, note_ids: list[int] | None = None) -> None:
         """The notes panel's export: the given notes (all when none) → Markdown files in a folder."""
+        from PySide6.QtWidgets import QFileDialog
+
         folder = QFileDialog.getExistingDirectory(self, "Export notes to a folder")
         if folder:
             self._spawn(self._export_notes(Path(folder), note_ids or None), "export notes")
@@ -488,9 +394,13 @@ class MainWindow(QMainWindow):
 
     def _tick_clock(self) -> None:
         if self.kernel.runtime.running and not self.closed.is_set():
+            from core.tasks import spawn
+
             spawn(self._show_clock(), name="ui:clock")
 
     async def _show_clock(self) -> None:
+        from app.panels.compose import exchange_clock
+
         symbol = self.controller.symbol or self.kernel.settings.default_symbol
         text = await self.call(_sync(lambda: exchange_clock(self.kernel, symbol)))
         self.clock_label.setText(f" {text} ")
@@ -514,6 +424,10 @@ class MainWindow(QMainWindow):
     async def open_initial(self, symbol: str | None = None, interval: str | None = None) -> None:
         """Fill the controls from the kernel and show the first chart. Without arguments, the last
         symbol and interval of the previous run (then the settings' defaults)."""
+        from PySide6.QtWidgets import QCompleter
+
+        from app.panels.host import value
+
         market = self.kernel.market
         symbols = await self.call(_sync(market.symbols))
         status = await self.call(_sync(market.status))
@@ -529,9 +443,8 @@ class MainWindow(QMainWindow):
         self._select(self.symbol_box, symbol)
         self._select(self.interval_box, interval)
         self._select(self.speed_box, f"{speed:g}×")
-        self._show_status(status)
-        self._health = dict(await self.call(value(market.health)))
-        self._show_caps()
+        self.feed_view.show_status(status)
+        self.feed_view.set_health(await self.call(value(market.health)))
         completer = QCompleter(symbols, self.search_box)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.search_box.setCompleter(completer)
@@ -544,10 +457,18 @@ class MainWindow(QMainWindow):
 
     def restore_layout(self) -> None:
         """Window geometry and dock layout of the previous run (closed docks stay closed)."""
+        self.restore_geometry()
+        self.restore_state()
+
+    def restore_geometry(self) -> None:
+        """Where the window was and how large: the frame opens there before the docks exist."""
         geometry = self._qsettings.value("geometry")
-        state = self._qsettings.value("state")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
+
+    def restore_state(self) -> None:
+        """The docks and toolbars as the trader left them (after `attach`)."""
+        state = self._qsettings.value("state")
         if isinstance(state, QByteArray):
             self.restoreState(state)
 
@@ -619,6 +540,8 @@ class MainWindow(QMainWindow):
         self._spawn(self.call(self.kernel.market.replay_step(self.symbol_box.currentText())), "step")
 
     def _speed_changed(self, index: int) -> None:
+        from app.window_controls import SPEEDS
+
         self._spawn(self.call(self.kernel.market.replay_set_speed(float(SPEEDS[index]))), "speed")
 
     def _session_chosen(self, index: int) -> None:
@@ -626,41 +549,11 @@ class MainWindow(QMainWindow):
         self._spawn(self.call(self.kernel.market.replay_jump(self.symbol_box.currentText(), day)), "session")
 
     # -- state → view ------------------------------------------------------------------------------
-    def _show_caps(self) -> None:
-        text = self.panels.feed_text(self._health)
-        self.caps_label.setText(f" {text} ")
-        self.caps_label.setToolTip(text)
-
-    def _on_feed_health(self, event: FeedHealthChanged) -> None:
-        self._health[event.capability] = event.status
-        self._show_caps()
-        if event.capability in ("bars", "live"):
-            self._show_status(event.status)
-        if event.status.state in (FeedState.DEGRADED, FeedState.ERROR):
-            self._degraded[event.capability] = event.status
-        else:
-            self._degraded.pop(event.capability, None)
-        self._show_banner()
-
-    def _show_banner(self) -> None:
-        parts = []
-        for cap, st in sorted(self._degraded.items()):
-            age = f" (data {st.data_age_s:.0f} s old)" if st.data_age_s is not None else ""
-            parts.append(f"{cap}: {st.state.value} — {st.detail or 'no reason given'}{age}")
-        self.banner.setText("Degraded data · " + " · ".join(parts) if parts else "")
-        self.banner_bar.setVisible(bool(parts))
-
-    def _show_status(self, st: FeedStatus) -> None:
-        color = STATE_COLORS.get(st.state, "#455a64")
-        self.badge.setText(f" {st.state.value.upper()} ")
-        self.badge.setStyleSheet(f"background:{color}; color:white; font-weight:bold; border-radius:3px;")
-        text = f"Feed: {st.source} · {st.detail}"
-        self.status_label.setText(text)
-        self.status_label.setToolTip(text)  # the full text when a narrow window cuts it
-        if st.state in (FeedState.PAUSED, FeedState.REPLAY, FeedState.FINISHED):
-            self._set_paused(st.state == FeedState.PAUSED)
-
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.attached:  # closed during start-up: app/gui.py stops the kernel it started
+            self.closed.set()
+            super().closeEvent(event)
+            return
         self._clock_timer.stop()
         self.panels.close()  # typed-but-unsaved note text is saved first
         self.save_layout()
@@ -671,24 +564,3 @@ class MainWindow(QMainWindow):
             if not task.get_name().startswith("ui:note"):
                 task.cancel()
         super().closeEvent(event)
-
-
-class QLineEditSearch(QLineEdit):
-    """Type-to-search a symbol (Ctrl+K): Enter opens it on the chart."""
-
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__()
-        self._window = window
-        self.setPlaceholderText("Symbol search (Ctrl+K)")
-        self.setMaximumWidth(180)
-        self.returnPressed.connect(self._go)
-
-    def start(self) -> None:
-        self.setFocus()
-        self.selectAll()
-
-    def _go(self) -> None:
-        text = self.text().strip().upper()
-        if text:
-            self._window.show_symbol(text)
-            self.clear()

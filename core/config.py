@@ -15,17 +15,12 @@ import platformdirs
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, JsonConfigSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
+from core.paths import APP_NAME, config_dir
+
 log = logging.getLogger(__name__)
 
-APP_NAME = "tradecoach"
 SECRET_FIELDS = ("polygon_api_key", "tradier_sandbox_token", "tradier_token", "finnhub_api_key",
                  "backend_api_key")
-
-
-def config_dir() -> Path:
-    import os
-
-    return Path(os.environ.get("TRADECOACH_CONFIG_DIR") or platformdirs.user_config_dir(APP_NAME))
 
 
 def settings_file() -> Path:

@@ -3,8 +3,19 @@ where the app writes its log."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+
+APP_NAME = "tradecoach"
+
+
+def config_dir() -> Path:
+    """settings.json and window.ini: TRADECOACH_CONFIG_DIR, else the OS's per-user config folder.
+    Here, not in core.config, so the window's frame can read its layout before pydantic loads."""
+    import platformdirs
+
+    return Path(os.environ.get("TRADECOACH_CONFIG_DIR") or platformdirs.user_config_dir(APP_NAME))
 
 
 def resources_dir() -> Path:

@@ -28,7 +28,6 @@ from core.clock import Clock, LiveClock, ReplayClock
 from core.config import Settings
 from core.feeds.manager import FeedManager
 from core.feeds.replay import ReplayFeed
-from core.indicators import warm_up
 from core.jobs import JobContext, JobInfo, JobManager
 from core.market.bundle import BarLibrary
 from core.paths import bundled_data_dir
@@ -143,8 +142,9 @@ class Workstation:
         self.bus.bind()
         rt = self.runtime
         sym = self.settings.default_symbol
-        # Compiling/loading the indicator kernels holds the GIL: do it now, before any window paints.
-        warm = asyncio.ensure_future(rt.run_cpu_thread(warm_up)) if feeds else None
+        # No indicator warm-up here: charts and scans compute in worker processes that load the
+        # compiled kernels as they start (the window pre-starts them, app/gui.py); loading them
+        # in this process held the GIL for ~2.7 s, and the few in-process users load on first call.
         start_ns = await rt.run_io(self._prepare_replay, sym)
         self.replay_clock.jump(start_ns)
         self.store = await rt.run_io(self.open_store)
@@ -159,8 +159,6 @@ class Workstation:
             # Vendor data is live: the kernel's clock is the wall clock. The replay feed keeps its
             # own ReplayClock for the moments it stands in as the last fallback.
             self.clock = LiveClock()
-        if warm is not None:
-            await warm
         self._feeds.attach_store(self.store)
         self._build_services()
         if feeds:

@@ -653,3 +653,26 @@ def test_kernels_work_without_a_writable_cache(tmp_path: Path) -> None:
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
     assert "unavailable" not in done.stderr
     assert list(cache.rglob("*.nbi")), "kernels were not cached in the user-wide cache"
+
+
+def test_a_second_process_loads_every_kernel_from_the_disk_cache(tmp_path: Path) -> None:
+    """Each worker process (the chart's CPU pool, the live scanner) warms up at start: with a warm
+    cache nothing may compile again. The scanner's batched drivers once were closures over the
+    kernels, which numba's cache never matched in a new process — each start recompiled them
+    (~2 s) and left one more cache entry."""
+    repo = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
+    env.update(PYTHONPATH=str(repo), NUMBA_CACHE_DIR=str(tmp_path / "cache"), NUMBA_DEBUG_CACHE="1")
+    code = "import core.indicators as ind; ind.warm_up(); print('ok')\n"
+    first = _run_python(code, env, tmp_path)
+    assert first.returncode == 0 and first.stdout.strip().endswith("ok"), first.stderr[-2000:]
+    assert "data saved" in first.stdout + first.stderr          # the cold run compiled and saved
+    files = sorted(p.name for p in (tmp_path / "cache").rglob("*.nbc"))
+    assert any("scanner_run" in f for f in files) and any("anchored_vwap_run" in f for f in files)
+    second = _run_python(code, env, tmp_path)
+    out = second.stdout + second.stderr
+    assert second.returncode == 0 and second.stdout.strip().endswith("ok"), second.stderr[-2000:]
+    assert "data saved" not in out and "index saved" not in out, [
+        line for line in out.splitlines() if "saved" in line]
+    assert "data loaded" in out
+    assert sorted(p.name for p in (tmp_path / "cache").rglob("*.nbc")) == files   # no new entries

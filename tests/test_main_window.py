@@ -92,3 +92,36 @@ async def test_the_window_remembers_symbol_interval_and_layout(isolated_dirs: Pa
         second.close()
     finally:
         await k.stop()
+
+
+async def test_the_frame_shows_start_up_steps_then_becomes_the_workstation(isolated_dirs: Path, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The frame a double-click shows at once (app/gui.py): the last theme, the start-up steps as
+    they happen; closing it before the kernel is up leaves nothing to tear down; `attach` then
+    builds the window on the kernel."""
+    from PySide6.QtWidgets import QLabel
+
+    from app.main_window import MainWindow
+
+    early = MainWindow()
+    qtbot.addWidget(early)
+    early.close()                                   # closed during start-up: no kernel, no panels
+    assert early.closed.is_set() and not early.attached
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    assert window.remembered_theme() == "dark"      # nothing remembered yet
+    window.start_step("Loading settings")
+    window.start_step("Starting the kernel")
+    page = window.findChild(QLabel, "start_page")
+    assert page is not None and "✓ Loading settings" in page.text() and "… Starting the kernel" in page.text()
+    k = Workstation(load_settings(theme="light"), today=date(2026, 11, 22))
+    await k.start()
+    try:
+        window.attach(k)
+        assert window.attached and window.centralWidget().objectName() != "start_page"   # replaced
+        assert window.remembered_theme() == "light"  # the next start's frame paints in it
+        await window.open_initial("SPY", "5m")
+        assert window.chart.bar_count() > 0 and window.symbol_box.currentText() == "SPY"
+    finally:
+        window.close()
+        await k.stop()

@@ -54,6 +54,30 @@ def test_the_kernel_loop_runs_on_its_own_thread_with_named_pools() -> None:
     assert not rt.running
 
 
+def test_prestarted_worker_processes_are_the_ones_that_run_cpu_work(tmp_path: Path) -> None:
+    import functools
+    import multiprocessing
+
+    before = {p.pid for p in multiprocessing.active_children()}
+    rt = KernelRuntime(name="pre", cpu_workers=2)
+    rt.start()
+    marker = tmp_path / "prepared"
+    try:
+        # The window does this at start, before anything asked for CPU work: the workers start
+        # and run the preparation (imports, caches) in their own process.
+        rt.prestart_processes(functools.partial(Path.touch, marker), count=2)
+        deadline = time.monotonic() + 120
+        spawned: set[int | None] = set()
+        while time.monotonic() < deadline and (len(spawned) < 2 or not marker.exists()):
+            spawned = {p.pid for p in multiprocessing.active_children()} - before
+            time.sleep(0.05)
+        assert len(spawned) == 2 and marker.exists()
+        pids = {rt.call(rt.run_cpu(os.getpid), timeout=120) for _ in range(6)}
+        assert pids <= spawned    # the tasks ran in the prestarted workers: no new spawn
+    finally:
+        rt.stop()
+
+
 async def test_events_carry_sequence_numbers_clock_time_and_missed_counts() -> None:
     clock = iter(range(1_000, 10_000, 10))
     bus = Bus(clock_ns=lambda: next(clock))

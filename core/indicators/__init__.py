@@ -5,7 +5,8 @@ the indicator is not yet defined (TA-Lib's warm-up where TA-Lib has the indicato
 raises core.errors.InputError naming the parameter. See docs/indicators.md.
 
 The loops compile (or load from numba's disk cache) on first use; ``warm_up()`` does that ahead of
-time and is meant for a worker thread at app start, never the GUI thread.
+time, in the processes that compute indicators (the CPU workers and the live scanner, as they
+start), never on the GUI thread.
 """
 
 import numpy as np

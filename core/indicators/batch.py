@@ -9,9 +9,6 @@ negative volume) are left to the caller (`needs_checked_path`).
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
-
 import numpy as np
 
 from core.indicators._common import kernel_input
@@ -20,31 +17,9 @@ _driver: object | None = None
 
 
 def _build() -> object:
-    from numba import njit
+    from core.indicators._batch_kernels import scanner_run
 
-    k: ModuleType = importlib.import_module("core.indicators._kernels")
-    ema, atr, adx, session_vwap = k.ema, k.atr, k.adx, k.session_vwap
-    cache = bool(getattr(k, "_CACHE", False))
-
-    @njit(cache=cache, nogil=True, fastmath=False, error_model="numpy")
-    def run(high, low, close, volume, sid, starts, ends, skip, with_vwap, periods,  # type: ignore[no-untyped-def]
-            e9, e20, e50, atr_out, adx_out, plus, minus, vwap, u1, l1, u2, l2) -> None:
-        for s in range(starts.shape[0]):
-            a, b = starts[s], ends[s]
-            if skip[s] or b - a < 2:
-                continue
-            h, lo, c = high[a:b], low[a:b], close[a:b]
-            # Periods read from an array are int64, like the per-series calls (a literal 9 would
-            # compile a second signature of the kernel).
-            ema(c, periods[0], e9[a:b])
-            ema(c, periods[1], e20[a:b])
-            ema(c, periods[2], e50[a:b])
-            atr(h, lo, c, periods[3], atr_out[a:b])
-            adx(h, lo, c, periods[3], adx_out[a:b], plus[a:b], minus[a:b])
-            if with_vwap[s]:
-                session_vwap(h, lo, c, volume[a:b], sid[a:b], vwap[a:b], u1[a:b], l1[a:b], u2[a:b], l2[a:b])
-
-    return run
+    return scanner_run
 
 
 def needs_checked_path(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray,
@@ -89,19 +64,9 @@ _lines_driver: object | None = None
 
 
 def _build_lines() -> object:
-    from numba import njit
+    from core.indicators._batch_kernels import anchored_vwap_run
 
-    k: ModuleType = importlib.import_module("core.indicators._kernels")
-    anchored_vwap = k.anchored_vwap
-    cache = bool(getattr(k, "_CACHE", False))
-
-    @njit(cache=cache, nogil=True, fastmath=False, error_model="numpy")
-    def run(high, low, close, volume, anchors, ends, offsets, zero, out) -> None:  # type: ignore[no-untyped-def]
-        for j in range(anchors.shape[0]):
-            a, b, o = anchors[j], ends[j], offsets[j]
-            anchored_vwap(high[a:b], low[a:b], close[a:b], volume[a:b], zero[0], out[o:o + b - a])
-
-    return run
+    return anchored_vwap_run
 
 
 def anchored_vwap_lines(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray,
