@@ -104,6 +104,34 @@ def _make_kernel(settings) -> Workstation:  # type: ignore[no-untyped-def]
 
 async def _main(window: MainWindow, kernels: list[Workstation], smoke_path: Path | None, symbol: str | None,
                 interval: str | None, speed: float | None, result: dict[str, int]) -> None:
+    try:
+        await _start_and_run(window, kernels, smoke_path, symbol, interval, speed, result)
+    except Exception as exc:
+        if window.attached or window.closed.is_set():
+            raise
+        # Start-up stopped before the window was built (settings refused, the database out of
+        # reach): the frame says why and stays until the trader closes it; the exit code and the
+        # one-line message on stderr follow as for any command (app/cli/common.run_guarded).
+        from core.errors import TradeCoachError
+        from core.paths import log_file
+
+        text = str(exc) if isinstance(exc, TradeCoachError) else f"{type(exc).__name__}: {exc}"
+        log.error("start-up failed: %s", text)
+        data_dir = kernels[0].settings.data_dir if kernels else None
+        window.start_failed(text, log_file(data_dir) if data_dir is not None else None)
+        if os.environ.get(EXIT_AFTER_SHOW) == "1":
+            print(json.dumps({"start_failed": window.start_page_text()}), flush=True)
+        elif smoke_path is None:
+            await window.closed.wait()
+        raise
+    finally:
+        if not window.attached and window.isVisible():
+            window.close()   # (a built window is closed in order by _start_and_run)
+
+
+async def _start_and_run(window: MainWindow, kernels: list[Workstation], smoke_path: Path | None,
+                         symbol: str | None, interval: str | None, speed: float | None,
+                         result: dict[str, int]) -> None:
     import asyncio  # here, not at module level: the frame paints before asyncio is imported
 
     # Settings (pydantic, the keyring backend) and the kernel's imports run on a worker thread: the
@@ -162,7 +190,7 @@ async def _main(window: MainWindow, kernels: list[Workstation], smoke_path: Path
                 await window.panels.gpt_ctl.stop()  # in order: the GPT server, the window, then the kernel
             except Exception:
                 log.exception("stopping the GPT server")
-        window.close()
+            window.close()
         if not starting.done():
             await asyncio.wait([starting])
         if starting.done() and not starting.cancelled() and starting.exception() is None:

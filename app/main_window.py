@@ -133,6 +133,29 @@ class MainWindow(QMainWindow):
         self._start_page.setText("<h2>Trading Coach Workstation</h2>" + "<br>".join(lines))
         self.statusBar().showMessage(f"Starting: {text}")
 
+    def start_failed(self, text: str, log_path: Path | None = None) -> None:
+        """Start-up stopped: the frame says at which step and why, and stays until closed."""
+        import html
+
+        step = self._steps[-1] if self._steps else "Starting"
+        lines = [f"✓ {s}" for s in self._steps[:-1]] + [f"✗ {step}"]
+        where = f" The log: {html.escape(str(log_path))}." if log_path is not None else ""
+        self._start_page.setText(
+            "<h2>Trading Coach Workstation</h2>" + "<br>".join(lines)
+            + f"<p><b>{html.escape(text)}</b></p>"
+            + "<p>Correct the setting it names (settings.json in the config folder, or the "
+              f"environment) and start again.{where}</p>")
+        self._start_page.setWordWrap(True)
+        self.statusBar().showMessage(f"Start-up failed: {text}")
+
+    def start_page_text(self) -> str:
+        """What the start-up page says, as plain text (tests, the start-up report)."""
+        from PySide6.QtGui import QTextDocument
+
+        doc = QTextDocument()
+        doc.setHtml(self._start_page.text())
+        return doc.toPlainText()
+
     def remembered_theme(self) -> str:
         """The theme the last run ended with (window.ini): the frame paints in it before the
         settings are read, so a dark workstation never flashes light."""

@@ -111,6 +111,16 @@ def test_open_store_rejects_unsupported_urls(url: str) -> None:
     assert err.value.field == "db_url"
 
 
+def test_an_unreachable_database_is_named_without_its_password() -> None:
+    from core.store import StoreUnavailableError, open_ready_store
+
+    with pytest.raises(StoreUnavailableError) as err:   # nothing listens on port 1
+        open_ready_store("postgresql+psycopg://trader:hunter2@127.0.0.1:1/coach")
+    text = str(err.value)
+    assert text.startswith("db_url: cannot open the database postgresql+psycopg://trader:***@127.0.0.1:1/coach: ")
+    assert "refused" in text and "hunter2" not in text
+
+
 def test_sqlite_url_is_absolute(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "a" / ".." / "b.db")
     assert url == f"sqlite+pysqlite:///{(tmp_path / 'b.db').resolve()}"

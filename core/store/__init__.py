@@ -13,7 +13,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from core.store.engine import Store, StoreBusyError, open_ready_store, open_store, sqlite_url
+    from core.store.engine import (
+        Store,
+        StoreBusyError,
+        StoreUnavailableError,
+        open_ready_store,
+        open_store,
+        sqlite_url,
+    )
     from core.store.imported_bars import Coverage, ImportedBarsRepo, ImportResult, import_bars_file
     from core.store.iv_history import IVHistoryRepo, IVPoint
     from core.store.jobs import JobRow, JobsRepo
@@ -29,6 +36,7 @@ if TYPE_CHECKING:
 _HOME = {
     "Store": "engine", "open_store": "engine", "sqlite_url": "engine", "open_ready_store": "engine",
     "StoreBusyError": "engine",
+    "StoreUnavailableError": "engine",
     "Coverage": "imported_bars", "ImportedBarsRepo": "imported_bars", "ImportResult": "imported_bars",
     "import_bars_file": "imported_bars",
     "IVHistoryRepo": "iv_history", "IVPoint": "iv_history",
@@ -67,6 +75,7 @@ __all__ = [
     "SnapshotsRepo",
     "Store",
     "StoreBusyError",
+    "StoreUnavailableError",
     "TrainingRepo",
     "TrainingSamplesRepo",
     "WatchlistsRepo",

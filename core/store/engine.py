@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.errors import DataError, InputError
+from core.errors import DataError, InputError, TradeCoachError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -42,6 +42,11 @@ def sqlite_url(path: Path) -> str:
 
 class StoreBusyError(DataError):
     """Another process held the database's write lock for longer than the busy timeout."""
+
+
+class StoreUnavailableError(TradeCoachError):
+    """The database could not be opened: its server is down or unreachable, the login is refused,
+    the file cannot be written. The message names db_url (without its password) and the reason."""
 
 
 def _on_sqlite_connect(busy_timeout_s: float, dbapi_conn: Any, _record: Any) -> None:
@@ -203,10 +208,17 @@ def open_ready_store(url: str | Path, *, migrate: bool = True, busy_timeout_s: f
     """The one way for an app, CLI or worker to open its database: a SQLite file path or any URL
     `open_store` takes; the SQLite folder is created, and the schema upgraded unless migrate=False
     (checked without the write lock when it is already current)."""
-    store = open_store(sqlite_url(url) if isinstance(url, Path) else url, busy_timeout_s=busy_timeout_s)
+    url = sqlite_url(url) if isinstance(url, Path) else url
+    store = open_store(url, busy_timeout_s=busy_timeout_s)
     if migrate:
         try:
             store.migrate()
+        except OperationalError as exc:
+            store.close()
+            # the first contact with the database: say which one and why, not a driver traceback
+            reason = str(exc.orig or exc).strip().splitlines()[0]
+            shown = make_url(url).render_as_string(hide_password=True)
+            raise StoreUnavailableError(f"db_url: cannot open the database {shown}: {reason}") from exc
         except BaseException:
             store.close()
             raise
