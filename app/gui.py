@@ -191,9 +191,8 @@ async def _start_and_run(window: MainWindow, kernels: list[Workstation], smoke_p
             except Exception:
                 log.exception("stopping the GPT server")
             window.close()
-        if not starting.done():
-            await asyncio.wait([starting])
-        if starting.done() and not starting.cancelled() and starting.exception() is None:
+        await asyncio.wait([starting])   # a kernel still starting is let finish, then stopped
+        if not starting.cancelled() and starting.exception() is None:
             await kernel.runtime.wrap(kernel.stop())
         if dog is not None:
             dog.stop()

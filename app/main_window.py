@@ -129,24 +129,24 @@ class MainWindow(QMainWindow):
     def start_step(self, text: str) -> None:
         """One line of the frame's start-up page (settings, kernel, window): what the trader waits for."""
         self._steps.append(text)
-        lines = [f"✓ {s}" for s in self._steps[:-1]] + [f"… {self._steps[-1]}"]
-        self._start_page.setText("<h2>Trading Coach Workstation</h2>" + "<br>".join(lines))
+        self._show_steps("…")
         self.statusBar().showMessage(f"Starting: {text}")
 
     def start_failed(self, text: str, log_path: Path | None = None) -> None:
         """Start-up stopped: the frame says at which step and why, and stays until closed."""
         import html
 
-        step = self._steps[-1] if self._steps else "Starting"
-        lines = [f"✓ {s}" for s in self._steps[:-1]] + [f"✗ {step}"]
+        if not self._steps:
+            self._steps.append("Starting")
         where = f" The log: {html.escape(str(log_path))}." if log_path is not None else ""
-        self._start_page.setText(
-            "<h2>Trading Coach Workstation</h2>" + "<br>".join(lines)
-            + f"<p><b>{html.escape(text)}</b></p>"
-            + "<p>Correct the setting it names (settings.json in the config folder, or the "
-              f"environment) and start again.{where}</p>")
+        self._show_steps("✗", f"<p><b>{html.escape(text)}</b></p><p>Correct the setting it names (settings.json "
+                              f"in the config folder, or the environment) and start again.{where}</p>")
         self._start_page.setWordWrap(True)
         self.statusBar().showMessage(f"Start-up failed: {text}")
+
+    def _show_steps(self, last_mark: str, after: str = "") -> None:
+        lines = [f"✓ {s}" for s in self._steps[:-1]] + [f"{last_mark} {self._steps[-1]}"]
+        self._start_page.setText("<h2>Trading Coach Workstation</h2>" + "<br>".join(lines) + after)
 
     def start_page_text(self) -> str:
         """What the start-up page says, as plain text (tests, the start-up report)."""

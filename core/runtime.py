@@ -194,7 +194,7 @@ class KernelRuntime:
                     initializer=_init_cpu_worker)
             return self._procs
 
-    def prestart_processes(self, prepare: Callable[[], object] | None = None, count: int = 1) -> None:
+    def prestart_processes(self, prepare: Callable[[], object], count: int = 1) -> None:
         """Spawn `count` CPU worker processes now, each running `prepare` (a picklable callable:
         imports, per-process caches) once started, so the first real task does not wait for a
         cold worker. The others start when work queues up (on the 2-core machine, warming more at
@@ -203,7 +203,7 @@ class KernelRuntime:
             return
         pool = self._process_pool()
         for _ in range(max(0, min(count, self._cpu_workers))):
-            pool.submit(prepare or _noop)
+            pool.submit(prepare)
 
     async def _run_in(self, which: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if self.io is None or self.cpu is None:
@@ -212,10 +212,6 @@ class KernelRuntime:
         ctx = contextvars.copy_context()
         call = functools.partial(ctx.run, fn, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(pool, call)
-
-
-def _noop() -> None:
-    """A task that only makes the pool start a worker."""
 
 
 def _init_cpu_worker() -> None:

@@ -13,14 +13,6 @@ import numpy as np
 
 from core.indicators._common import kernel_input
 
-_driver: object | None = None
-
-
-def _build() -> object:
-    from core.indicators._batch_kernels import scanner_run
-
-    return scanner_run
-
 
 def needs_checked_path(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray,
                        starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -44,43 +36,32 @@ def scanner_indicators(high: np.ndarray, low: np.ndarray, close: np.ndarray, vol
     """EMA 9/20/50, Wilder ATR(n_atr), ADX(n_atr) and the session VWAP of each series [start, end)
     not marked in `skip`, written into out["ema9"|"ema20"|"ema50"|"atr"|"adx"|"vwap"] (NaN-filled
     by the caller). Series with fewer than 2 bars are left alone; the VWAP only where volume > 0."""
-    global _driver
-    if _driver is None:
-        _driver = _build()
+    from core.indicators._batch_kernels import scanner_run  # numba loads on first use
+
     n = len(close)
     spare = [np.empty(n) for _ in range(6)]     # +DI, -DI and the VWAP bands: not kept
     with_vwap = np.array([bool(volume[a:b].any()) for a, b in zip(starts, ends, strict=True)], dtype=np.bool_)
     # Read-only C-contiguous inputs, as the per-series functions pass them: the kernels keep their
     # one compiled signature each.
     f64 = [kernel_input(np.asarray(x, dtype=np.float64)) for x in (high, low, close, volume)]
-    _driver(*f64, kernel_input(np.asarray(session_id, dtype=np.int64)),  # type: ignore[operator]
-            np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64),
-            np.asarray(skip, dtype=np.bool_), with_vwap, np.array([9, 20, 50, n_atr], dtype=np.int64),
-            out["ema9"], out["ema20"], out["ema50"], out["atr"], out["adx"], spare[0], spare[1], out["vwap"],
-            *spare[2:])
-
-
-_lines_driver: object | None = None
-
-
-def _build_lines() -> object:
-    from core.indicators._batch_kernels import anchored_vwap_run
-
-    return anchored_vwap_run
+    scanner_run(*f64, kernel_input(np.asarray(session_id, dtype=np.int64)),
+                np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64),
+                np.asarray(skip, dtype=np.bool_), with_vwap, np.array([9, 20, 50, n_atr], dtype=np.int64),
+                out["ema9"], out["ema20"], out["ema50"], out["atr"], out["adx"], spare[0], spare[1], out["vwap"],
+                *spare[2:])
 
 
 def anchored_vwap_lines(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray,
                         anchors: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:
     """`anchored_vwap(x[a:end], …, 0)` for each (a, end) pair, in one compiled call (same kernel,
     same values). Volume must be ≥ 0 (the caller checks; the per-line function raises on it)."""
-    global _lines_driver
-    if _lines_driver is None:
-        _lines_driver = _build_lines()
+    from core.indicators._batch_kernels import anchored_vwap_run
+
     anchors = np.asarray(anchors, dtype=np.int64)
     ends = np.asarray(ends, dtype=np.int64)
     lens = ends - anchors
     offsets = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
     out = np.empty(int(lens.sum()), dtype=np.float64)
     f64 = [kernel_input(np.asarray(x, dtype=np.float64)) for x in (high, low, close, volume)]
-    _lines_driver(*f64, anchors, ends, offsets, np.zeros(1, dtype=np.int64), out)  # type: ignore[operator]
+    anchored_vwap_run(*f64, anchors, ends, offsets, np.zeros(1, dtype=np.int64), out)
     return [out[o:o + n] for o, n in zip(offsets.tolist(), lens.tolist(), strict=True)]
